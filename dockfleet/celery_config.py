@@ -1,0 +1,46 @@
+"""Celery settings shared by every producer and worker, built from `Settings`.
+
+The producer side (`Fleet`, the CLI) and `worker.app` build their apps from
+this one dict, so that both ends agree on serializer, acks and result store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dockfleet.queues import SHARED_QUEUE
+from dockfleet.settings import Settings
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "broker_url": settings.redis_url,
+        "result_backend": settings.redis_url,
+        # JSON only: a message is data, never code (pickle would run what Redis holds).
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        # Ack after the work: a worker that dies mid-task leaves the message for another.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        # Events for Flower and a STARTED state for clients that watch a task.
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "task_track_started": True,
+        "result_extended": True,
+        "result_expires": settings.retention.results_seconds,
+        "task_default_queue": SHARED_QUEUE,
+        "broker_connection_retry_on_startup": True,
+        # A producer whose Redis is gone should say so quickly, not hang.
+        "task_publish_retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0.2,
+            "interval_step": 0.5,
+            "interval_max": 1.0,
+        },
+        "redis_socket_connect_timeout": 5,
+        "broker_transport_options": {"socket_connect_timeout": 5},
+        "enable_utc": True,
+    }

@@ -1,0 +1,73 @@
+"""Reads a log stream that a worker's logs task writes (see `worker.log_stream`).
+
+The reader holds a lease key while it iterates; closing the iterator (or the
+process dying) lets the lease lapse and the worker stops following. Entries
+are trimmed as they are read, which is what lets the worker apply backpressure.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from celery.result import AsyncResult
+
+from dockfleet import keys
+from dockfleet.client.transport import Transport
+from dockfleet.errors import HostUnavailable
+from dockfleet.models import LogLine
+
+LEASE_SECONDS = 15
+BLOCK_MS = 1000
+END_FIELD = "end"
+
+
+def take_lease(transport: Transport, stream_id: str) -> None:
+    transport.redis.set(keys.log_reader(stream_id), "1", ex=LEASE_SECONDS)
+
+
+def read_stream(
+    transport: Transport,
+    stream_id: str,
+    result: AsyncResult,  # type: ignore[type-arg]
+    host: str,
+    start_timeout: float,
+) -> Iterator[LogLine]:
+    stream_key, lease_key = keys.log_stream(stream_id), keys.log_reader(stream_id)
+    redis = transport.redis
+    last_id = "0-0"
+    lease_renewed = started = time.monotonic()
+    try:
+        while True:
+            now = time.monotonic()
+            if now - lease_renewed > LEASE_SECONDS / 3:
+                redis.expire(lease_key, LEASE_SECONDS)
+                lease_renewed = now
+            batch: Any = redis.xread({stream_key: last_id}, count=500, block=BLOCK_MS)
+            if not batch:
+                if result.ready():
+                    result.get(propagate=True)  # raises the worker's error, if any
+                    return  # finished without an end marker: nothing more will come
+                if result.state == "PENDING" and now - started > start_timeout:
+                    reason = f"no worker took the logs within {start_timeout:g}s"
+                    raise HostUnavailable(host, reason)
+                continue
+            for entry_id, fields in batch[0][1]:
+                last_id = entry_id
+                if END_FIELD in fields:
+                    return
+                yield _line(fields)
+            redis.xtrim(stream_key, minid=last_id)
+    finally:
+        redis.delete(lease_key, stream_key)
+
+
+def _line(fields: dict[str, str]) -> LogLine:
+    stamp = fields.get("t")
+    return LogLine(
+        stream=fields["s"],
+        line=fields["l"],
+        timestamp=datetime.fromisoformat(stamp) if stamp else None,
+    )

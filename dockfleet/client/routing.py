@@ -1,0 +1,54 @@
+"""Finds the host that holds a container, so the call goes to that host's queue.
+
+First the index the workers keep (id, short id, name -> hosts); failing that,
+an inspect fanned out to every live host. A ref that matches on several hosts
+is an error that asks for ``--host``, never a guess.
+"""
+
+from __future__ import annotations
+
+from dockfleet import keys
+from dockfleet.client.transport import Transport
+from dockfleet.errors import AmbiguousReference, ContainerNotFound, FleetError, HostUnavailable
+from dockfleet.queues import TaskNames, host_queue
+
+
+class Router:
+    def __init__(self, transport: Transport, live_hosts: list[str]) -> None:
+        self.transport = transport
+        self.live_hosts = live_hosts
+
+    def locate(self, ref: str) -> str:
+        indexed = sorted(str(h) for h in self.transport.redis.smembers(keys.locate(ref)))
+        if len(indexed) == 1:
+            return indexed[0]
+        if len(indexed) > 1:
+            raise AmbiguousReference(ref, indexed)
+        return self.search(ref)
+
+    def forget(self, ref: str, host: str) -> None:
+        self.transport.redis.srem(keys.locate(ref), host)
+
+    def search(self, ref: str) -> str:
+        """Ask every live host at once whether it holds `ref`."""
+        if not self.live_hosts:
+            raise HostUnavailable("*", "no Docker host of the fleet is up")
+        timeout = self.transport.settings.default_timeout
+        pending = {
+            host: self.transport.send(TaskNames.INSPECT, [ref], host_queue(host), timeout=timeout)
+            for host in self.live_hosts
+        }
+        found = []
+        for host, result in pending.items():
+            try:
+                self.transport.wait(result, host_queue(host), timeout)
+            except ContainerNotFound:
+                continue
+            except FleetError:
+                continue  # an unreachable host cannot be the one; others may answer
+            found.append(host)
+        if not found:
+            raise ContainerNotFound(ref)
+        if len(found) > 1:
+            raise AmbiguousReference(ref, found)
+        return found[0]

@@ -1,0 +1,169 @@
+"""The one error tree of dockfleet, shared by the client and the workers.
+
+    FleetError
+    ├── TransientError            retried by tasks with jittered backoff
+    │   ├── HostUnavailable       a Docker host's engine or worker cannot be reached
+    │   ├── BrokerUnavailable     Redis (broker and result store) cannot be reached
+    │   └── EngineBusy            the engine answered 5xx / timed out on a call
+    └── PermanentError            retrying cannot help
+        ├── InvalidSpec           a spec failed validation (names the field)
+        ├── PolicyViolation       a spec breaks the security policy (names the rule)
+        ├── ContainerLimitReached the host holds max_containers fleet containers
+        ├── NotFound
+        │   ├── ContainerNotFound
+        │   ├── ImageNotFound
+        │   └── NetworkNotFound
+        ├── Conflict              a name is taken, an object is in use
+        ├── AmbiguousReference    a name or id prefix matches on several hosts
+        ├── OperationTimeout      a wait ran out of time
+        ├── JobTimeout
+        ├── JobCanceled
+        └── EngineError           any other refusal of the engine
+
+Celery stores a task's exception as (module, class name, args) and rebuilds it
+on the client with ``cls(*args)``. So every constructor here takes exactly the
+values it passes to ``super().__init__`` — in the same order — and the message
+is computed in ``__str__``. A client thus gets the very type the worker raised.
+"""
+
+from __future__ import annotations
+
+
+class FleetError(Exception):
+    """Root of every error dockfleet raises on purpose."""
+
+    #: whether a task should retry this error (with backoff) rather than fail
+    transient = False
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class TransientError(FleetError):
+    """A failure that may pass by itself: worth retrying."""
+
+    transient = True
+
+
+class PermanentError(FleetError):
+    """A failure that retrying cannot mend."""
+
+
+class HostUnavailable(TransientError):
+    """The Docker engine of a host cannot be reached."""
+
+    def __init__(self, host: str, reason: str = "") -> None:
+        super(FleetError, self).__init__(host, reason)
+        self.host = host
+        self.reason = reason
+        self.message = f"Docker host {host!r} is unavailable" + (f": {reason}" if reason else "")
+
+
+class BrokerUnavailable(TransientError):
+    """Redis, the broker and result store, cannot be reached."""
+
+    def __init__(self, url: str, reason: str = "") -> None:
+        super(FleetError, self).__init__(url, reason)
+        self.url = url
+        self.reason = reason
+        self.message = f"cannot reach Redis at {url}" + (f": {reason}" if reason else "")
+
+
+class EngineBusy(TransientError):
+    """The engine failed a call in a way that may succeed later (5xx, read timeout)."""
+
+
+class InvalidSpec(PermanentError):
+    """A spec or argument failed validation; the message names the field."""
+
+
+class PolicyViolation(PermanentError):
+    """A spec breaks the security policy; names the rule and the offending value."""
+
+    def __init__(self, rule: str, value: str, hint: str = "") -> None:
+        super(FleetError, self).__init__(rule, value, hint)
+        self.rule = rule
+        self.value = value
+        self.hint = hint
+        self.message = f"policy violation [{rule}]: {value}" + (f" ({hint})" if hint else "")
+
+
+class ContainerLimitReached(PermanentError):
+    """The host already holds ``max_containers`` fleet containers."""
+
+    def __init__(self, host: str, limit: int) -> None:
+        super(FleetError, self).__init__(host, limit)
+        self.host = host
+        self.limit = limit
+        self.message = (
+            f"container limit reached on host {host!r}: it already holds {limit} fleet "
+            f"containers (max_containers={limit}); remove some or raise DOCKFLEET_MAX_CONTAINERS"
+        )
+
+
+class NotFound(PermanentError):
+    """An object does not exist on the host asked."""
+
+    kind = "object"
+
+    def __init__(self, ref: str, host: str = "") -> None:
+        super(FleetError, self).__init__(ref, host)
+        self.ref = ref
+        self.host = host
+        where = f" on host {host!r}" if host else ""
+        self.message = f"no such {self.kind}: {ref}{where}"
+
+
+class ContainerNotFound(NotFound):
+    """No container with that id or name."""
+
+    kind = "container"
+
+
+class ImageNotFound(NotFound):
+    """No image with that reference, locally or in its registry."""
+
+    kind = "image"
+
+
+class NetworkNotFound(NotFound):
+    """No network with that id or name."""
+
+    kind = "network"
+
+
+class Conflict(PermanentError):
+    """The request conflicts with the state of the host (name taken, object in use)."""
+
+
+class AmbiguousReference(PermanentError):
+    """A container name or id prefix matches on several hosts."""
+
+    def __init__(self, ref: str, hosts: list[str]) -> None:
+        super(FleetError, self).__init__(ref, hosts)
+        self.ref = ref
+        self.hosts = hosts
+        self.message = (
+            f"{ref!r} matches containers on several hosts ({', '.join(sorted(hosts))}); "
+            "name the host with --host or use the full id"
+        )
+
+
+class OperationTimeout(PermanentError):
+    """An operation did not finish within its timeout."""
+
+
+class JobTimeout(PermanentError):
+    """A job ran past its timeout and was stopped."""
+
+
+class JobCanceled(PermanentError):
+    """A job was canceled before it finished."""
+
+
+class EngineError(PermanentError):
+    """The engine refused a request for a reason not covered above."""

@@ -1,0 +1,35 @@
+"""Ownership labels (contract) carried by everything the fleet creates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+MANAGED = "dockfleet.managed"
+HOST = "dockfleet.host"
+JOB = "dockfleet.job"
+CREATED = "dockfleet.created"
+REQUEST = "dockfleet.request"
+SECRET_ENV = "dockfleet.secret-env"
+
+
+def ownership(host: str, *, job: str | None = None, request: str | None = None) -> dict[str, str]:
+    """The labels that mark an object as the fleet's, made on `host`."""
+    labels = {
+        MANAGED: "true",
+        HOST: host,
+        CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if job:
+        labels[JOB] = job
+    if request:
+        labels[REQUEST] = request
+    return labels
+
+
+def secret_env_keys(labels: dict[str, str] | None) -> set[str]:
+    """Names of the env variables whose values the fleet masks on this container."""
+    return set(filter(None, (labels or {}).get(SECRET_ENV, "").split(",")))
+
+
+def is_managed(labels: dict[str, str] | None) -> bool:
+    return bool(labels) and (labels or {}).get(MANAGED) == "true"

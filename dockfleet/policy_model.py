@@ -1,0 +1,44 @@
+"""The security policy as data: what a fleet container may ask for.
+
+It is a nested model of `Settings` (env ``DOCKFLEET_POLICY__*``, JSON for lists).
+The checks that apply it live in `dockfleet.policy`.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+#: Docker's default capabilities minus the risky ones (NET_RAW, MKNOD, SYS_CHROOT,
+#: AUDIT_WRITE, SETFCAP, SETPCAP): what CI work plausibly needs back after CapDrop ALL.
+SAFE_CAPABILITIES = [
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "NET_BIND_SERVICE",
+    "SETGID",
+    "SETUID",
+]
+
+
+class SecurityPolicy(BaseModel):
+    """Limits every fleet container is held to, on the producer and on the worker."""
+
+    allowed_images: list[str] = Field(
+        default_factory=list,
+        description="fnmatch patterns on the image reference; empty allows every image",
+    )
+    allowed_host_paths: list[str] = Field(
+        default_factory=list,
+        description="host path prefixes that may be bind-mounted; empty allows none",
+    )
+    allow_privileged: bool = False
+    allow_root: bool = False
+    allow_host_network: bool = False
+    allowed_capabilities: list[str] = Field(default_factory=lambda: list(SAFE_CAPABILITIES))
+    default_user: str = "65534:65534"
+    default_pids_limit: int = Field(default=512, gt=0)
+    max_pids_limit: int = Field(default=4096, gt=0)
+    max_memory: int | None = Field(default=None, gt=0, description="bytes")
+    max_cpus: float | None = Field(default=None, gt=0)

@@ -1,0 +1,33 @@
+"""Queue and task names (contract): the only place that spells them."""
+
+from __future__ import annotations
+
+#: jobs any healthy host may take
+SHARED_QUEUE = "dockfleet.jobs"
+HOST_QUEUE_PREFIX = "dockfleet.host."
+
+
+def host_queue(host: str) -> str:
+    """The queue of the workers bound to Docker host `host`."""
+    return HOST_QUEUE_PREFIX + host
+
+
+class TaskNames:
+    """Stable task names; producers send by name and never import `tasks`."""
+
+    CREATE = "dockfleet.containers.create"
+    START = "dockfleet.containers.start"
+    STOP = "dockfleet.containers.stop"
+    RESTART = "dockfleet.containers.restart"
+    KILL = "dockfleet.containers.kill"
+    REMOVE = "dockfleet.containers.remove"
+    WAIT = "dockfleet.containers.wait"
+    LOGS = "dockfleet.containers.logs"
+    STATS = "dockfleet.containers.stats"
+    INSPECT = "dockfleet.containers.inspect"
+    LIST = "dockfleet.containers.list"
+    BATCH = "dockfleet.containers.batch"
+
+    INFO = "dockfleet.system.info"
+    PING = "dockfleet.system.ping"
+    DF = "dockfleet.system.df"

@@ -1,0 +1,90 @@
+"""The one place that reads the environment: `Settings` (prefix ``DOCKFLEET_``).
+
+The first block mirrors the original manager's config; the rest adds what a
+fleet needs (Redis, the host a worker serves, retention, security policy).
+Tests and code build ``Settings(...)`` explicitly; nothing else reads env vars.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dockfleet.policy_model import SecurityPolicy
+
+HostName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
+
+
+def _machine_hostname() -> str:
+    return socket.gethostname().split(".")[0] or "localhost"
+
+
+class RetentionSettings(BaseModel):
+    """How long what the fleet writes to Redis is kept."""
+
+    results_seconds: int = Field(default=24 * 3600, gt=0)
+    logs_seconds: int = Field(default=24 * 3600, gt=0)
+    stats_samples_per_container: int = Field(default=360, gt=0)
+
+
+class Settings(BaseSettings):
+    """Configuration of a dockfleet producer, worker, beat or CLI."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DOCKFLEET_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    # -- the original manager's config -------------------------------------
+    docker_host: str = "unix:///var/run/docker.sock"
+    api_version: str = "1.41"
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_ca_cert: str | None = None
+    max_containers: int = Field(default=100, gt=0)
+    default_timeout: float = Field(default=30.0, gt=0, description="seconds")
+    cleanup_interval: float = Field(default=300.0, gt=0, description="seconds")
+    stats_interval: float = Field(default=10.0, gt=0, description="seconds")
+    enable_monitoring: bool = True
+    enable_auto_cleanup: bool = True
+
+    # -- the fleet ---------------------------------------------------------
+    redis_url: str = "redis://localhost:6379/0"
+    host_name: HostName = Field(default_factory=_machine_hostname)
+    heartbeat_interval: float = Field(default=5.0, gt=0, description="seconds")
+    worker_concurrency: int = Field(default=4, gt=0)
+    log_format: Literal["text", "json"] = "text"
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    policy: SecurityPolicy = Field(default_factory=SecurityPolicy)
+
+    @field_validator("api_version")
+    @classmethod
+    def _api_version(cls, value: str) -> str:
+        if value != "auto" and not _is_version(value):
+            raise ValueError("must be 'auto' or a version such as '1.41'")
+        return value
+
+    @field_validator("docker_host")
+    @classmethod
+    def _docker_host(cls, value: str) -> str:
+        if not value.startswith(("unix://", "tcp://", "ssh://", "http://", "https://", "npipe://")):
+            raise ValueError("must be a Docker URL such as unix:///var/run/docker.sock")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @property
+    def uses_tls(self) -> bool:
+        return bool(self.tls_cert or self.tls_ca_cert)
+
+
+def _is_version(value: str) -> bool:
+    major, _, minor = value.partition(".")
+    return major.isdigit() and minor.isdigit()

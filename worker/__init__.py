@@ -1,0 +1,1 @@
+"""The worker side: Celery app, engine adapter and the logic tasks call."""

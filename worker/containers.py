@@ -1,0 +1,155 @@
+"""Container operations of one host: policy, limits, ownership, adoption, routing index.
+
+Tasks call these; these call the engine adapter. Every create is checked
+against the policy before any Docker call, counted against `max_containers`
+under the host's lock, labelled as the fleet's, and adopted rather than
+duplicated when a redelivered message asks for it again.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from dockfleet import labels as fleet_labels
+from dockfleet.errors import Conflict, ContainerLimitReached, ContainerNotFound, InvalidSpec
+from dockfleet.models import (
+    BatchAction,
+    BatchOutcome,
+    ContainerConfig,
+    ContainerFilter,
+    ContainerInfo,
+    RemoveResult,
+    WaitResult,
+)
+from dockfleet.policy import check_container
+from worker import locator
+from worker.engine import containers as engine
+from worker.engine.convert import create_arguments, summary_info
+from worker.runtime import Runtime
+from worker.slots import host_slot_lock
+
+BATCH_PARALLELISM = 4
+
+
+def create(rt: Runtime, config: ContainerConfig, *, job: str | None = None) -> ContainerInfo:
+    """Create a container on this host, or adopt the one an earlier delivery made."""
+    policy = rt.settings.policy
+    check_container(config, policy, resolve_symlinks=True)
+    if config.cpu_limit and rt.host_cpus and config.cpu_limit > rt.host_cpus:
+        raise InvalidSpec(
+            f"cpu_limit: {config.cpu_limit} exceeds the {rt.host_cpus} CPUs of host {rt.host!r}"
+        )
+    labels = fleet_labels.ownership(rt.host, job=job, request=config.request_id)
+    arguments = create_arguments(config, policy, labels)
+    with host_slot_lock(rt.redis, rt.host, rt.settings.default_timeout):
+        fleet = fleet_summaries(rt)
+        adopted = _adoptable(fleet, config)
+        if adopted is not None:
+            info = engine.inspect(rt.docker, adopted, rt.host)
+        else:
+            if len(fleet) >= rt.settings.max_containers:
+                raise ContainerLimitReached(rt.host, rt.settings.max_containers)
+            container_id = engine.create(rt.docker, arguments)
+            info = engine.inspect(rt.docker, container_id, rt.host)
+    locator.remember(rt.redis, info)
+    return info
+
+
+def _adoptable(fleet: list[dict[str, Any]], config: ContainerConfig) -> str | None:
+    """The id of a container this same request already created, if any."""
+    for row in fleet:
+        if (
+            config.request_id
+            and (row.get("Labels") or {}).get(fleet_labels.REQUEST) == config.request_id
+        ):
+            return str(row["Id"])
+    if config.name:
+        for row in fleet:
+            if f"/{config.name}" in (row.get("Names") or []):
+                raise Conflict(f"the name {config.name!r} is already in use by {row['Id'][:12]}")
+    return None
+
+
+def inspect(rt: Runtime, ref: str) -> ContainerInfo:
+    info = engine.inspect(rt.docker, ref, rt.host)
+    locator.remember(rt.redis, info)
+    return info
+
+
+def start(rt: Runtime, ref: str) -> ContainerInfo:
+    engine.start(rt.docker, ref)
+    return engine.inspect(rt.docker, ref, rt.host)
+
+
+def stop(rt: Runtime, ref: str, timeout: int | None) -> ContainerInfo:
+    engine.stop(rt.docker, ref, _grace(rt, timeout))
+    return engine.inspect(rt.docker, ref, rt.host)
+
+
+def restart(rt: Runtime, ref: str, timeout: int | None) -> ContainerInfo:
+    engine.restart(rt.docker, ref, _grace(rt, timeout))
+    return engine.inspect(rt.docker, ref, rt.host)
+
+
+def kill(rt: Runtime, ref: str, signal: str) -> ContainerInfo:
+    engine.kill(rt.docker, ref, signal)
+    return engine.inspect(rt.docker, ref, rt.host)
+
+
+def remove(rt: Runtime, ref: str, *, force: bool, volumes: bool = False) -> RemoveResult:
+    """Remove a container; one already gone is success (``removed=False``)."""
+    try:
+        info = engine.inspect(rt.docker, ref, rt.host)
+    except ContainerNotFound:
+        return RemoveResult(id=ref, host=rt.host, removed=False)
+    removed = engine.remove(rt.docker, info.id, force=force, volumes=volumes)
+    locator.forget(rt.redis, info)
+    return RemoveResult(id=info.id, host=rt.host, removed=removed)
+
+
+def wait(rt: Runtime, ref: str, timeout: float | None) -> WaitResult:
+    return engine.wait(rt.docker, ref, rt.host, timeout)
+
+
+def list_containers(rt: Runtime, query: ContainerFilter) -> list[ContainerInfo]:
+    """Containers of this host matching `query`, newest first, at most `query.limit`."""
+    managed = None if query.include_unmanaged else f"{fleet_labels.HOST}={rt.host}"
+    filters = engine.engine_filters(query, managed)
+    rows = engine.list_summaries(rt.docker, filters)
+    infos = [summary_info(row, rt.host) for row in rows]
+    return infos[: query.limit] if query.limit else infos
+
+
+def batch(
+    rt: Runtime, action: BatchAction, query: ContainerFilter, timeout: int | None
+) -> list[BatchOutcome]:
+    """Stop, restart or remove every matching container of this host; one outcome each."""
+    targets = list_containers(rt, query)
+
+    def act(info: ContainerInfo) -> BatchOutcome:
+        try:
+            if action == "stop":
+                stop(rt, info.id, timeout)
+            elif action == "restart":
+                restart(rt, info.id, timeout)
+            else:
+                remove(rt, info.id, force=True)
+        except Exception as exc:  # one container's failure must not hide the others'
+            return BatchOutcome(
+                host=rt.host, id=info.id, name=info.name, action=action, ok=False, error=str(exc)
+            )
+        return BatchOutcome(host=rt.host, id=info.id, name=info.name, action=action, ok=True)
+
+    with ThreadPoolExecutor(BATCH_PARALLELISM) as pool:
+        return list(pool.map(act, targets))
+
+
+def _grace(rt: Runtime, timeout: int | None) -> int:
+    return int(rt.settings.default_timeout if timeout is None else timeout)
+
+
+def fleet_summaries(rt: Runtime) -> list[dict[str, Any]]:
+    """Every container the fleet made on this host, in any state (what max_containers counts)."""
+    labels = [f"{fleet_labels.MANAGED}=true", f"{fleet_labels.HOST}={rt.host}"]
+    return engine.list_summaries(rt.docker, {"label": labels})

@@ -1,0 +1,98 @@
+"""Container adapter: one engine call per function, models in and out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import docker
+
+from dockfleet.errors import ContainerNotFound, OperationTimeout
+from dockfleet.models import ContainerFilter, ContainerInfo, WaitResult
+from worker.engine.convert import container_info
+
+
+def create(client: docker.DockerClient, arguments: dict[str, Any]) -> str:
+    """Create a container from `convert.create_arguments`; returns its id."""
+    host_config = arguments.pop("host_config")
+    response = client.api.create_container(**arguments, host_config=host_config)
+    return str(response["Id"])
+
+
+def inspect(client: docker.DockerClient, ref: str, host: str) -> ContainerInfo:
+    return container_info(inspect_raw(client, ref), host)
+
+
+def inspect_raw(client: docker.DockerClient, ref: str) -> dict[str, Any]:
+    doc: dict[str, Any] = client.api.inspect_container(ref)
+    return doc
+
+
+def start(client: docker.DockerClient, ref: str) -> None:
+    client.api.start(ref)
+
+
+def stop(client: docker.DockerClient, ref: str, timeout: int) -> None:
+    # docker-py's HTTP timeout must outlast the grace period the engine waits.
+    client.api.stop(ref, timeout=timeout)
+
+
+def restart(client: docker.DockerClient, ref: str, timeout: int) -> None:
+    client.api.restart(ref, timeout=timeout)
+
+
+def kill(client: docker.DockerClient, ref: str, signal: str) -> None:
+    client.api.kill(ref, signal=signal)
+
+
+def remove(client: docker.DockerClient, ref: str, *, force: bool, volumes: bool) -> bool:
+    """Remove a container; False when it was already gone (removal is idempotent)."""
+    try:
+        client.api.remove_container(ref, force=force, v=volumes)
+    except docker.errors.NotFound:
+        return False
+    return True
+
+
+def wait(client: docker.DockerClient, ref: str, host: str, timeout: float | None) -> WaitResult:
+    container_id = inspect_raw(client, ref)["Id"]
+    try:
+        status = client.api.wait(container_id, timeout=timeout)  # type: ignore[arg-type]
+    except docker.errors.NotFound:
+        raise ContainerNotFound(ref, host) from None
+    except Exception as exc:  # requests raises ReadTimeout / ConnectionError subclasses
+        if "timed out" in str(exc).lower():
+            raise OperationTimeout(f"container {ref} still running after {timeout}s") from None
+        raise
+    state = inspect_raw(client, container_id)["State"]
+    error_doc: Any = status.get("Error") or {}
+    error = error_doc.get("Message") or None
+    return WaitResult(
+        id=container_id,
+        host=host,
+        exit_code=int(status.get("StatusCode", -1)),
+        error=error,
+        oom_killed=bool(state.get("OOMKilled")),
+    )
+
+
+def list_summaries(
+    client: docker.DockerClient, filters: dict[str, Any], *, every: bool = True
+) -> list[dict[str, Any]]:
+    """Raw ``GET /containers/json`` rows for an engine-side filter."""
+    rows: list[dict[str, Any]] = client.api.containers(all=every, filters=filters)
+    return rows
+
+
+def engine_filters(query: ContainerFilter, managed_label: str | None) -> dict[str, Any]:
+    """The engine-side filter for a `ContainerFilter` (labels ANDed, statuses ORed)."""
+    label_filters = [k if v is None else f"{k}={v}" for k, v in query.labels.items()]
+    if managed_label:
+        label_filters.append(managed_label)
+    filters: dict[str, Any] = {}
+    if label_filters:
+        filters["label"] = label_filters
+    if query.status:
+        filters["status"] = list(query.status)
+    if query.name:
+        filters["name"] = query.name
+    return filters

@@ -1,0 +1,62 @@
+"""Stats adapter: one resource sample of a container through the Engine API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import docker
+
+from dockfleet.models import ContainerStats
+
+
+def sample(client: docker.DockerClient, ref: str, host: str) -> ContainerStats:
+    """One sample with a CPU % measured over the engine's own ~1 s window.
+
+    ``stream=False`` makes the engine take two readings (``precpu_stats``), so the
+    CPU figure is real rather than zero; it costs about a second per call.
+    """
+    doc: dict[str, Any] = client.api.stats(ref, stream=False)
+    return from_engine(doc, host)
+
+
+def from_engine(doc: dict[str, Any], host: str) -> ContainerStats:
+    cpu = doc.get("cpu_stats") or {}
+    pre = doc.get("precpu_stats") or {}
+    memory = doc.get("memory_stats") or {}
+    networks = (doc.get("networks") or {}).values()
+    blkio = (doc.get("blkio_stats") or {}).get("io_service_bytes_recursive") or []
+    usage = memory.get("usage", 0)
+    details = memory.get("stats") or {}
+    # Like `docker stats`: page cache is reclaimable, so it is not the container's use.
+    usage -= details.get("total_inactive_file", details.get("inactive_file", 0))
+    limit = memory.get("limit", 0)
+    read_at = doc.get("read")
+    return ContainerStats(
+        id=doc.get("id", ""),
+        name=str(doc.get("name", "")).lstrip("/"),
+        host=host,
+        read_at=datetime.fromisoformat(read_at[:26] + "+00:00") if read_at else None,
+        cpu_usage=cpu_percent(cpu, pre),
+        memory_usage=max(usage, 0),
+        memory_limit=limit,
+        memory_percent=(usage / limit * 100.0) if limit else 0.0,
+        network_rx=sum(n.get("rx_bytes", 0) for n in networks),
+        network_tx=sum(n.get("tx_bytes", 0) for n in networks),
+        disk_read=sum(e.get("value", 0) for e in blkio if e.get("op", "").lower() == "read"),
+        disk_write=sum(e.get("value", 0) for e in blkio if e.get("op", "").lower() == "write"),
+        pids=(doc.get("pids_stats") or {}).get("current", 0) or 0,
+    )
+
+
+def cpu_percent(cpu: dict[str, Any], pre: dict[str, Any]) -> float:
+    """CPU use in percent of one core (200 = two cores busy), as `docker stats` shows it."""
+    used = (cpu.get("cpu_usage") or {}).get("total_usage", 0)
+    used_before = (pre.get("cpu_usage") or {}).get("total_usage", 0)
+    cpu_delta = float(used - used_before)
+    system_delta = float(cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0))
+    per_cpu = (cpu.get("cpu_usage") or {}).get("percpu_usage") or []
+    online = int(cpu.get("online_cpus") or len(per_cpu) or 1)
+    if cpu_delta <= 0 or system_delta <= 0:
+        return 0.0
+    return round(cpu_delta / system_delta * online * 100.0, 2)

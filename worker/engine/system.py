@@ -1,0 +1,54 @@
+"""System adapter: `docker info`, ping and disk usage of one engine."""
+
+from __future__ import annotations
+
+import time
+
+import docker
+
+from dockfleet.models import DiskUsage, PingResult, SystemInfo
+
+
+def info(client: docker.DockerClient, host: str) -> SystemInfo:
+    doc = client.api.info()
+    version = client.api.version()
+    return SystemInfo(
+        host=host,
+        containers_running=doc.get("ContainersRunning", 0),
+        containers_paused=doc.get("ContainersPaused", 0),
+        containers_stopped=doc.get("ContainersStopped", 0),
+        containers_total=doc.get("Containers", 0),
+        images=doc.get("Images", 0),
+        mem_total=doc.get("MemTotal", 0),
+        cpus=doc.get("NCPU", 0),
+        docker_version=doc.get("ServerVersion", ""),
+        api_version=version.get("ApiVersion", ""),
+        os=doc.get("OperatingSystem", ""),
+        kernel_version=doc.get("KernelVersion", ""),
+        storage_driver=doc.get("Driver", ""),
+        cgroup_version=str(doc.get("CgroupVersion", "")),
+    )
+
+
+def ping(client: docker.DockerClient, host: str) -> PingResult:
+    started = time.perf_counter()
+    ok = bool(client.api.ping())
+    latency = (time.perf_counter() - started) * 1000
+    return PingResult(host=host, ok=ok, api_version=client.api.api_version, latency_ms=latency)
+
+
+def disk_usage(client: docker.DockerClient, host: str) -> DiskUsage:
+    doc = client.api.df()
+    images = doc.get("Images") or []
+    containers = doc.get("Containers") or []
+    volumes = doc.get("Volumes") or []
+    return DiskUsage(
+        host=host,
+        images=len(images),
+        images_size=doc.get("LayersSize", 0),
+        containers=len(containers),
+        containers_size=sum(c.get("SizeRw", 0) or 0 for c in containers),
+        volumes=len(volumes),
+        volumes_size=sum(max((v.get("UsageData") or {}).get("Size", 0), 0) for v in volumes),
+        build_cache_size=sum(b.get("Size", 0) for b in doc.get("BuildCache") or []),
+    )

@@ -1,0 +1,70 @@
+"""Heartbeats: each worker writes its host's liveness and facts into Redis.
+
+A daemon thread in the worker's main process writes every
+``heartbeat_interval``; the client calls a host down after three missed beats
+(see `dockfleet.client.hosts`). An engine that does not answer is written as
+``engine_ok=0`` so the host shows as down while its worker still runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from dockfleet import keys
+from worker.engine import system as engine_system
+from worker.runtime import Runtime
+
+log = logging.getLogger(__name__)
+HOST_KEY_TTL_SECONDS = 24 * 3600
+
+
+class Heartbeat:
+    def __init__(self, rt: Runtime, worker_name: str) -> None:
+        self.rt = rt
+        self.worker_name = worker_name
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dockfleet-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self.beat()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        try:
+            self.rt.redis.hdel(keys.host(self.rt.host), f"worker:{self.worker_name}")
+        except Exception:  # Redis may be the thing that is gone; nothing to undo then
+            log.debug("could not withdraw worker %s", self.worker_name, exc_info=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.rt.settings.heartbeat_interval):
+            try:
+                self.beat()
+            except Exception:  # keep beating: a Redis blip must not end the heartbeat
+                log.warning("heartbeat of host %s failed", self.rt.host, exc_info=True)
+
+    def beat(self) -> None:
+        now = time.time()
+        fields: dict[str, str | float | int] = {
+            "last_seen": now,
+            f"worker:{self.worker_name}": now,
+        }
+        try:
+            info = engine_system.info(self.rt.docker, self.rt.host)
+            fields.update(
+                engine_ok=1,
+                docker_version=info.docker_version,
+                cpus=info.cpus,
+                mem_total=info.mem_total,
+                containers_running=info.containers_running,
+            )
+        except Exception as exc:  # the engine is down: say so, keep the worker listed
+            log.warning("Docker host %s unreachable: %s", self.rt.host, exc)
+            fields["engine_ok"] = 0
+        pipe = self.rt.redis.pipeline(transaction=False)
+        pipe.hset(keys.host(self.rt.host), mapping=fields)  # type: ignore[arg-type]
+        pipe.expire(keys.host(self.rt.host), HOST_KEY_TTL_SECONDS)
+        pipe.zadd(keys.HOSTS, {self.rt.host: now})
+        pipe.execute()
