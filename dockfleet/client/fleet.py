@@ -9,7 +9,7 @@ none named, to the shared queue that any healthy host serves.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 from dockfleet.client.hosts import read_hosts
@@ -148,7 +148,7 @@ class Fleet:
 
     def get_container_logs(
         self, ref: str, options: LogOptions | None = None, host: str | None = None
-    ) -> Iterator[LogLine]:
+    ) -> Generator[LogLine, None, None]:
         """The container's output line by line; with ``follow`` until it exits.
 
         Closing the iterator early stops the worker's copy within about a second.

@@ -8,7 +8,7 @@ are trimmed as they are read, which is what lets the worker apply backpressure.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +34,7 @@ def read_stream(
     result: AsyncResult,  # type: ignore[type-arg]
     host: str,
     start_timeout: float,
-) -> Iterator[LogLine]:
+) -> Generator[LogLine, None, None]:
     stream_key, lease_key = keys.log_stream(stream_id), keys.log_reader(stream_id)
     redis = transport.redis
     last_id = "0-0"

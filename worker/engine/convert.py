@@ -145,9 +145,9 @@ def container_info(doc: dict[str, Any], host: str) -> ContainerInfo:
         image=config.get("Image", ""),
         image_id=doc.get("Image", ""),
         status=state.get("Status", "unknown"),
-        created=_time(doc.get("Created")),
-        started_at=_time(state.get("StartedAt")),
-        finished_at=_time(state.get("FinishedAt")),
+        created=engine_time(doc.get("Created")),
+        started_at=engine_time(state.get("StartedAt")),
+        finished_at=engine_time(state.get("FinishedAt")),
         exit_code=state.get("ExitCode") if state.get("Status") in ("exited", "dead") else None,
         oom_killed=bool(state.get("OOMKilled")),
         health=health,
@@ -175,7 +175,7 @@ def mask_env(item: str, secret_keys: set[str]) -> str:
     return f"{key}={MASK}" if sep and key in secret_keys else item
 
 
-def _time(value: str | None) -> datetime | None:
+def engine_time(value: str | None) -> datetime | None:
     # The engine writes "0001-01-01T00:00:00Z" for "never" and nanosecond fractions.
     if not value or value.startswith("0001-"):
         return None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import docker
 
 from dockfleet.models import ContainerStats
+from worker.engine.convert import engine_time
 
 
 def sample(client: docker.DockerClient, ref: str, host: str) -> ContainerStats:
@@ -31,12 +31,11 @@ def from_engine(doc: dict[str, Any], host: str) -> ContainerStats:
     # Like `docker stats`: page cache is reclaimable, so it is not the container's use.
     usage -= details.get("total_inactive_file", details.get("inactive_file", 0))
     limit = memory.get("limit", 0)
-    read_at = doc.get("read")
     return ContainerStats(
         id=doc.get("id", ""),
         name=str(doc.get("name", "")).lstrip("/"),
         host=host,
-        read_at=datetime.fromisoformat(read_at[:26] + "+00:00") if read_at else None,
+        read_at=engine_time(doc.get("read")),
         cpu_usage=cpu_percent(cpu, pre),
         memory_usage=max(usage, 0),
         memory_limit=limit,

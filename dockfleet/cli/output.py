@@ -1,0 +1,66 @@
+"""How the CLI shows things: tables and plain lines for people, ``--json`` for machines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+
+def console() -> Console:
+    # Colour only on a terminal; a pipe gets plain text at a fixed width.
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+
+
+def emit_json(data: BaseModel | Sequence[BaseModel] | dict[str, Any] | list[Any]) -> None:
+    if isinstance(data, BaseModel):
+        payload: Any = data.model_dump(mode="json")
+    elif isinstance(data, list | tuple) and all(isinstance(d, BaseModel) for d in data):
+        payload = [d.model_dump(mode="json") for d in data]
+    else:
+        payload = data
+    click.echo(json.dumps(payload, indent=2, sort_keys=False))
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    grid = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
+    for header in headers:
+        grid.add_column(header, overflow="fold")
+    for row in rows:
+        grid.add_row(*row)
+    console().print(grid)
+
+
+def ago(when: datetime | None) -> str:
+    """ "5 seconds ago", like docker's CREATED column."""
+    if when is None:
+        return ""
+    seconds = max(0, int((datetime.now(UTC) - when).total_seconds()))
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+def size(value: int) -> str:
+    """Bytes as docker shows them (binary units)."""
+    amount = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if amount < 1024 or unit == "TiB":
+            return f"{amount:.0f}{unit}" if unit == "B" else f"{amount:.2f}{unit}"
+        amount /= 1024
+    return f"{value}B"
+
+
+def fail(message: str, code: int = 1) -> None:
+    """One clear line on stderr and a non-zero exit: never a traceback for a user mistake."""
+    click.echo(f"dockfleet: {message}", err=True)
+    sys.exit(code)

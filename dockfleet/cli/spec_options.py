@@ -1,0 +1,112 @@
+"""The docker-run style options that describe a container, shared by ``create`` (and ``run``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from dockfleet.errors import InvalidSpec
+from dockfleet.models import ContainerConfig
+from dockfleet.validation import parse
+
+F = Callable[..., Any]
+
+_OPTIONS: list[Callable[[F], F]] = [
+    click.option("--name", help="Container name."),
+    click.option("--env", "-e", multiple=True, help="Set an environment variable (KEY=VALUE)."),
+    click.option(
+        "--secret-env", multiple=True, help="A secret variable KEY=VALUE: masked everywhere."
+    ),
+    click.option(
+        "--volume", "-v", multiple=True, help="Bind mount SOURCE:TARGET[:ro] (policy permitting)."
+    ),
+    click.option("--publish", "-p", multiple=True, help="Publish [IP:]HOST_PORT:CONTAINER_PORT."),
+    click.option("--label", "-l", multiple=True, help="Set a label (KEY=VALUE)."),
+    click.option("--memory", "-m", help="Memory limit (bytes or 512m, 1g)."),
+    click.option("--cpus", type=float, help="Number of CPUs (e.g. 1.5)."),
+    click.option("--user", "-u", help="User[:group] to run as (default: non-root)."),
+    click.option("--workdir", "-w", help="Working directory inside the container."),
+    click.option("--read-only", is_flag=True, help="Mount the root file system read-only."),
+    click.option("--network", help="Network to connect to."),
+    click.option("--entrypoint", help="Override the image's entrypoint."),
+    click.option("--pids-limit", type=int, help="Maximum number of processes."),
+    click.option("--cap-add", multiple=True, help="Add a capability (policy permitting)."),
+    click.option("--tmpfs", multiple=True, help="Mount a tmpfs PATH[:OPTIONS]."),
+    click.option("--init", is_flag=True, help="Run an init process as PID 1."),
+    click.option("--restart", "restart_policy", help="Restart policy: no, always, on-failure[:N]."),
+]
+
+
+def container_options(func: F) -> F:
+    """Decorate a command with every container option."""
+    for option in reversed(_OPTIONS):
+        func = option(func)
+    return func
+
+
+def config_from_options(image: str, command: tuple[str, ...], **opts: Any) -> ContainerConfig:
+    """Build a validated `ContainerConfig` from the parsed options."""
+    if command[:1] == ("--",):
+        command = command[1:]  # `IMAGE -- CMD`: the separator is docker's habit, not an arg
+    spec: dict[str, Any] = {
+        "image": image,
+        "name": opts.get("name"),
+        "cmd": list(command) or None,
+        "env": list(opts.get("env") or ()),
+        "secret_env": _pairs(opts.get("secret_env"), "--secret-env"),
+        "volumes": _volumes(opts.get("volume")),
+        "ports": _ports(opts.get("publish")),
+        "labels": _pairs(opts.get("label"), "--label", allow_bare=True),
+        "memory_limit": opts.get("memory"),
+        "cpu_limit": opts.get("cpus"),
+        "user": opts.get("user"),
+        "working_dir": opts.get("workdir"),
+        "read_only": bool(opts.get("read_only")),
+        "network": opts.get("network"),
+        "entrypoint": [opts["entrypoint"]] if opts.get("entrypoint") else None,
+        "pids_limit": opts.get("pids_limit"),
+        "cap_add": list(opts.get("cap_add") or ()),
+        "tmpfs": dict(_split(t, ":") for t in opts.get("tmpfs") or ()),
+        "init": bool(opts.get("init")),
+    }
+    if opts.get("restart_policy"):
+        name, _, retries = str(opts["restart_policy"]).partition(":")
+        spec["restart_policy"] = {"name": name, "max_retry": int(retries or 0)}
+    return parse(ContainerConfig, {k: v for k, v in spec.items() if v is not None})
+
+
+def _split(item: str, sep: str) -> tuple[str, str]:
+    key, _, value = item.partition(sep)
+    return key, value
+
+
+def _pairs(items: Any, flag: str, allow_bare: bool = False) -> dict[str, str]:
+    result = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not key or (not sep and not allow_bare):
+            raise InvalidSpec(f"{flag}: {item!r} is not KEY=VALUE")
+        result[key] = value
+    return result
+
+
+def _volumes(items: Any) -> dict[str, str]:
+    result = {}
+    for item in items or ():
+        source, sep, target = item.partition(":")
+        if not sep or not source or not target:
+            raise InvalidSpec(f"--volume: {item!r} is not SOURCE:TARGET[:ro]")
+        result[source] = target
+    return result
+
+
+def _ports(items: Any) -> dict[str, str]:
+    result = {}
+    for item in items or ():
+        host, sep, container = item.rpartition(":")
+        if not sep:
+            host, container = "", item  # -p 80: a random host port
+        result[host] = container
+    return result

@@ -1,0 +1,64 @@
+"""``dockfleet hosts`` and ``dockfleet info``: the fleet's Docker hosts."""
+
+from __future__ import annotations
+
+import click
+
+from dockfleet.cli.main import Context, cli
+from dockfleet.cli.output import ago, emit_json, size, table
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def hosts(state: Context, as_json: bool) -> None:
+    """List the fleet's Docker hosts and whether they are up."""
+    found = state.fleet.hosts()
+    if as_json:
+        emit_json(found)
+        return
+    table(
+        ["HOST", "STATUS", "ENGINE", "CPUS", "MEMORY", "RUNNING", "WORKERS", "LAST SEEN"],
+        [
+            [
+                h.name,
+                "up" if h.up else ("engine down" if not h.engine_ok else "down"),
+                h.docker_version,
+                str(h.cpus),
+                size(h.mem_total),
+                str(h.containers_running),
+                ", ".join(h.workers) or "-",
+                ago(h.last_seen),
+            ]
+            for h in found
+        ],
+    )
+
+
+@cli.command()
+@click.option("--host", help="Only this host (default: every live host).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def info(state: Context, host: str | None, as_json: bool) -> None:
+    """Show `docker info` facts of the fleet's hosts."""
+    infos = [state.fleet.get_system_info(host)] if host else state.fleet.system_info_all()
+    if as_json:
+        emit_json(infos)
+        return
+    table(
+        ["HOST", "ENGINE", "API", "CPUS", "MEMORY", "RUNNING", "TOTAL", "IMAGES", "FLEET/MAX"],
+        [
+            [
+                i.host,
+                i.docker_version,
+                i.api_version,
+                str(i.cpus),
+                size(i.mem_total),
+                str(i.containers_running),
+                str(i.containers_total),
+                str(i.images),
+                f"{i.fleet_containers}/{i.max_containers}",
+            ]
+            for i in infos
+        ],
+    )
