@@ -29,7 +29,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "task_track_started": True,
-        "result_extended": True,
+        # Not result_extended: it copies the raw task arguments (secret values
+        # included) into the result store; Flower gets argsrepr through events.
+        "result_extended": False,
         "result_expires": settings.retention.results_seconds,
         "task_default_queue": SHARED_QUEUE,
         "broker_connection_retry_on_startup": True,

@@ -1,0 +1,188 @@
+"""Fixtures: a private Redis, the local engine, a second engine, and Celery workers.
+
+Every Docker host in a test run gets a fresh random name, so the fleet's own
+labels (``dockfleet.host=<name>``) identify exactly what the run created;
+teardown removes it all by those labels, on every engine.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import docker
+import pytest
+
+from dockfleet import Fleet, Settings
+from dockfleet.policy_model import SecurityPolicy
+from tests.support.services import DockerDaemon, RedisServer, WorkerProcess, require
+
+TEST_IMAGE = "busybox:local"
+LOCAL_DOCKER = "unix:///var/run/docker.sock"
+TEST_LABEL = "dockfleet.test"
+HEARTBEAT = 1.0
+
+
+@dataclass
+class Host:
+    """A Docker host of the test fleet: its name, engine and workers."""
+
+    name: str
+    docker_url: str
+    engine: docker.DockerClient
+    workers: list[WorkerProcess] = field(default_factory=list)
+
+
+def _random_name(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(3)}"
+
+
+def _engine(url: str) -> docker.DockerClient:
+    client = docker.DockerClient(base_url=url, version="1.41", timeout=60)
+    client.api.trust_env = False
+    return client
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    server = RedisServer().start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def local_engine() -> docker.DockerClient:
+    client = _engine(LOCAL_DOCKER)
+    try:
+        reachable = bool(client.ping())
+    except Exception:
+        reachable = False
+    require(reachable, f"a Docker engine at {LOCAL_DOCKER} (make engine)")
+    try:
+        client.images.get(TEST_IMAGE)
+    except docker.errors.ImageNotFound:
+        require(False, f"the {TEST_IMAGE} image (make image)")
+    return client
+
+
+@pytest.fixture(scope="session")
+def bind_root() -> Iterator[str]:
+    path = tempfile.mkdtemp(prefix="dockfleet-binds-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def policy(bind_root: str) -> SecurityPolicy:
+    return SecurityPolicy(allowed_host_paths=[bind_root])
+
+
+def _worker_env(
+    redis_url: str, docker_url: str, policy: SecurityPolicy, **extra: str
+) -> dict[str, str]:
+    env = {
+        "DOCKFLEET_REDIS_URL": redis_url,
+        "DOCKFLEET_DOCKER_HOST": docker_url,
+        "DOCKFLEET_HEARTBEAT_INTERVAL": str(HEARTBEAT),
+        "DOCKFLEET_DEFAULT_TIMEOUT": "20",
+        "DOCKFLEET_POLICY__ALLOWED_HOST_PATHS": json.dumps(policy.allowed_host_paths),
+    }
+    env.update(extra)
+    return env
+
+
+def _start_host(
+    name: str,
+    docker_url: str,
+    engine: docker.DockerClient,
+    env: dict[str, str],
+    workers: int,
+    redis_url: str,
+) -> Host:
+    host = Host(name, docker_url, engine)
+    host.workers = [WorkerProcess(name, env, index=i).start() for i in range(workers)]
+    for worker in host.workers:
+        worker.wait_ready(redis_url)
+    return host
+
+
+def _remove_host_objects(host: Host) -> None:
+    for container in host.engine.containers.list(
+        all=True, filters={"label": f"dockfleet.host={host.name}"}
+    ):
+        container.remove(force=True)
+
+
+@pytest.fixture(scope="session")
+def host_a(
+    redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
+) -> Iterator[Host]:
+    """The local engine, served by one worker."""
+    env = _worker_env(redis_url, LOCAL_DOCKER, policy, DOCKFLEET_MAX_CONTAINERS="20")
+    host = _start_host(_random_name("ta"), LOCAL_DOCKER, local_engine, env, 1, redis_url)
+    yield host
+    for worker in host.workers:
+        worker.stop()
+    _remove_host_objects(host)
+
+
+@pytest.fixture(scope="session")
+def engine_b(local_engine: docker.DockerClient) -> Iterator[DockerDaemon]:
+    daemon = DockerDaemon(secrets.token_hex(2), subnet_octet=secrets.randbelow(200) + 20).start()
+    try:
+        daemon.load_image(TEST_IMAGE)
+        yield daemon
+    finally:
+        daemon.stop()
+
+
+@pytest.fixture(scope="session")
+def host_b(redis_url: str, engine_b: DockerDaemon, policy: SecurityPolicy) -> Iterator[Host]:
+    """A second dockerd on this machine, served by its own worker."""
+    env = _worker_env(redis_url, engine_b.url, policy)
+    host = _start_host(_random_name("tb"), engine_b.url, _engine(engine_b.url), env, 1, redis_url)
+    yield host
+    for worker in host.workers:
+        worker.stop()
+    _remove_host_objects(host)
+    host.engine.close()
+
+
+@pytest.fixture(scope="session")
+def limited_host(
+    redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
+) -> Iterator[Host]:
+    """The local engine as a host of max_containers=2, served by two worker processes."""
+    env = _worker_env(redis_url, LOCAL_DOCKER, policy, DOCKFLEET_MAX_CONTAINERS="2")
+    host = _start_host(_random_name("tl"), LOCAL_DOCKER, local_engine, env, 2, redis_url)
+    yield host
+    for worker in host.workers:
+        worker.stop()
+    _remove_host_objects(host)
+
+
+@pytest.fixture(scope="session")
+def client_settings(redis_url: str, policy: SecurityPolicy) -> Settings:
+    return Settings(
+        redis_url=redis_url, heartbeat_interval=HEARTBEAT, default_timeout=20, policy=policy
+    )
+
+
+@pytest.fixture(scope="session")
+def session_fleet(client_settings: Settings) -> Iterator[Fleet]:
+    fleet = Fleet(client_settings)
+    yield fleet
+    fleet.close()
+
+
+@pytest.fixture
+def fleet(session_fleet: Fleet, host_a: Host, local_engine: docker.DockerClient) -> Iterator[Fleet]:
+    """The client, with host A up; whatever a test leaves on host A is removed after it."""
+    yield session_fleet
+    _remove_host_objects(host_a)
+    for container in local_engine.containers.list(all=True, filters={"label": TEST_LABEL}):
+        container.remove(force=True)
