@@ -1,0 +1,147 @@
+"""The error tree: flags, messages, and rebuilding from args as Celery does."""
+
+from __future__ import annotations
+
+import json
+
+import celery
+import pytest
+from celery.backends.base import BaseBackend
+
+from dockfleet import errors
+from dockfleet.errors import (
+    AmbiguousReference,
+    BrokerUnavailable,
+    ContainerLimitReached,
+    ContainerNotFound,
+    FleetError,
+    HostUnavailable,
+    ImageNotFound,
+    InvalidSpec,
+    NetworkNotFound,
+    PolicyViolation,
+)
+
+EXAMPLES: list[FleetError] = [
+    ContainerLimitReached("h", 3),
+    ContainerNotFound("abc", "h"),
+    ContainerNotFound("abc"),
+    ImageNotFound("busybox:nope", "h"),
+    NetworkNotFound("ci-net", "h"),
+    PolicyViolation("r", "v", "hint"),
+    PolicyViolation("r", "v"),
+    HostUnavailable("h", "connection refused"),
+    HostUnavailable("h"),
+    BrokerUnavailable("redis://r:6379/0", "timeout"),
+    AmbiguousReference("x", ["b", "a"]),
+    InvalidSpec("m"),
+    errors.EngineBusy("busy"),
+    errors.Conflict("name taken"),
+    errors.OperationTimeout("late"),
+    errors.JobTimeout("late"),
+    errors.JobCanceled("stop"),
+    errors.EngineError("no"),
+]
+
+
+def every_error_class() -> list[type[FleetError]]:
+    return [
+        obj
+        for obj in vars(errors).values()
+        if isinstance(obj, type) and issubclass(obj, FleetError)
+    ]
+
+
+def test_examples_cover_every_concrete_error_class() -> None:
+    abstract = {FleetError, errors.TransientError, errors.PermanentError, errors.NotFound}
+    assert set(every_error_class()) - abstract <= {type(e) for e in EXAMPLES}
+
+
+@pytest.mark.parametrize("exc", EXAMPLES, ids=lambda e: type(e).__name__)
+def test_error_rebuilt_from_its_args_is_the_same_error(exc: FleetError) -> None:
+    # when rebuilt as Celery's result backend does: cls(*args)
+    rebuilt = type(exc)(*exc.args)
+    assert type(rebuilt) is type(exc)
+    assert str(rebuilt) == str(exc)
+    assert rebuilt.args == exc.args
+
+
+@pytest.mark.parametrize("exc", EXAMPLES, ids=lambda e: type(e).__name__)
+def test_error_survives_celerys_json_result_backend(exc: FleetError) -> None:
+    backend = BaseBackend(app=celery.Celery(set_as_current=False), serializer="json")
+
+    # given the stored form, through JSON as Redis would hold it
+    stored = json.loads(json.dumps(backend.prepare_exception(exc)))
+    rebuilt = backend.exception_to_python(stored)
+
+    assert type(rebuilt) is type(exc)
+    assert str(rebuilt) == str(exc)
+
+
+def test_container_limit_message_names_host_and_limit() -> None:
+    error = ContainerLimitReached("ci-1", 3)
+    assert error.host == "ci-1" and error.limit == 3
+    assert "'ci-1'" in str(error)
+    assert "max_containers=3" in str(error)
+    assert "DOCKFLEET_MAX_CONTAINERS" in str(error)
+
+
+def test_not_found_messages_name_kind_ref_and_host() -> None:
+    assert str(ContainerNotFound("abc", "h")) == "no such container: abc on host 'h'"
+    assert str(ImageNotFound("busybox:nope")) == "no such image: busybox:nope"
+    assert str(NetworkNotFound("n", "h")) == "no such network: n on host 'h'"
+
+
+def test_policy_violation_keeps_rule_value_and_hint() -> None:
+    error = PolicyViolation("host-path", "/etc", "allow it")
+    assert (error.rule, error.value, error.hint) == ("host-path", "/etc", "allow it")
+    assert str(error) == "policy violation [host-path]: /etc (allow it)"
+
+
+def test_ambiguous_reference_lists_hosts_sorted() -> None:
+    error = AmbiguousReference("web", ["h2", "h1"])
+    assert error.hosts == ["h2", "h1"]
+    assert "(h1, h2)" in str(error)
+
+
+def test_host_unavailable_message_includes_the_reason() -> None:
+    assert str(HostUnavailable("h", "refused")) == "Docker host 'h' is unavailable: refused"
+    assert str(HostUnavailable("h")) == "Docker host 'h' is unavailable"
+
+
+@pytest.mark.parametrize(
+    "cls", [HostUnavailable, BrokerUnavailable, errors.EngineBusy], ids=lambda c: c.__name__
+)
+def test_unreachable_and_busy_errors_are_transient(cls: type[FleetError]) -> None:
+    assert cls.transient is True
+    assert issubclass(cls, errors.TransientError)
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        InvalidSpec,
+        PolicyViolation,
+        ContainerLimitReached,
+        ContainerNotFound,
+        ImageNotFound,
+        NetworkNotFound,
+        errors.Conflict,
+        AmbiguousReference,
+        errors.OperationTimeout,
+        errors.JobTimeout,
+        errors.JobCanceled,
+        errors.EngineError,
+    ],
+    ids=lambda c: c.__name__,
+)
+def test_refusals_are_permanent(cls: type[FleetError]) -> None:
+    assert cls.transient is False
+    assert issubclass(cls, errors.PermanentError)
+
+
+def test_every_error_has_one_root_and_one_branch() -> None:
+    for cls in every_error_class():
+        if cls in (FleetError, errors.TransientError, errors.PermanentError):
+            continue
+        assert issubclass(cls, errors.TransientError) != issubclass(cls, errors.PermanentError)
