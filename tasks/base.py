@@ -15,7 +15,7 @@ from celery import Task
 from celery.exceptions import Retry
 from pydantic import BaseModel, ValidationError
 
-from dockfleet.errors import InvalidSpec
+from dockfleet.errors import InvalidSpec, PermanentError
 from dockfleet.validation import describe
 from worker.engine.errors import translate
 from worker.runtime import Runtime, runtime
@@ -34,6 +34,9 @@ class DockerTask(Task):  # type: ignore[type-arg]
     soft_time_limit = 3600
     time_limit = 3660
     typing = False  # arguments are validated by pydantic, not by signature
+    #: expected outcomes (no such container, policy refusal...): logged in one line,
+    #: without the traceback Celery prints for unexpected errors
+    throws = (PermanentError,)
 
     @property
     def rt(self) -> Runtime:
