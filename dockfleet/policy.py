@@ -26,6 +26,10 @@ UNSAFE_SECURITY_OPTS = (
     "seccomp:unconfined",
     "apparmor=unconfined",
     "apparmor:unconfined",
+    "systempaths=unconfined",
+    "systempaths:unconfined",
+    "label=disable",
+    "label:disable",
 )
 
 
@@ -64,7 +68,9 @@ def is_root_user(user: str) -> bool:
 
 def check_host_path(source: str, policy: SecurityPolicy, *, resolve_symlinks: bool) -> None:
     """Refuse the Docker socket (under any spelling) and paths outside the allowed prefixes."""
-    paths = {posixpath.normpath(source)}
+    # normpath keeps a leading "//" (POSIX leaves it implementation-defined); Linux and
+    # the engine read it as "/", so collapse it or "//var/run" would slip past.
+    paths = {"/" + posixpath.normpath(source).lstrip("/")}
     if resolve_symlinks:
         paths.add(os.path.realpath(source))
     for path in paths:

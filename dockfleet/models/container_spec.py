@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    ValidationInfo,
     field_serializer,
     field_validator,
     model_validator,
@@ -241,12 +242,13 @@ class ContainerConfig(FrozenModel):
                 raise ValueError(f"{name!r} is not a capability name")
         return names
 
-    @model_validator(mode="after")
-    def _tag_once(self) -> ContainerConfig:
-        last = self.image.rsplit("/", 1)[-1]
-        if self.tag and (":" in last or "@" in self.image):
+    @field_validator("tag")
+    @classmethod
+    def _tag_once(cls, value: str | None, info: ValidationInfo) -> str | None:
+        image = info.data.get("image", "")
+        if value and (":" in image.rsplit("/", 1)[-1] or "@" in image):
             raise ValueError("give the tag either in image or in tag, not both")
-        return self
+        return value
 
     @field_serializer("secret_env")
     def _dump_secrets(self, value: dict[str, SecretStr], info: SerializationInfo) -> dict[str, str]:

@@ -47,7 +47,7 @@ def test_cpu_percent_counts_percpu_entries_when_online_cpus_is_missing() -> None
 
 def test_cpu_percent_is_rounded_to_two_decimals() -> None:
     now = cpu(1_000_000_001, 3_000_000_000, online=1)
-    before = cpu(1, 0, online=1)
+    before = cpu(1, 1, online=1)
     assert cpu_percent(now, before) == 33.33
 
 

@@ -181,9 +181,10 @@ def engine_time(value: str | None) -> datetime | None:
         return None
     head, dot, rest = value.partition(".")
     if dot:
-        digits = "".join(c for c in rest if c.isdigit())
-        zone = rest[len(digits) :]
-        value = f"{head}.{digits[:6]}{zone}"
+        # Python parses at most microseconds: cut the fraction to 6 digits, keep the zone.
+        fraction = rest[: len(rest) - len(rest.lstrip("0123456789"))]
+        zone = rest[len(fraction) :]
+        value = f"{head}.{fraction[:6].ljust(6, '0')}{zone}"
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 

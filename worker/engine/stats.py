@@ -29,7 +29,7 @@ def from_engine(doc: dict[str, Any], host: str) -> ContainerStats:
     usage = memory.get("usage", 0)
     details = memory.get("stats") or {}
     # Like `docker stats`: page cache is reclaimable, so it is not the container's use.
-    usage -= details.get("total_inactive_file", details.get("inactive_file", 0))
+    usage = max(0, usage - details.get("total_inactive_file", details.get("inactive_file", 0)))
     limit = memory.get("limit", 0)
     return ContainerStats(
         id=doc.get("id", ""),
@@ -37,7 +37,7 @@ def from_engine(doc: dict[str, Any], host: str) -> ContainerStats:
         host=host,
         read_at=engine_time(doc.get("read")),
         cpu_usage=cpu_percent(cpu, pre),
-        memory_usage=max(usage, 0),
+        memory_usage=usage,
         memory_limit=limit,
         memory_percent=(usage / limit * 100.0) if limit else 0.0,
         network_rx=sum(n.get("rx_bytes", 0) for n in networks),
@@ -54,6 +54,8 @@ def cpu_percent(cpu: dict[str, Any], pre: dict[str, Any]) -> float:
     used_before = (pre.get("cpu_usage") or {}).get("total_usage", 0)
     cpu_delta = float(used - used_before)
     system_delta = float(cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0))
+    if not pre.get("system_cpu_usage"):
+        return 0.0  # no earlier reading: lifetime use over uptime is not current use
     per_cpu = (cpu.get("cpu_usage") or {}).get("percpu_usage") or []
     online = int(cpu.get("online_cpus") or len(per_cpu) or 1)
     if cpu_delta <= 0 or system_delta <= 0:
