@@ -8,6 +8,7 @@ teardown removes it all by those labels, on every engine.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import tempfile
@@ -22,7 +23,8 @@ from dockfleet.policy_model import SecurityPolicy
 from tests.support.services import DockerDaemon, RedisServer, WorkerProcess, require
 
 TEST_IMAGE = "busybox:local"
-LOCAL_DOCKER = "unix:///var/run/docker.sock"
+#: the engine the tests treat as "this machine's" (another dockerd may stand in for it)
+LOCAL_DOCKER = os.environ.get("DOCKFLEET_TEST_DOCKER_HOST", "unix:///var/run/docker.sock")
 TEST_LABEL = "dockfleet.test"
 HEARTBEAT = 1.0
 
@@ -134,7 +136,7 @@ def host_a(
 def engine_b(local_engine: docker.DockerClient) -> Iterator[DockerDaemon]:
     daemon = DockerDaemon(secrets.token_hex(2), subnet_octet=secrets.randbelow(200) + 20).start()
     try:
-        daemon.load_image(TEST_IMAGE)
+        daemon.load_image(TEST_IMAGE, LOCAL_DOCKER)
         yield daemon
     finally:
         daemon.stop()

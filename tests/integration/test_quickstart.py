@@ -11,7 +11,7 @@ import docker
 import pytest
 
 from dockfleet import ContainerConfig, Fleet, LogOptions
-from tests.conftest import Host
+from tests.conftest import LOCAL_DOCKER, Host
 from tests.support.services import free_port, wait_for
 
 MIB = 1024 * 1024
@@ -20,7 +20,10 @@ MIB = 1024 * 1024
 def docker_inspect(container_id: str) -> dict:  # type: ignore[type-arg]
     """What the real docker CLI says, independent of dockfleet's own reading."""
     out = subprocess.run(
-        ["docker", "inspect", container_id], capture_output=True, text=True, check=True
+        ["docker", "-H", LOCAL_DOCKER, "inspect", container_id],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout)[0]  # type: ignore[no-any-return]
 

@@ -111,8 +111,9 @@ class DockerDaemon:
     def docker(self, args: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(["docker", "-H", self.url, *args], capture_output=True, **kwargs)  # type: ignore[call-overload, no-any-return]
 
-    def load_image(self, image: str) -> None:
-        save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
+    def load_image(self, image: str, source: str) -> None:
+        """Copy `image` from the engine at `source` (no registry needed)."""
+        save = subprocess.Popen(["docker", "-H", source, "save", image], stdout=subprocess.PIPE)
         load = subprocess.run(
             ["docker", "-H", self.url, "load", "-q"], stdin=save.stdout, capture_output=True
         )

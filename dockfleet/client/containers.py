@@ -1,0 +1,138 @@
+"""Container calls of the client: create, lifecycle, logs, stats, listing and batches."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Generator
+
+from dockfleet.client.base import SLACK_SECONDS, FleetBase
+from dockfleet.client.logs import read_stream, take_lease
+from dockfleet.errors import HostUnavailable
+from dockfleet.models import (
+    BatchAction,
+    BatchOutcome,
+    ContainerConfig,
+    ContainerFilter,
+    ContainerInfo,
+    ContainerStats,
+    LogLine,
+    LogOptions,
+    RemoveResult,
+    WaitResult,
+)
+from dockfleet.policy import check_container
+from dockfleet.queues import SHARED_QUEUE, TaskNames, host_queue
+from dockfleet.validation import parse
+
+
+class ContainersMixin(FleetBase):
+    def create_container(self, config: ContainerConfig, host: str | None = None) -> ContainerInfo:
+        """Create a container on `host`, or on whichever live host takes it.
+
+        Raises:
+            InvalidSpec, PolicyViolation: before anything is sent.
+            ContainerLimitReached, ImageNotFound: from the worker.
+        """
+        config = parse(ContainerConfig, config)
+        check_container(config, self.settings.policy)
+        if config.request_id is None:
+            # A redelivered create carries the same id, so the worker adopts, not duplicates.
+            config = config.model_copy(update={"request_id": uuid.uuid4().hex})
+        queue = host_queue(host) if host else SHARED_QUEUE
+        if not host and not self.live_hosts():
+            raise HostUnavailable("*", "no Docker host of the fleet is up")
+        wire = config.model_dump(mode="json", context={"reveal_secrets": True})
+        shown = repr([config.model_dump(mode="json")])  # what Flower shows: secrets masked
+        result = self.transport.call(TaskNames.CREATE, [wire], queue, argsrepr=shown)
+        return ContainerInfo.model_validate(result)
+
+    def start_container(self, ref: str, host: str | None = None) -> ContainerInfo:
+        return ContainerInfo.model_validate(self._on_container(TaskNames.START, ref, [], host))
+
+    def stop_container(
+        self, ref: str, timeout: int | None = None, host: str | None = None
+    ) -> ContainerInfo:
+        grace = self._grace(timeout)
+        raw = self._on_container(TaskNames.STOP, ref, [timeout], host, wait=grace + SLACK_SECONDS)
+        return ContainerInfo.model_validate(raw)
+
+    def restart_container(
+        self, ref: str, timeout: int | None = None, host: str | None = None
+    ) -> ContainerInfo:
+        grace = self._grace(timeout)
+        raw = self._on_container(
+            TaskNames.RESTART, ref, [timeout], host, wait=grace + SLACK_SECONDS
+        )
+        return ContainerInfo.model_validate(raw)
+
+    def kill_container(
+        self, ref: str, signal: str = "SIGKILL", host: str | None = None
+    ) -> ContainerInfo:
+        return ContainerInfo.model_validate(self._on_container(TaskNames.KILL, ref, [signal], host))
+
+    def remove_container(
+        self, ref: str, force: bool = False, host: str | None = None
+    ) -> RemoveResult:
+        return RemoveResult.model_validate(self._on_container(TaskNames.REMOVE, ref, [force], host))
+
+    def wait_container(
+        self, ref: str, timeout: float | None = None, host: str | None = None
+    ) -> WaitResult:
+        wait = (timeout or 24 * 3600.0) + SLACK_SECONDS
+        raw = self._on_container(TaskNames.WAIT, ref, [timeout], host, wait=wait)
+        return WaitResult.model_validate(raw)
+
+    def inspect_container(self, ref: str, host: str | None = None) -> ContainerInfo:
+        return ContainerInfo.model_validate(self._on_container(TaskNames.INSPECT, ref, [], host))
+
+    def get_container_stats(self, ref: str, host: str | None = None) -> ContainerStats:
+        return ContainerStats.model_validate(self._on_container(TaskNames.STATS, ref, [], host))
+
+    def get_container_logs(
+        self, ref: str, options: LogOptions | None = None, host: str | None = None
+    ) -> Generator[LogLine, None, None]:
+        """The container's output line by line; with ``follow`` until it exits.
+
+        Closing the iterator early stops the worker's copy within about a second.
+        """
+        options = parse(LogOptions, options or {})
+        target = host or self._router().locate(ref)
+        stream_id = uuid.uuid4().hex
+        take_lease(self.transport, stream_id)
+        args = [ref, options.model_dump(mode="json"), stream_id]
+        wait = 24 * 3600.0 if options.follow else self.settings.default_timeout
+        result = self.transport.send(TaskNames.LOGS, args, host_queue(target), timeout=wait)
+        return read_stream(self.transport, stream_id, result, target, self.settings.default_timeout)
+
+    def list_containers(self, query: ContainerFilter | None = None) -> list[ContainerInfo]:
+        """Fleet containers of every live host (or of ``query.host``), newest first."""
+        query = parse(ContainerFilter, query or {})
+        hosts = [query.host] if query.host else self.live_hosts()
+        rows = self._fan_out(TaskNames.LIST, [query.model_dump(mode="json")], hosts)
+        infos = [ContainerInfo.model_validate(r) for per_host in rows for r in per_host]
+        infos.sort(key=lambda i: (i.created is not None, i.created), reverse=True)
+        return infos[: query.limit] if query.limit else infos
+
+    def stop_containers(
+        self, query: ContainerFilter, timeout: int | None = None
+    ) -> list[BatchOutcome]:
+        return self._batch("stop", query, timeout)
+
+    def restart_containers(
+        self, query: ContainerFilter, timeout: int | None = None
+    ) -> list[BatchOutcome]:
+        return self._batch("restart", query, timeout)
+
+    def remove_containers(self, query: ContainerFilter) -> list[BatchOutcome]:
+        return self._batch("remove", query, None)
+
+    def _batch(
+        self, action: BatchAction, query: ContainerFilter, timeout: int | None
+    ) -> list[BatchOutcome]:
+        """One task per host, all at once (a batch across the fleet)."""
+        query = parse(ContainerFilter, query)
+        hosts = [query.host] if query.host else self.live_hosts()
+        wait = self._grace(timeout) * 4 + SLACK_SECONDS
+        args = [action, query.model_dump(mode="json"), timeout]
+        rows = self._fan_out(TaskNames.BATCH, args, hosts, wait=wait)
+        return [BatchOutcome.model_validate(r) for per_host in rows for r in per_host]
