@@ -28,6 +28,28 @@ class TaskNames:
     LIST = "dockfleet.containers.list"
     BATCH = "dockfleet.containers.batch"
 
+    IMAGE_PULL = "dockfleet.images.pull"
+    IMAGE_BUILD = "dockfleet.images.build"
+    IMAGE_REMOVE = "dockfleet.images.remove"
+    IMAGE_LIST = "dockfleet.images.list"
+    IMAGE_TAG = "dockfleet.images.tag"
+    IMAGE_PUSH = "dockfleet.images.push"
+
+    NETWORK_CREATE = "dockfleet.networks.create"
+    NETWORK_REMOVE = "dockfleet.networks.remove"
+    NETWORK_CONNECT = "dockfleet.networks.connect"
+    NETWORK_DISCONNECT = "dockfleet.networks.disconnect"
+    NETWORK_LIST = "dockfleet.networks.list"
+    NETWORK_INSPECT = "dockfleet.networks.inspect"
+
     INFO = "dockfleet.system.info"
     PING = "dockfleet.system.ping"
     DF = "dockfleet.system.df"
+
+    JOB_RUN = "dockfleet.jobs.run"
+    JOB_CANCEL = "dockfleet.jobs.cancel"
+
+    MAINTENANCE_DISPATCH = "dockfleet.maintenance.dispatch"
+    SAMPLE_STATS = "dockfleet.maintenance.sample_stats"
+    CLEANUP = "dockfleet.maintenance.cleanup"
+    RECONCILE = "dockfleet.maintenance.reconcile"
