@@ -28,6 +28,22 @@ def log_stream(stream_id: str) -> str:
     return f"{PREFIX}:logstream:{stream_id}"
 
 
+def job(job_id: str) -> str:
+    """Hash of one job's state: ``state`` (queued|running|finished|canceled...), ``host``,
+    ``result`` (JSON of the JobResult once finished), timestamps."""
+    return f"{PREFIX}:job:{job_id}"
+
+
+def job_lease(job_id: str) -> str:
+    """Held (with a TTL, renewed) by the worker running the job; gone = nobody runs it."""
+    return f"{PREFIX}:job:{job_id}:lease"
+
+
+def job_log(job_id: str) -> str:
+    """Stream of a job's log lines, written once by whoever runs or adopts the job."""
+    return f"{PREFIX}:job:{job_id}:log"
+
+
 def log_reader(stream_id: str) -> str:
     """Lease of the reader of a log stream; when it expires the worker stops following."""
     return f"{PREFIX}:logstream:{stream_id}:reader"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 MANAGED = "dockfleet.managed"
 HOST = "dockfleet.host"
@@ -10,15 +10,26 @@ JOB = "dockfleet.job"
 CREATED = "dockfleet.created"
 REQUEST = "dockfleet.request"
 SECRET_ENV = "dockfleet.secret-env"
+#: ISO time after which reconcile stops and removes the container (its max lifetime)
+DEADLINE = "dockfleet.deadline"
 
 
-def ownership(host: str, *, job: str | None = None, request: str | None = None) -> dict[str, str]:
+def ownership(
+    host: str,
+    *,
+    job: str | None = None,
+    request: str | None = None,
+    max_lifetime: float | None = None,
+) -> dict[str, str]:
     """The labels that mark an object as the fleet's, made on `host`."""
+    now = datetime.now(UTC)
     labels = {
         MANAGED: "true",
         HOST: host,
-        CREATED: datetime.now(UTC).isoformat(timespec="seconds"),
+        CREATED: now.isoformat(timespec="seconds"),
     }
+    if max_lifetime:
+        labels[DEADLINE] = (now + timedelta(seconds=max_lifetime)).isoformat(timespec="seconds")
     if job:
         labels[JOB] = job
     if request:

@@ -40,7 +40,9 @@ def create(rt: Runtime, config: ContainerConfig, *, job: str | None = None) -> C
         raise InvalidSpec(
             f"cpu_limit: {config.cpu_limit} exceeds the {rt.host_cpus} CPUs of host {rt.host!r}"
         )
-    labels = fleet_labels.ownership(rt.host, job=job, request=config.request_id)
+    labels = fleet_labels.ownership(
+        rt.host, job=job, request=config.request_id, max_lifetime=config.max_lifetime
+    )
     arguments = create_arguments(config, policy, labels)
     with host_slot_lock(rt.redis, rt.host, rt.settings.default_timeout):
         fleet = fleet_summaries(rt)

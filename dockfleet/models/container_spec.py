@@ -144,6 +144,9 @@ class ContainerConfig(FrozenModel):
     init: bool = False
     privileged: bool = False
     stop_timeout: int | None = Field(default=None, ge=0, description="seconds")
+    max_lifetime: Seconds | None = Field(
+        default=None, description="stopped and removed by reconcile once this old (seconds)"
+    )
     request_id: str | None = Field(
         default=None,
         max_length=64,
