@@ -5,6 +5,7 @@ Nothing here imports the Docker SDK, `worker` or `tasks`.
 """
 
 from dockfleet.client.fleet import Fleet
+from dockfleet.client.job_handle import JobHandle
 from dockfleet.errors import (
     AmbiguousReference,
     BrokerUnavailable,
@@ -24,6 +25,7 @@ from dockfleet.errors import (
     OperationTimeout,
     PermanentError,
     PolicyViolation,
+    ServiceNotReady,
     TransientError,
 )
 from dockfleet.models import (
@@ -35,11 +37,14 @@ from dockfleet.models import (
     DiskUsage,
     HealthCheckConfig,
     HostStatus,
+    JobResult,
+    JobSpec,
     LogLine,
     LogOptions,
     PingResult,
     RemoveResult,
     RestartPolicy,
+    ServiceSpec,
     SystemInfo,
     Ulimit,
     WaitResult,
@@ -69,6 +74,9 @@ __all__ = [
     "ImageNotFound",
     "InvalidSpec",
     "JobCanceled",
+    "JobHandle",
+    "JobResult",
+    "JobSpec",
     "JobTimeout",
     "LogLine",
     "LogOptions",
@@ -81,6 +89,8 @@ __all__ = [
     "RemoveResult",
     "RestartPolicy",
     "SecurityPolicy",
+    "ServiceNotReady",
+    "ServiceSpec",
     "Settings",
     "SystemInfo",
     "TransientError",

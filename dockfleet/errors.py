@@ -15,6 +15,7 @@
         │   └── NetworkNotFound
         ├── Conflict              a name is taken, an object is in use
         ├── AmbiguousReference    a name or id prefix matches on several hosts
+        ├── ServiceNotReady       a job's service never became ready
         ├── OperationTimeout      a wait ran out of time
         ├── JobTimeout
         ├── JobCanceled
@@ -151,6 +152,18 @@ class AmbiguousReference(PermanentError):
             f"{ref!r} matches containers on several hosts ({', '.join(sorted(hosts))}); "
             "name the host with --host or use the full id"
         )
+
+
+class ServiceNotReady(PermanentError):
+    """A job's service did not become ready in time; carries the service's log tail."""
+
+    def __init__(self, alias: str, reason: str, log_tail: str = "") -> None:
+        super(FleetError, self).__init__(alias, reason, log_tail)
+        self.alias = alias
+        self.reason = reason
+        self.log_tail = log_tail
+        tail = f"\n--- last lines of {alias} ---\n{log_tail}" if log_tail else ""
+        self.message = f"service {alias!r} did not become ready: {reason}{tail}"
 
 
 class OperationTimeout(PermanentError):

@@ -39,6 +39,16 @@ def job_lease(job_id: str) -> str:
     return f"{PREFIX}:job:{job_id}:lease"
 
 
+def host_jobs(host_name: str) -> str:
+    """Set of the ids of jobs running on a host: where adoption looks after a worker dies."""
+    return f"{PREFIX}:host:{host_name}:jobs"
+
+
+def job_adopting(job_id: str) -> str:
+    """Short-lived marker: an adoption of this job has been sent (no double sends)."""
+    return f"{PREFIX}:job:{job_id}:adopting"
+
+
 def job_log(job_id: str) -> str:
     """Stream of a job's log lines, written once by whoever runs or adopts the job."""
     return f"{PREFIX}:job:{job_id}:log"

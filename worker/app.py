@@ -19,8 +19,9 @@ from dockfleet.queues import SHARED_QUEUE, host_queue
 from dockfleet.settings import Settings
 from worker import runtime as runtime_module
 from worker.heartbeat import Heartbeat
+from worker.jobs.adoption import adopt_orphans
 
-TASK_MODULES = ["tasks.containers", "tasks.system"]
+TASK_MODULES = ["tasks.containers", "tasks.system", "tasks.jobs"]
 
 
 def make_app(settings: Settings) -> Celery:
@@ -49,7 +50,8 @@ def _drop_inherited_clients(**_: Any) -> None:
 @worker_ready.connect
 def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     name = getattr(sender, "hostname", None) or f"worker@{settings.host_name}"
-    beat = Heartbeat(runtime_module.runtime(), name)
+    rt = runtime_module.runtime()
+    beat = Heartbeat(rt, name, on_beat=lambda: adopt_orphans(rt, app))
     beat.start()
     _heartbeats.append(beat)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from dockfleet import keys
 from worker.engine import system as engine_system
@@ -21,9 +22,12 @@ HOST_KEY_TTL_SECONDS = 24 * 3600
 
 
 class Heartbeat:
-    def __init__(self, rt: Runtime, worker_name: str) -> None:
+    def __init__(
+        self, rt: Runtime, worker_name: str, on_beat: Callable[[], object] | None = None
+    ) -> None:
         self.rt = rt
         self.worker_name = worker_name
+        self.on_beat = on_beat
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dockfleet-heartbeat", daemon=True)
 
@@ -68,3 +72,5 @@ class Heartbeat:
         pipe.expire(keys.host(self.rt.host), HOST_KEY_TTL_SECONDS)
         pipe.zadd(keys.HOSTS, {self.rt.host: now})
         pipe.execute()
+        if self.on_beat is not None:
+            self.on_beat()

@@ -34,7 +34,10 @@ class Runtime:
     @cached_property
     def redis(self) -> redis.Redis:
         return redis.Redis.from_url(
-            self.settings.redis_url, socket_connect_timeout=5, health_check_interval=30
+            self.settings.redis_url,
+            socket_connect_timeout=5,
+            health_check_interval=30,
+            decode_responses=True,
         )
 
     @cached_property

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from dockfleet.cli.jobs import follow_job
 from dockfleet.cli.main import Context, cli
 from dockfleet.cli.output import ago, emit_json, size, table
 from dockfleet.cli.spec_options import config_from_options, container_options
@@ -254,7 +255,10 @@ def logs(
     as_json: bool,
     ref: str,
 ) -> None:
-    """Print a container's output: stdout to stdout, stderr to stderr."""
+    """Print a job's or a container's output: stdout to stdout, stderr to stderr."""
+    if state.fleet.is_job(ref):
+        follow_job(state.fleet.job(ref), follow, as_json)
+        return
     options = LogOptions(
         follow=follow, tail=tail, timestamps=timestamps, show_stdout=stdout, show_stderr=stderr
     )

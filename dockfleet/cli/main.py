@@ -46,6 +46,7 @@ def cli(ctx: click.Context, redis_url: str | None) -> None:
     """Run CI/CD Docker work on a fleet of Docker hosts through Celery workers.
 
     \b
+    CI jobs:     run, logs JOB, cancel
     Containers:  create, start, ps, logs, inspect, stop, restart, kill, rm, wait, stats
     Fleet:       hosts, info
     Every listing takes --json for machines.
@@ -57,7 +58,7 @@ def cli(ctx: click.Context, redis_url: str | None) -> None:
 
 def main() -> None:
     """Run the CLI; a user mistake is one line on stderr, never a traceback."""
-    from dockfleet.cli import containers, system  # noqa: F401  (registers the commands)
+    from dockfleet.cli import containers, jobs, system  # noqa: F401  (registers the commands)
 
     try:
         cli.main(standalone_mode=False, prog_name="dockfleet")

@@ -58,13 +58,14 @@ def read_stream(
                 last_id = entry_id
                 if END_FIELD in fields:
                     return
-                yield _line(fields)
+                yield line_from_fields(fields)
             redis.xtrim(stream_key, minid=last_id)
     finally:
         redis.delete(lease_key, stream_key)
 
 
-def _line(fields: dict[str, str]) -> LogLine:
+def line_from_fields(fields: dict[str, str]) -> LogLine:
+    """A `LogLine` from a log stream entry (fields s, l, t)."""
     stamp = fields.get("t")
     return LogLine(
         stream=fields["s"],

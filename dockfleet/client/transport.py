@@ -51,12 +51,19 @@ class Transport:
         args: Sequence[Any],
         queue: str,
         *,
-        timeout: float,
+        timeout: float | None,
         argsrepr: str | None = None,
+        task_id: str | None = None,
     ) -> AsyncResult:  # type: ignore[type-arg]
+        """Send by name; a `timeout` also makes the message expire unrun after it."""
         try:
             return self.app.send_task(
-                name, args=list(args), queue=queue, expires=timeout, argsrepr=argsrepr
+                name,
+                args=list(args),
+                queue=queue,
+                expires=timeout,
+                argsrepr=argsrepr,
+                task_id=task_id,
             )
         except (kombu.exceptions.OperationalError, redis.exceptions.ConnectionError) as exc:
             raise BrokerUnavailable(safe_url(self.settings.redis_url), str(exc)) from None

@@ -18,6 +18,7 @@ from dockfleet.models.container_state import (
     RemoveResult,
     WaitResult,
 )
+from dockfleet.models.jobs import JobResult, JobSpec, JobStatus, PullPolicy, ServiceSpec
 from dockfleet.models.queries import ContainerFilter, LogOptions
 from dockfleet.models.system import DiskUsage, HostStatus, PingResult, SystemInfo
 
@@ -31,14 +32,19 @@ __all__ = [
     "DiskUsage",
     "HealthCheckConfig",
     "HostStatus",
+    "JobResult",
+    "JobSpec",
+    "JobStatus",
     "LogLine",
     "LogOptions",
     "LogSummary",
     "Mount",
     "PingResult",
     "PortBinding",
+    "PullPolicy",
     "RemoveResult",
     "RestartPolicy",
+    "ServiceSpec",
     "SystemInfo",
     "Ulimit",
     "WaitResult",

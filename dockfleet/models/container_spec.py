@@ -131,6 +131,9 @@ class ContainerConfig(FrozenModel):
     working_dir: str | None = None
     user: str | None = None
     network: str | None = None
+    network_aliases: list[str] = Field(
+        default_factory=list, description="DNS names of the container on `network`"
+    )
     hostname: str | None = None
     read_only: bool = False
     tmpfs: dict[str, str] = Field(default_factory=dict, description="container path -> options")
@@ -252,6 +255,12 @@ class ContainerConfig(FrozenModel):
         if value and (":" in image.rsplit("/", 1)[-1] or "@" in image):
             raise ValueError("give the tag either in image or in tag, not both")
         return value
+
+    @model_validator(mode="after")
+    def _aliases_need_a_network(self) -> ContainerConfig:
+        if self.network_aliases and self.network in (None, "host", "none", "bridge", "default"):
+            raise ValueError("network_aliases: need a user-defined network in `network`")
+        return self
 
     @field_serializer("secret_env")
     def _dump_secrets(self, value: dict[str, SecretStr], info: SerializationInfo) -> dict[str, str]:

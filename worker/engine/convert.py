@@ -46,6 +46,7 @@ def create_arguments(
         "ports": container_ports or None,
         "healthcheck": _healthcheck(config),
         "stop_timeout": config.stop_timeout,
+        "networking_config": _networking(config),
         "host_config": host_config(config, policy),
     }
 
@@ -85,6 +86,13 @@ def host_config(config: ContainerConfig, policy: SecurityPolicy) -> dict[str, An
     if config.shm_size:
         result["ShmSize"] = config.shm_size
     return {k: v for k, v in result.items() if v is not None}
+
+
+def _networking(config: ContainerConfig) -> dict[str, Any] | None:
+    """Aliases on the container's network, set at create so DNS knows it from the start."""
+    if not (config.network and config.network_aliases):
+        return None
+    return {"EndpointsConfig": {config.network: {"Aliases": config.network_aliases}}}
 
 
 def _container_port(spec: str) -> int | tuple[int, str]:

@@ -1,0 +1,139 @@
+"""``dockfleet run`` and ``dockfleet cancel``: CI jobs from a pipeline step.
+
+``run`` streams the job's log live (stdout to stdout, stderr to stderr) and
+exits with the job's exit code, so a pipeline step can be ``dockfleet run ...``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from dockfleet.cli.main import Context, cli
+from dockfleet.cli.output import emit_json
+from dockfleet.cli.spec_options import config_from_options, container_options
+from dockfleet.client.job_handle import JobHandle
+from dockfleet.errors import InvalidSpec
+from dockfleet.models import ContainerConfig, JobResult, JobSpec, LogLine, ServiceSpec
+from dockfleet.validation import parse
+
+#: exit codes for endings that have no container exit code of their own
+EXIT_CODES = {"timed_out": 124, "canceled": 130, "oom_killed": 137, "error": 125}
+RUN_EPILOG = """\b
+Exit status: the job's own exit code; 124 when it timed out, 130 when it was
+canceled (Ctrl-C cancels an attached run), 137 when it was OOM-killed, 125 when
+the fleet could not run it (bad image, service not ready...)."""
+
+
+@cli.command(context_settings={"allow_interspersed_args": False}, epilog=RUN_EPILOG)
+@container_options
+@click.option("--host", help="Run on this Docker host (default: any live host).")
+@click.option("--timeout", default="1h", show_default=True, help="Stop the job after (1h, 90s).")
+@click.option(
+    "--pull",
+    type=click.Choice(["always", "if-not-present", "never"]),
+    default="if-not-present",
+    show_default=True,
+)
+@click.option(
+    "--service", "services", multiple=True, metavar="IMAGE[:TAG][=ALIAS]", help="A sidecar."
+)
+@click.option("--detach", "-d", is_flag=True, help="Print the job id and return.")
+@click.option("--keep", is_flag=True, help="Keep the containers of a failed job for debugging.")
+@click.option("--log-limit", default="4m", show_default=True, help="Cap on the stored log.")
+@click.option("--no-job-network", is_flag=True, help="No private network for the job.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON at the end.")
+@click.argument("image")
+@click.argument("command", nargs=-1)
+@click.pass_obj
+def run(
+    state: Context,
+    /,
+    image: str,
+    command: tuple[str, ...],
+    host: str | None,
+    timeout: str,
+    pull: str,
+    services: tuple[str, ...],
+    detach: bool,
+    keep: bool,
+    log_limit: str,
+    no_job_network: bool,
+    as_json: bool,
+    **opts: Any,
+) -> None:
+    """Run a CI job: IMAGE[:TAG] [-- CMD ...], with a live log and its exit code."""
+    spec = parse(
+        JobSpec,
+        {
+            "container": config_from_options(image, command, **opts),
+            "timeout": timeout,
+            "pull": pull,
+            "services": [_service(s) for s in services],
+            "host": host,
+            "keep_on_failure": keep,
+            "log_limit": log_limit,
+            "network": not no_job_network,
+        },
+    )
+    handle = state.fleet.run_job(spec)
+    if detach:
+        click.echo(handle.id)
+        return
+    try:
+        for line in handle.logs(follow=True):
+            _print(line, as_json)
+        result = handle.wait()
+    except KeyboardInterrupt:
+        click.echo(f"dockfleet: canceling job {handle.id}...", err=True)
+        handle.cancel()
+        result = handle.wait(timeout=spec.stop_grace + 30)
+    _finish(result, as_json)
+
+
+@cli.command()
+@click.argument("job_ids", nargs=-1, required=True)
+@click.pass_obj
+def cancel(state: Context, job_ids: tuple[str, ...]) -> None:
+    """Cancel jobs: a queued job never starts; a running one is stopped and cleaned up."""
+    for job_id in job_ids:
+        seen = state.fleet.cancel_job(job_id)
+        click.echo(f"{job_id}: {'already finished' if seen == 'finished' else 'canceled'}")
+
+
+def follow_job(handle: JobHandle, follow: bool, as_json: bool) -> None:
+    """Print a job's log (used by ``dockfleet logs JOB``)."""
+    for line in handle.logs(follow=follow):
+        _print(line, as_json)
+
+
+def _service(text: str) -> ServiceSpec:
+    reference, _, alias = text.partition("=")
+    if not reference:
+        raise InvalidSpec(f"--service: {text!r} is not IMAGE[:TAG][=ALIAS]")
+    name = reference.rsplit("/", 1)[-1].partition(":")[0].partition("@")[0]
+    return ServiceSpec(alias=alias or name, container=ContainerConfig(image=reference))
+
+
+def _print(line: LogLine, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(line.model_dump(mode="json")), err=True)
+        return
+    stream = sys.stderr if line.stream == "stderr" else sys.stdout
+    stream.write(line.line + "\n")
+    stream.flush()
+
+
+def _finish(result: JobResult, as_json: bool) -> None:
+    if as_json:
+        emit_json(result)
+    elif result.status not in ("succeeded", "failed"):
+        detail = f": {result.error}" if result.error else ""
+        click.echo(f"dockfleet: job {result.job_id} {result.status}{detail}", err=True)
+    if result.log_truncated and not as_json:
+        click.echo(f"dockfleet: log truncated at {result.log_bytes} bytes", err=True)
+    code = EXIT_CODES.get(result.status, result.exit_code or 0)
+    sys.exit(code if result.status != "failed" else (result.exit_code or 1))

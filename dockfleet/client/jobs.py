@@ -1,0 +1,54 @@
+"""Job calls of the client: `run_job` and handles to jobs by id."""
+
+from __future__ import annotations
+
+import uuid
+
+from dockfleet import jobstate
+from dockfleet.client.base import FleetBase
+from dockfleet.client.job_handle import JobHandle
+from dockfleet.errors import HostUnavailable, InvalidSpec
+from dockfleet.models.jobs import JobSpec
+from dockfleet.policy import check_container
+from dockfleet.queues import SHARED_QUEUE, TaskNames, host_queue
+from dockfleet.validation import parse
+
+
+class JobsMixin(FleetBase):
+    """Run CI jobs on the fleet."""
+
+    def run_job(self, spec: JobSpec) -> JobHandle:
+        """Submit a job; it runs on `spec.host` or on whichever live host takes it.
+
+        Raises:
+            InvalidSpec, PolicyViolation: before anything is sent.
+        """
+        spec = parse(JobSpec, spec)
+        for config in [spec.job_container(), *(s.container for s in spec.services)]:
+            check_container(config, self.settings.policy)
+        job_id = spec.job_id or uuid.uuid4().hex
+        spec = spec.model_copy(update={"job_id": job_id})
+        if not spec.host and not self.live_hosts():
+            raise HostUnavailable("*", "no Docker host of the fleet is up")
+        wire = spec.model_dump(mode="json", context={"reveal_secrets": True})
+        if not jobstate.submit(self.transport.redis, job_id, wire, spec.host):
+            raise InvalidSpec(f"job_id: {job_id!r} is already used")
+        shown = repr([spec.model_dump(mode="json"), job_id])  # Flower's view: secrets masked
+        queue = host_queue(spec.host) if spec.host else SHARED_QUEUE
+        self.transport.send(
+            TaskNames.JOB_RUN, [wire, job_id], queue, timeout=None, argsrepr=shown, task_id=job_id
+        )
+        return JobHandle(self.transport, job_id)
+
+    def job(self, job_id: str) -> JobHandle:
+        """A handle to a job submitted earlier (by anyone)."""
+        handle = JobHandle(self.transport, job_id)
+        if not handle.state:
+            raise InvalidSpec(f"job: no such job {job_id!r} (unknown or expired)")
+        return handle
+
+    def is_job(self, ref: str) -> bool:
+        return bool(JobHandle(self.transport, ref).state)
+
+    def cancel_job(self, job_id: str) -> str | None:
+        return self.job(job_id).cancel()

@@ -1,0 +1,141 @@
+"""A job's state in Redis and its transitions, shared by the client and the workers.
+
+    queued ──claim──▶ running ──finish──▶ finished
+       └──────── cancel (before any claim) ─────▶ finished (canceled)
+
+Each transition is a WATCH/MULTI transaction on the job's hash, so a cancel
+and a worker's claim cannot both win, and `finish` keeps the first result it
+is given: a job is reported once however many deliveries or adoptions it
+sees. The hash keeps the wire spec (secrets included, for adoption) only while
+the job is active; it is dropped in the same transaction that finishes it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import redis
+
+from dockfleet import keys
+from dockfleet.models.jobs import JobResult
+
+State = Literal["queued", "running", "finished"]
+Claim = Literal["run", "finished"]
+END_FIELD = "end"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def submit(client: redis.Redis, job_id: str, wire_spec: dict[str, Any], host: str | None) -> bool:
+    """Record a new queued job; False if the id is already taken."""
+    key = keys.job(job_id)
+    if not client.hsetnx(key, "state", "queued"):
+        return False
+    fields: dict[Any, Any] = {
+        "spec": json.dumps(wire_spec),
+        "created_at": now_iso(),
+        "target": host or "",
+    }
+    client.hset(key, mapping=fields)
+    return True
+
+
+def read(client: redis.Redis, job_id: str) -> dict[str, str]:
+    return {str(k): str(v) for k, v in client.hgetall(keys.job(job_id)).items()}
+
+
+def result_of(fields: dict[str, str]) -> JobResult | None:
+    raw = fields.get("result")
+    return JobResult.model_validate_json(raw) if raw else None
+
+
+def claim(client: redis.Redis, job_id: str, host: str, retention: int) -> Claim:
+    """A worker takes the job: ``run`` it (or adopt it), or it is already ``finished``.
+
+    A job canceled while queued is finished here as canceled: it never starts.
+    """
+    key = keys.job(job_id)
+    with client.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(key)  # type: ignore[no-untyped-call]
+                state = pipe.hget(key, "state")
+                canceled = pipe.hget(key, "cancel") == "1"
+                if state == "finished":
+                    return "finished"
+                pipe.multi()
+                if state in (None, "queued") and canceled:
+                    _finish_in(pipe, job_id, _canceled_result(job_id, host), retention, host)
+                    pipe.execute()
+                    return "finished"
+                pipe.hset(key, mapping={"state": "running", "host": host})
+                pipe.hsetnx(key, "claimed_at", now_iso())
+                pipe.sadd(keys.host_jobs(host), job_id)
+                pipe.execute()
+                return "run"
+            except redis.WatchError:
+                continue
+
+
+def request_cancel(client: redis.Redis, job_id: str, retention: int) -> State | None:
+    """Cancel a job: a queued one is finished as canceled at once, a running one is
+    flagged for its worker to stop. Returns the state seen (None: no such job)."""
+    key = keys.job(job_id)
+    with client.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(key)  # type: ignore[no-untyped-call]
+                state = pipe.hget(key, "state")
+                if state is None or state == "finished":
+                    return state  # type: ignore[return-value]
+                pipe.multi()
+                pipe.hset(key, "cancel", "1")
+                if state == "queued":
+                    target = pipe.hget(key, "target") or ""
+                    _finish_in(pipe, job_id, _canceled_result(job_id, str(target)), retention, "")
+                pipe.execute()
+                return state  # type: ignore[return-value]
+            except redis.WatchError:
+                continue
+
+
+def finish(client: redis.Redis, job_id: str, result: JobResult, retention: int) -> JobResult:
+    """Store the result unless one is stored already; returns the one that counts."""
+    key = keys.job(job_id)
+    with client.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(key)  # type: ignore[no-untyped-call]
+                stored = pipe.hget(key, "result")
+                if stored:
+                    return JobResult.model_validate_json(stored)
+                pipe.multi()
+                _finish_in(pipe, job_id, result, retention, result.host)
+                pipe.execute()
+                return result
+            except redis.WatchError:
+                continue
+
+
+def _finish_in(
+    pipe: redis.client.Pipeline, job_id: str, result: JobResult, retention: int, host: str
+) -> None:
+    key, log = keys.job(job_id), keys.job_log(job_id)
+    payload = result.model_dump_json()
+    pipe.hset(key, mapping={"state": "finished", "result": payload, "finished_at": now_iso()})
+    pipe.hdel(key, "spec")
+    pipe.xadd(log, {END_FIELD: payload})
+    pipe.expire(key, retention)
+    pipe.expire(log, retention)
+    if host:
+        pipe.srem(keys.host_jobs(host), job_id)
+
+
+def _canceled_result(job_id: str, host: str) -> JobResult:
+    return JobResult(
+        job_id=job_id, host=host, status="canceled", error="canceled before it started"
+    )

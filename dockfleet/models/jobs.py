@@ -1,0 +1,122 @@
+"""CI jobs: what a pipeline asks for (`JobSpec`) and what it gets back (`JobResult`)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_serializer, field_validator, model_validator
+from pydantic_core.core_schema import SerializationInfo
+
+from dockfleet.models.container_spec import (
+    ENV_KEY_RE,
+    Bytes,
+    ContainerConfig,
+    FrozenModel,
+    Seconds,
+)
+from dockfleet.models.container_state import Result
+
+PullPolicy = Literal["always", "if-not-present", "never"]
+JobStatus = Literal["succeeded", "failed", "timed_out", "canceled", "oom_killed", "error"]
+ALIAS_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
+JOB_ID_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$")
+DEFAULT_LOG_LIMIT = 4 * 1024 * 1024
+
+
+class ServiceSpec(FrozenModel):
+    """A sidecar the job talks to (a database, a cache), reachable by its alias."""
+
+    alias: str
+    container: ContainerConfig
+    readiness_timeout: Seconds = Field(default=60.0, gt=0)
+
+    @field_validator("alias")
+    @classmethod
+    def _alias(cls, value: str) -> str:
+        if not ALIAS_RE.match(value):
+            raise ValueError("must be a DNS-like name: letters, digits, '.', '_' or '-'")
+        return value
+
+
+class JobSpec(FrozenModel):
+    """One CI job: a container run to completion, with its services, on one host."""
+
+    container: ContainerConfig
+    timeout: Seconds = Field(default=3600.0, gt=0)
+    pull: PullPolicy = "if-not-present"
+    services: list[ServiceSpec] = Field(default_factory=list)
+    secret_env: dict[str, SecretStr] = Field(
+        default_factory=dict, description="added to the job container's env; masked everywhere"
+    )
+    network: bool = Field(default=True, description="a private network for the job and services")
+    log_limit: Bytes = DEFAULT_LOG_LIMIT
+    keep_on_failure: bool = Field(default=False, description="leave containers for debugging")
+    stop_grace: Seconds = Field(default=10.0, description="SIGTERM to SIGKILL on cancel/timeout")
+    host: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict, description="pipeline id, CI job id...")
+    job_id: str | None = Field(default=None, description="set by the client if not given")
+
+    @field_validator("job_id")
+    @classmethod
+    def _job_id(cls, value: str | None) -> str | None:
+        if value is not None and not JOB_ID_RE.match(value):
+            raise ValueError("must be letters, digits, '.', '_' or '-' (at most 64)")
+        return value
+
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_keys(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for key in value:
+            if not ENV_KEY_RE.match(key):
+                raise ValueError(f"{key!r} is not a valid variable name")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_aliases(self) -> JobSpec:
+        aliases = [s.alias for s in self.services]
+        if len(aliases) != len(set(aliases)):
+            raise ValueError("services: aliases must be unique")
+        return self
+
+    @field_serializer("secret_env")
+    def _dump_secrets(self, value: dict[str, SecretStr], info: SerializationInfo) -> dict[str, str]:
+        context = info.context or {}
+        if context.get("reveal_secrets"):
+            return {k: v.get_secret_value() for k, v in value.items()}
+        return {k: "***" for k in value}
+
+    def job_container(self) -> ContainerConfig:
+        """The job's container config with the job-level secrets merged in."""
+        if not self.secret_env:
+            return self.container
+        merged = {**self.container.secret_env, **self.secret_env}
+        return self.container.model_copy(update={"secret_env": merged})
+
+    def secret_values(self) -> list[str]:
+        """Every secret value of the job and its services, longest first (for masking)."""
+        values = [v for _, v in self.job_container().secret_values_by_key()]
+        for service in self.services:
+            values += [v for _, v in service.container.secret_values_by_key()]
+        return sorted({v for v in values if v}, key=len, reverse=True)
+
+
+class JobResult(Result):
+    """How a job ended; reported once, whatever happened to the worker on the way."""
+
+    job_id: str
+    host: str
+    status: JobStatus
+    exit_code: int | None = None
+    error: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration: float = Field(default=0.0, description="seconds the job container ran")
+    peak_memory: int = Field(default=0, description="bytes")
+    cpu_seconds: float = 0.0
+    oom_killed: bool = False
+    log_bytes: int = 0
+    log_lines: int = 0
+    log_truncated: bool = False
+    adopted: bool = Field(default=False, description="finished by a worker other than the first")

@@ -1,0 +1,37 @@
+"""Tasks ``dockfleet.jobs.run`` and ``dockfleet.jobs.cancel``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery.exceptions import Ignore
+
+from dockfleet import jobstate
+from dockfleet.models.jobs import JobSpec
+from dockfleet.queues import TaskNames
+from dockfleet.validation import parse
+from tasks.base import DockerTask, dump
+from worker.app import app
+from worker.jobs import runner
+
+
+class JobTask(DockerTask):
+    # A job reports its own failures in its result; the task itself is not retried
+    # (a retry would be a second run) and has no time limit (the job has its own).
+    max_retries = 0
+    soft_time_limit = None  # type: ignore[assignment]
+    time_limit = None  # type: ignore[assignment]
+
+
+@app.task(name=TaskNames.JOB_RUN, base=JobTask, bind=True)
+def run(self: JobTask, spec: dict[str, Any], job_id: str) -> dict[str, Any]:
+    result = runner.run(self.rt, parse(JobSpec, spec), job_id)
+    if result is None:
+        raise Ignore()  # another worker holds the job and reports it
+    return dump(result)
+
+
+@app.task(name=TaskNames.JOB_CANCEL, base=DockerTask, bind=True)
+def cancel(self: DockerTask, job_id: str) -> str | None:
+    retention = self.rt.settings.retention.results_seconds
+    return jobstate.request_cancel(self.rt.redis, job_id, retention)

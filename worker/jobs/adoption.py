@@ -1,0 +1,55 @@
+"""Adoption: a job whose worker died is handed to a live worker of the same host.
+
+Every heartbeat, a worker looks at the host's running jobs; one whose lease
+has lapsed (its worker stopped renewing it) is re-sent to this host's queue
+under its own job id, once per marker period. The worker that takes it finds
+the job's containers by name and carries on (see `runner`). The original
+message, redelivered by the broker much later, finds the job finished and
+returns the stored result.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from celery import Celery
+
+from dockfleet import keys
+from dockfleet.queues import TaskNames, host_queue
+from worker.runtime import Runtime
+
+log = logging.getLogger(__name__)
+#: one adoption send per job per this many seconds, however many workers look
+MARKER_SECONDS = 60
+
+
+def adopt_orphans(rt: Runtime, app: Celery) -> list[str]:
+    """Re-send this host's running jobs that nobody holds; returns their ids."""
+    job_ids = sorted(str(j) for j in rt.redis.smembers(keys.host_jobs(rt.host)))
+    if not job_ids:
+        return []
+    pipe = rt.redis.pipeline(transaction=False)
+    for job_id in job_ids:
+        pipe.exists(keys.job_lease(job_id))
+        pipe.hmget(keys.job(job_id), ["state", "spec"])
+    answers = pipe.execute()
+    sent = []
+    for index, job_id in enumerate(job_ids):
+        leased, (state, spec) = answers[2 * index], answers[2 * index + 1]
+        if leased or state != "running":
+            if state in (None, "finished"):
+                rt.redis.srem(keys.host_jobs(rt.host), job_id)
+            continue
+        if not spec or not rt.redis.set(keys.job_adopting(job_id), "1", nx=True, ex=MARKER_SECONDS):
+            continue
+        log.warning("adopting job %s on host %s: its worker is gone", job_id, rt.host)
+        app.send_task(
+            TaskNames.JOB_RUN,
+            args=[json.loads(spec), job_id],
+            queue=host_queue(rt.host),
+            task_id=job_id,
+            argsrepr=f"(<adopted job {job_id}>)",
+        )
+        sent.append(job_id)
+    return sent

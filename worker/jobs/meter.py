@@ -1,0 +1,87 @@
+"""Peak memory and CPU time of a running job container.
+
+Read from the container's cgroup files when this worker can see them (same
+machine: ~microseconds a read), else from one-shot engine stats. Sampled
+while the container runs, since its cgroup vanishes when it exits.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import docker
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+CGROUP_INTERVAL = 0.25
+API_INTERVAL = 2.0
+
+
+def cgroup_files(container_id: str) -> tuple[Path, Path] | None:
+    """(peak memory file, CPU usage file) of a container, for cgroup v1 or v2, if visible."""
+    v1 = (
+        CGROUP_ROOT / "memory" / "docker" / container_id / "memory.max_usage_in_bytes",
+        CGROUP_ROOT / "cpuacct" / "docker" / container_id / "cpuacct.usage",
+    )
+    v2_dir = CGROUP_ROOT / "system.slice" / f"docker-{container_id}.scope"
+    v2 = (v2_dir / "memory.peak", v2_dir / "cpu.stat")
+    for candidate in (v1, v2):
+        if candidate[0].exists() and candidate[1].exists():
+            return candidate
+    return None
+
+
+class ResourceMeter:
+    """Samples a container in a thread until stopped; keeps the maxima."""
+
+    def __init__(self, client: docker.DockerClient, container_id: str) -> None:
+        self.client = client
+        self.container_id = container_id
+        self.peak_memory = 0
+        self.cpu_seconds = 0.0
+        self._files = cgroup_files(container_id)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="job-meter", daemon=True)
+
+    def start(self) -> ResourceMeter:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        interval = CGROUP_INTERVAL if self._files else API_INTERVAL
+        while True:
+            try:
+                self.sample()
+            except (OSError, ValueError, docker.errors.APIError):
+                pass  # the container may just have exited: keep what we have
+            if self._stop.wait(interval):
+                return
+
+    def sample(self) -> None:
+        if self._files:
+            memory_file, cpu_file = self._files
+            memory = int(memory_file.read_text().strip())
+            cpu = _cpu_seconds(cpu_file)
+        else:
+            stats = self.client.api.stats(self.container_id, stream=False, one_shot=True)
+            mem = stats.get("memory_stats") or {}
+            memory = int(mem.get("max_usage") or mem.get("usage") or 0)
+            total = ((stats.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage", 0)
+            cpu = total / 1e9
+        self.peak_memory = max(self.peak_memory, memory)
+        self.cpu_seconds = max(self.cpu_seconds, cpu)
+
+
+def _cpu_seconds(path: Path) -> float:
+    text = path.read_text()
+    if path.name == "cpu.stat":  # v2: "usage_usec N" in microseconds
+        for line in text.splitlines():
+            name, _, value = line.partition(" ")
+            if name == "usage_usec":
+                return int(value) / 1e6
+        return 0.0
+    return int(text.strip()) / 1e9  # v1 cpuacct.usage: nanoseconds

@@ -1,0 +1,266 @@
+"""Runs one CI job on this host, or adopts it after a worker died, and reports it once.
+
+Why it is exactly once:
+- Every object of a job has a name derived from the job id (``dfj-<id>``,
+  ``dfj-<id>-<alias>``) and a request label, so a second run of the same job
+  finds and adopts them instead of making twins.
+- Only the holder of the job's lease acts on it; a delivery that finds the
+  lease held elsewhere does nothing (the holder reports; if the holder dies,
+  its lease lapses and an adoption re-sends the job: see `adoption`).
+- The log copy resumes from a cursor written atomically with each line.
+- `jobstate.finish` stores the first result only; the result is stored before
+  cleanup, so a crash after it loses nothing and reconcile removes leftovers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+import docker
+
+from dockfleet import jobstate, keys
+from dockfleet import labels as fleet_labels
+from dockfleet.errors import FleetError, InvalidSpec
+from dockfleet.models import ContainerConfig
+from dockfleet.models.jobs import JobResult, JobSpec, JobStatus
+from worker import containers
+from worker.engine import containers as engine
+from worker.engine import networks
+from worker.engine.convert import engine_time
+from worker.engine.errors import translate
+from worker.jobs import images as job_images
+from worker.jobs.lease import Lease
+from worker.jobs.log_copy import JobLogCopy
+from worker.jobs.meter import ResourceMeter
+from worker.jobs.services import wait_ready
+from worker.runtime import Runtime
+
+log = logging.getLogger(__name__)
+NAME_PREFIX = "dfj-"
+CHECK_SECONDS = 0.25
+LOG_DRAIN_SECONDS = 10.0
+
+
+class LeaseLost(Exception):
+    """Another worker holds the job now: stop acting, it reports."""
+
+
+def object_name(job_id: str, alias: str | None = None) -> str:
+    return f"{NAME_PREFIX}{job_id}" + (f"-{alias}" if alias else "")
+
+
+def run(rt: Runtime, spec: JobSpec, job_id: str) -> JobResult | None:
+    """Run (or adopt) the job; None when another worker holds it and will report."""
+    retention = rt.settings.retention.results_seconds
+    lease = Lease(rt.redis, job_id, holder=f"{rt.host}/{os.getpid()}")
+    if not lease.acquire():
+        return None
+    with lease:
+        if jobstate.claim(rt.redis, job_id, rt.host, retention) == "finished":
+            return jobstate.result_of(jobstate.read(rt.redis, job_id))
+        job = JobRun(rt, spec, job_id, lease)
+        try:
+            result = job.execute()
+        except LeaseLost:
+            return None
+        final = jobstate.finish(rt.redis, job_id, result, retention)
+        job.cleanup(final)
+        return final
+
+
+class JobRun:
+    def __init__(self, rt: Runtime, spec: JobSpec, job_id: str, lease: Lease) -> None:
+        self.rt = rt
+        self.spec = spec
+        self.job_id = job_id
+        self.lease = lease
+        self.adopted = False
+
+    # -- the steps ---------------------------------------------------------------
+
+    def execute(self) -> JobResult:
+        try:
+            network = self._network()
+            started = [
+                (s, self._start(self._service_config(s, network))) for s in self.spec.services
+            ]
+            wait_ready(self.rt, [(s, doc["Id"]) for s, doc in started], network)
+            doc = self._start(self._job_config(network), is_job=True)
+            return self._supervise(doc)
+        except LeaseLost:
+            raise
+        except Exception as exc:
+            error = translate(exc, self.rt.host) or exc
+            if not isinstance(error, FleetError):
+                log.exception("job %s failed unexpectedly", self.job_id)
+            message = (
+                str(error) if isinstance(error, FleetError) else f"{type(exc).__name__}: {exc}"
+            )
+            return self._result("error", error=message)
+
+    def _network(self) -> str | None:
+        if not self.spec.network or self.spec.container.network:
+            return self.spec.container.network
+        name = object_name(self.job_id)
+        labels = fleet_labels.ownership(self.rt.host, job=self.job_id)
+        try:
+            networks.create(self.rt.docker, name, labels=labels)
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:
+                raise
+            owner = (networks.inspect(self.rt.docker, name).get("Labels") or {}).get(
+                fleet_labels.JOB
+            )
+            if owner != self.job_id:
+                raise InvalidSpec(f"network {name!r} exists and is not this job's") from None
+        return name
+
+    def _service_config(self, service: Any, network: str | None) -> ContainerConfig:
+        if network is None:
+            raise InvalidSpec("services: need the job network (network=true) or container.network")
+        return service.container.model_copy(  # type: ignore[no-any-return]
+            update={
+                "name": object_name(self.job_id, service.alias),
+                "network": network,
+                "network_aliases": [service.alias],
+                "labels": {**service.container.labels, **self.spec.labels},
+                "request_id": f"{self.job_id}/{service.alias}",
+            }
+        )
+
+    def _job_config(self, network: str | None) -> ContainerConfig:
+        config = self.spec.job_container()
+        return config.model_copy(
+            update={
+                "name": object_name(self.job_id),
+                "network": network,
+                "labels": {**config.labels, **self.spec.labels},
+                "request_id": f"{self.job_id}/job",
+            }
+        )
+
+    def _start(self, config: ContainerConfig, is_job: bool = False) -> dict[str, Any]:
+        """Create (or adopt, when an earlier run made it) and start a container."""
+        assert config.name is not None
+        try:
+            doc = engine.inspect_raw(self.rt.docker, config.name)
+            if (doc["Config"].get("Labels") or {}).get(fleet_labels.JOB) != self.job_id:
+                raise InvalidSpec(f"container {config.name!r} exists and is not this job's")
+            self.adopted = self.adopted or is_job
+        except docker.errors.NotFound:
+            job_images.ensure(self.rt, config.reference, self.spec.pull)
+            info = containers.create(self.rt, config, job=self.job_id)
+            doc = engine.inspect_raw(self.rt.docker, info.id)
+        if doc["State"]["Status"] == "created":
+            if is_job:
+                self.rt.redis.hsetnx(keys.job(self.job_id), "started_at", jobstate.now_iso())
+            engine.start(self.rt.docker, doc["Id"])
+            doc = engine.inspect_raw(self.rt.docker, doc["Id"])
+        return doc
+
+    def _supervise(self, doc: dict[str, Any]) -> JobResult:
+        """Copy the log and wait for the exit, stopping the container on cancel or timeout."""
+        container_id = doc["Id"]
+        fields = jobstate.read(self.rt.redis, self.job_id)
+        began = datetime.fromisoformat(fields.get("started_at") or jobstate.now_iso())
+        deadline = began.timestamp() + self.spec.timeout
+        copy = JobLogCopy(self.rt, self.job_id, self.spec.secret_values(), self.spec.log_limit)
+        copier = threading.Thread(target=copy.run, args=(doc,), name="job-log", daemon=True)
+        copier.start()
+        meter = ResourceMeter(self.rt.docker, container_id).start()
+        exited = threading.Event()
+
+        def wait_for_exit() -> None:
+            try:
+                self.rt.docker.api.wait(container_id, timeout=None)
+            finally:
+                exited.set()
+
+        threading.Thread(target=wait_for_exit, name="job-wait", daemon=True).start()
+        ended_by: JobStatus | None = None
+        try:
+            ended_by = self._watch(container_id, exited, deadline)
+        finally:
+            meter.stop()
+            copier.join(LOG_DRAIN_SECONDS)
+            copy.close()
+        state = engine.inspect_raw(self.rt.docker, container_id)["State"]
+        status: JobStatus = ended_by or (
+            "oom_killed"
+            if state.get("OOMKilled")
+            else "succeeded"
+            if state.get("ExitCode") == 0
+            else "failed"
+        )
+        started, finished = (
+            engine_time(state.get("StartedAt")),
+            engine_time(state.get("FinishedAt")),
+        )
+        return self._result(
+            status,
+            exit_code=state.get("ExitCode"),
+            started_at=started,
+            finished_at=finished,
+            duration=(finished - started).total_seconds() if started and finished else 0.0,
+            peak_memory=meter.peak_memory,
+            cpu_seconds=round(meter.cpu_seconds, 3),
+            oom_killed=bool(state.get("OOMKilled")),
+            log_bytes=copy.bytes,
+            log_lines=copy.lines,
+            log_truncated=copy.truncated,
+            error=f"log copy failed: {copy.error}" if copy.error else None,
+        )
+
+    def _watch(
+        self, container_id: str, exited: threading.Event, deadline: float
+    ) -> JobStatus | None:
+        """Wait for the exit; returns canceled/timed_out when we had to stop it."""
+        while not exited.wait(CHECK_SECONDS):
+            if self.lease.lost.is_set() and not self.lease.acquire():
+                raise LeaseLost(self.job_id)
+            if self.rt.redis.hget(keys.job(self.job_id), "cancel") == "1":
+                self._stop(container_id, exited)
+                return "canceled"
+            if time.time() > deadline:
+                self._stop(container_id, exited)
+                return "timed_out"
+        return None
+
+    def _stop(self, container_id: str, exited: threading.Event) -> None:
+        # SIGTERM, the grace period, then SIGKILL: the engine does all three.
+        engine.stop(self.rt.docker, container_id, int(self.spec.stop_grace))
+        exited.wait(LOG_DRAIN_SECONDS)
+
+    def _result(self, status: JobStatus, **fields: Any) -> JobResult:
+        return JobResult(
+            job_id=self.job_id, host=self.rt.host, status=status, adopted=self.adopted, **fields
+        )
+
+    # -- after the result is stored -----------------------------------------------
+
+    def cleanup(self, result: JobResult) -> None:
+        """Remove every container and the network of the job (unless kept for debugging)."""
+        if self.spec.keep_on_failure and result.status != "succeeded":
+            return
+        try:
+            remove_job_objects(self.rt, self.job_id)
+        except Exception:  # reconcile removes what is left; the result is already safe
+            log.warning("cleanup of job %s incomplete", self.job_id, exc_info=True)
+
+
+def remove_job_objects(rt: Runtime, job_id: str) -> None:
+    selector = [f"{fleet_labels.JOB}={job_id}", f"{fleet_labels.HOST}={rt.host}"]
+    for row in engine.list_summaries(rt.docker, {"label": selector}):
+        containers.remove(rt, row["Id"], force=True)
+    name = object_name(job_id)
+    try:
+        owner = (networks.inspect(rt.docker, name).get("Labels") or {}).get(fleet_labels.JOB)
+    except docker.errors.NotFound:
+        return
+    if owner == job_id:
+        networks.remove(rt.docker, name)
