@@ -53,6 +53,17 @@ def result_of(fields: dict[str, str]) -> JobResult | None:
     return JobResult.model_validate_json(raw) if raw else None
 
 
+def outcome_of(fields: dict[str, str]) -> JobResult | None:
+    raw = fields.get("outcome")
+    return JobResult.model_validate_json(raw) if raw else None
+
+
+def record_outcome(client: redis.Redis, job_id: str, result: JobResult) -> JobResult:
+    """Keep how the job ended before its cleanup; the first outcome recorded counts."""
+    client.hsetnx(keys.job(job_id), "outcome", result.model_dump_json())
+    return outcome_of(read(client, job_id)) or result
+
+
 def claim(client: redis.Redis, job_id: str, host: str, retention: int) -> Claim:
     """A worker takes the job: ``run`` it (or adopt it), or it is already ``finished``.
 
@@ -127,7 +138,7 @@ def _finish_in(
     key, log = keys.job(job_id), keys.job_log(job_id)
     payload = result.model_dump_json()
     pipe.hset(key, mapping={"state": "finished", "result": payload, "finished_at": now_iso()})
-    pipe.hdel(key, "spec")
+    pipe.hdel(key, "spec", "outcome")
     pipe.xadd(log, {END_FIELD: payload})
     pipe.expire(key, retention)
     pipe.expire(log, retention)

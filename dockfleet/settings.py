@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     host_name: HostName = Field(default_factory=_machine_hostname)
     heartbeat_interval: float = Field(default=5.0, gt=0, description="seconds")
     worker_concurrency: int = Field(default=4, gt=0)
+    job_lease_seconds: int = Field(
+        default=15, ge=2, description="a dead worker's jobs are adopted this long after it died"
+    )
     log_format: Literal["text", "json"] = "text"
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     policy: SecurityPolicy = Field(default_factory=SecurityPolicy)

@@ -113,10 +113,11 @@ def _start_host(
 
 
 def _remove_host_objects(host: Host) -> None:
-    for container in host.engine.containers.list(
-        all=True, filters={"label": f"dockfleet.host={host.name}"}
-    ):
+    selector = {"label": f"dockfleet.host={host.name}"}
+    for container in host.engine.containers.list(all=True, filters=selector):
         container.remove(force=True)
+    for network in host.engine.networks.list(filters=selector):
+        network.remove()
 
 
 @pytest.fixture(scope="session")

@@ -50,6 +50,10 @@ def remove(client: docker.DockerClient, ref: str, *, force: bool, volumes: bool)
         client.api.remove_container(ref, force=force, v=volumes)
     except docker.errors.NotFound:
         return False
+    except docker.errors.APIError as exc:
+        if exc.status_code == 409 and "already in progress" in str(exc.explanation):
+            return True  # someone else is removing it: the outcome is the same
+        raise
     return True
 
 

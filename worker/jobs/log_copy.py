@@ -10,6 +10,7 @@ one notice line and the truncated flag set.
 
 from __future__ import annotations
 
+import queue
 import threading
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,9 @@ from worker.engine.logs import LogReader
 from worker.runtime import Runtime
 
 MASK = "***"
+BATCH_LINES = 1000
+QUEUE_LINES = 20000
+Line = tuple[str, str, datetime | None]
 
 
 class JobLogCopy:
@@ -55,47 +59,77 @@ class JobLogCopy:
         if self.truncated:
             return
         since = self.cursor_ts.replace(microsecond=0) if self.cursor_ts else None
-        options = LogOptions(follow=True, since=since)
-        self._reader = LogReader(self.rt.docker, container, options)
+        self._reader = LogReader(self.rt.docker, container, LogOptions(follow=True, since=since))
         if self._closed.is_set():
             self._reader.close()
+        # The engine is read in its own thread so that lines that arrive together are
+        # written together (one MULTI per batch), while a lone line still goes at once.
+        lines: queue.Queue[Line | None] = queue.Queue(maxsize=QUEUE_LINES)
+        threading.Thread(target=self._read, args=(lines,), name="job-log-read", daemon=True).start()
         seen_at_cursor = 0
-        for stream, text, stamp in self._reader.lines():
-            if self.cursor_ts and stamp and stamp <= self.cursor_ts:
-                # Already copied before an adoption: skip up to the cursor exactly.
-                if stamp < self.cursor_ts:
+        while True:
+            batch = [lines.get()]
+            while len(batch) < BATCH_LINES and batch[-1] is not None:
+                try:
+                    batch.append(lines.get_nowait())
+                except queue.Empty:
+                    break
+            fresh = []
+            for item in batch:
+                if item is None:
                     continue
-                seen_at_cursor += 1
-                if seen_at_cursor <= self.at_cursor:
-                    continue
+                stamp = item[2]
+                if self.cursor_ts and stamp and stamp <= self.cursor_ts:
+                    # Already copied before an adoption: skip up to the cursor exactly.
+                    if stamp < self.cursor_ts:
+                        continue
+                    seen_at_cursor += 1
+                    if seen_at_cursor <= self.at_cursor:
+                        continue
+                fresh.append(item)
+            if not self._write(fresh):
+                self._reader.close()
+                return
+            if batch[-1] is None:
+                return
+
+    def _read(self, lines: queue.Queue[Line | None]) -> None:
+        assert self._reader is not None
+        try:
+            for item in self._reader.lines():
+                lines.put(item)
+        except BaseException as exc:  # surfaced by run() through `error`
+            if not self._closed.is_set():
+                self.error = exc
+        finally:
+            lines.put(None)
+
+    def _write(self, batch: list[Line]) -> bool:
+        """Write a batch and the cursor in one MULTI; False once the cap is reached."""
+        pipe = self.rt.redis.pipeline(transaction=True)
+        stream_key = keys.job_log(self.job_id)
+        within_cap = True
+        for stream, text, stamp in batch:
             for secret in self.secrets:
                 text = text.replace(secret, MASK)
             size = len(text.encode()) + 1
             if self.bytes + size > self.limit:
-                self._truncate()
-                return
-            self._write(stream, text, stamp, size)
-
-    def _write(self, stream: str, text: str, stamp: datetime | None, size: int) -> None:
-        if stamp is not None and stamp == self.cursor_ts:
-            self.at_cursor += 1
-        elif stamp is not None:
-            self.cursor_ts, self.at_cursor = stamp, 1
-        self.bytes += size
-        self.lines += 1
-        pipe = self.rt.redis.pipeline(transaction=True)
-        entry = {"s": stream, "l": text, "t": stamp.isoformat() if stamp else ""}
-        pipe.xadd(keys.job_log(self.job_id), entry)  # type: ignore[arg-type]
+                self.truncated = True
+                notice = f"dockfleet: log truncated at {self.bytes} bytes (log_limit {self.limit})"
+                pipe.xadd(stream_key, {"s": "stderr", "l": notice, "t": ""})
+                within_cap = False
+                break
+            if stamp is not None and stamp == self.cursor_ts:
+                self.at_cursor += 1
+            elif stamp is not None:
+                self.cursor_ts, self.at_cursor = stamp, 1
+            self.bytes += size
+            self.lines += 1
+            entry = {"s": stream, "l": text, "t": stamp.isoformat() if stamp else ""}
+            pipe.xadd(stream_key, entry)  # type: ignore[arg-type]
         pipe.hset(keys.job(self.job_id), mapping=self._cursor())
         pipe.execute()
-
-    def _truncate(self) -> None:
-        self.truncated = True
-        notice = f"dockfleet: log truncated at {self.bytes} bytes (log_limit {self.limit})"
-        pipe = self.rt.redis.pipeline(transaction=True)
-        pipe.xadd(keys.job_log(self.job_id), {"s": "stderr", "l": notice, "t": ""})
-        pipe.hset(keys.job(self.job_id), mapping=self._cursor())
-        pipe.execute()
+        return within_cap
 
     def _cursor(self) -> dict[Any, Any]:
         return {

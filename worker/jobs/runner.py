@@ -57,20 +57,25 @@ def object_name(job_id: str, alias: str | None = None) -> str:
 def run(rt: Runtime, spec: JobSpec, job_id: str) -> JobResult | None:
     """Run (or adopt) the job; None when another worker holds it and will report."""
     retention = rt.settings.retention.results_seconds
-    lease = Lease(rt.redis, job_id, holder=f"{rt.host}/{os.getpid()}")
+    lease = Lease(
+        rt.redis, job_id, holder=f"{rt.host}/{os.getpid()}", ttl=rt.settings.job_lease_seconds
+    )
     if not lease.acquire():
         return None
     with lease:
         if jobstate.claim(rt.redis, job_id, rt.host, retention) == "finished":
             return jobstate.result_of(jobstate.read(rt.redis, job_id))
         job = JobRun(rt, spec, job_id, lease)
-        try:
-            result = job.execute()
-        except LeaseLost:
-            return None
-        final = jobstate.finish(rt.redis, job_id, result, retention)
-        job.cleanup(final)
-        return final
+        # An earlier run may have died between deciding the outcome and reporting it.
+        outcome = jobstate.outcome_of(jobstate.read(rt.redis, job_id))
+        if outcome is None:
+            try:
+                outcome = jobstate.record_outcome(rt.redis, job_id, job.execute())
+            except LeaseLost:
+                return None
+        # Clean up before reporting, so a caller who got the result finds nothing left.
+        job.cleanup(outcome)
+        return jobstate.finish(rt.redis, job_id, outcome, retention)
 
 
 class JobRun:
@@ -189,7 +194,12 @@ class JobRun:
             meter.stop()
             copier.join(LOG_DRAIN_SECONDS)
             copy.close()
-        state = engine.inspect_raw(self.rt.docker, container_id)["State"]
+        final = engine.inspect_raw(self.rt.docker, container_id)
+        state = final["State"]
+        peak = meter.peak_memory
+        if state.get("OOMKilled"):
+            # It hit its limit, maybe between two samples: the limit was its peak.
+            peak = max(peak, (final.get("HostConfig") or {}).get("Memory") or 0)
         status: JobStatus = ended_by or (
             "oom_killed"
             if state.get("OOMKilled")
@@ -207,7 +217,7 @@ class JobRun:
             started_at=started,
             finished_at=finished,
             duration=(finished - started).total_seconds() if started and finished else 0.0,
-            peak_memory=meter.peak_memory,
+            peak_memory=peak,
             cpu_seconds=round(meter.cpu_seconds, 3),
             oom_killed=bool(state.get("OOMKilled")),
             log_bytes=copy.bytes,

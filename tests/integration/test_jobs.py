@@ -1,0 +1,232 @@
+"""CI jobs through real workers: streams, exit codes, services, timeouts, OOM, caps, secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from dockfleet import (
+    ContainerConfig,
+    Fleet,
+    HealthCheckConfig,
+    JobSpec,
+    ServiceSpec,
+)
+from dockfleet.queues import host_queue
+from tests.conftest import TEST_IMAGE, Host
+
+DOCKFLEET = str(Path(sys.executable).with_name("dockfleet"))
+MIB = 1024 * 1024
+
+
+def job(cmd: str, **fields: object) -> JobSpec:
+    container = {"image": TEST_IMAGE, "cmd": ["sh", "-c", cmd]}
+    return JobSpec.model_validate({"container": container, **fields})
+
+
+def leftovers(engine: docker.DockerClient, job_id: str) -> list[str]:
+    """Containers and networks of a job still on the engine."""
+    selector = {"label": f"dockfleet.job={job_id}"}
+    found = [c.name for c in engine.containers.list(all=True, filters=selector)]
+    return found + [n.name for n in engine.networks.list(filters=selector)]
+
+
+def test_run_cli_prints_both_streams_and_exits_with_the_jobs_code(
+    fleet: Fleet, host_a: Host, redis_url: str
+) -> None:
+    env = {**os.environ, "DOCKFLEET_REDIS_URL": redis_url, "DOCKFLEET_HEARTBEAT_INTERVAL": "1"}
+    result = subprocess.run(
+        [DOCKFLEET, "run", "--host", host_a.name, TEST_IMAGE, "--"]
+        + ["sh", "-c", "echo out; echo err >&2; exit 3"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (3, "out\n", "err\n")
+
+
+def test_run_job_reports_exit_code_log_and_resources(
+    fleet: Fleet, host_a: Host, local_engine: docker.DockerClient
+) -> None:
+    handle = fleet.run_job(job("echo out; echo err >&2; exit 3", host=host_a.name))
+    lines = [(ln.stream, ln.line) for ln in handle.logs(follow=True)]
+    result = handle.wait(timeout=30)
+    assert sorted(lines) == [("stderr", "err"), ("stdout", "out")]
+    assert (result.status, result.exit_code, result.host) == ("failed", 3, host_a.name)
+    assert result.log_lines == 2 and result.log_bytes == len("out\nerr\n")
+    assert result.started_at and result.finished_at and result.duration >= 0
+    assert result.adopted is False
+    assert handle.result == result
+    assert leftovers(local_engine, handle.id) == []
+
+
+def test_a_service_that_becomes_healthy_late_is_reached_by_its_alias(
+    fleet: Fleet, host_a: Host, local_engine: docker.DockerClient
+) -> None:
+    # Given a web service that is healthy only after a second, and a job that calls it
+    serve = (
+        "mkdir -p /tmp/www && echo pong > /tmp/www/ping && sleep 1 && touch /tmp/ready"
+        " && exec httpd -f -p 8080 -h /tmp/www"
+    )
+    service = ServiceSpec(
+        alias="web",
+        container=ContainerConfig(
+            image=TEST_IMAGE,
+            cmd=["sh", "-c", serve],
+            health_check=HealthCheckConfig(test="test -f /tmp/ready", interval="0.2s", retries=50),
+        ),
+        readiness_timeout=20,
+    )
+    spec = job("wget -q -O- http://web:8080/ping", services=[service], host=host_a.name, timeout=30)
+
+    # When it runs
+    handle = fleet.run_job(spec)
+    result = handle.wait(timeout=60)
+
+    # Then the job got the service's answer by alias, and everything is gone after
+    assert [ln.line for ln in handle.logs(follow=False)] == ["pong"]
+    assert (result.status, result.exit_code) == ("succeeded", 0)
+    assert leftovers(local_engine, handle.id) == []
+
+
+def test_a_service_that_never_becomes_ready_fails_the_job_with_its_log(
+    fleet: Fleet, host_a: Host, local_engine: docker.DockerClient
+) -> None:
+    service = ServiceSpec(
+        alias="db",
+        container=ContainerConfig(
+            image=TEST_IMAGE,
+            cmd=["sh", "-c", "echo starting db; echo db is broken; sleep 300"],
+            health_check=HealthCheckConfig(test="false", interval="0.2s", retries=1000),
+        ),
+        readiness_timeout=2,
+    )
+    began = time.monotonic()
+    result = fleet.run_job(job("echo never", services=[service], host=host_a.name)).wait(60)
+    assert result.status == "error"
+    assert result.error is not None
+    assert "service 'db' did not become ready" in result.error
+    assert "db is broken" in result.error
+    assert time.monotonic() - began < 20
+    assert leftovers(local_engine, result.job_id) == []
+
+
+def test_a_job_past_its_timeout_ends_timed_out_and_leaves_nothing(
+    fleet: Fleet, host_a: Host, local_engine: docker.DockerClient
+) -> None:
+    began = time.monotonic()
+    spec = job("sleep 600", timeout=3, stop_grace=1, host=host_a.name)
+    result = fleet.run_job(spec).wait(timeout=60)
+    assert result.status == "timed_out"
+    assert time.monotonic() - began < 15
+    assert leftovers(local_engine, result.job_id) == []
+
+
+def test_a_job_over_its_memory_limit_ends_oom_killed(fleet: Fleet, host_a: Host) -> None:
+    grow = "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done"
+    spec = JobSpec(
+        container=ContainerConfig(image=TEST_IMAGE, cmd=["sh", "-c", grow], memory_limit=32 * MIB),
+        host=host_a.name,
+    )
+    result = fleet.run_job(spec).wait(timeout=60)
+    assert (result.status, result.oom_killed) == ("oom_killed", True)
+    assert result.peak_memory > 16 * MIB
+
+
+def test_a_big_log_is_capped_with_the_truncated_flag_and_the_exit_code_kept(
+    fleet: Fleet, host_a: Host
+) -> None:
+    spec = job("yes 0123456789abcdef | head -c 10485760; exit 5", host=host_a.name)
+    handle = fleet.run_job(spec)
+    result = handle.wait(timeout=120)
+    assert (result.status, result.exit_code, result.log_truncated) == ("failed", 5, True)
+    assert 4 * MIB - 64 <= result.log_bytes <= 4 * MIB
+    lines = [ln.line for ln in handle.logs(follow=False)]
+    assert lines[-1].startswith("dockfleet: log truncated at")
+    assert set(lines[:-1]) == {"0123456789abcdef"}
+
+
+def test_a_secret_never_shows_in_log_result_or_task_arguments(
+    fleet: Fleet, host_a: Host, redis_url: str
+) -> None:
+    secret = "hunter2-very-secret"
+    spec = job("echo token=$TOKEN", secret_env={"TOKEN": secret}, host=host_a.name)
+    handle = fleet.run_job(spec)
+    result = handle.wait(timeout=30)
+    assert [ln.line for ln in handle.logs(follow=False)] == ["token=***"]
+    assert secret not in result.model_dump_json()
+    assert secret not in str(fleet.transport.redis.hgetall(f"dockfleet:job:{handle.id}"))
+
+    # And the arguments Flower shows (argsrepr of the message) are masked
+    parked = job("true", secret_env={"TOKEN": secret}, host="nobody-serves-this")
+    parked_handle = fleet.run_job(parked)
+    [raw] = fleet.transport.redis.lrange(host_queue("nobody-serves-this"), 0, -1)
+    message = json.loads(raw)
+    assert secret not in message["headers"]["argsrepr"]
+    assert "***" in message["headers"]["argsrepr"]
+    parked_handle.cancel()
+    fleet.transport.redis.delete(host_queue("nobody-serves-this"))
+
+
+def test_canceling_a_running_job_stops_it_and_cleans_up(
+    fleet: Fleet, host_a: Host, local_engine: docker.DockerClient
+) -> None:
+    handle = fleet.run_job(job("echo started; sleep 600", stop_grace=1, host=host_a.name))
+    first = next(iter(handle.logs(follow=True)))
+    assert first.line == "started"
+    began = time.monotonic()
+    assert handle.cancel() == "running"
+    result = handle.wait(timeout=30)
+    assert result.status == "canceled"
+    assert time.monotonic() - began < 10
+    assert leftovers(local_engine, handle.id) == []
+
+
+def test_canceling_a_queued_job_means_it_never_starts(
+    fleet: Fleet, host_a: Host, local_engine: docker.DockerClient
+) -> None:
+    # Given a job parked in a queue no worker serves yet
+    handle = fleet.run_job(job("echo should-not-run", host="parked-host"))
+    assert handle.state == "queued"
+    # When it is canceled, it is reported canceled at once
+    assert handle.cancel() == "queued"
+    assert handle.wait(timeout=5).status == "canceled"
+    # And a worker that takes the message later does not start it
+    redis = fleet.transport.redis
+    [raw] = redis.lrange(host_queue("parked-host"), 0, -1)
+    redis.delete(host_queue("parked-host"))
+    redis.lpush(host_queue(host_a.name), raw)
+    time.sleep(2)
+    assert leftovers(local_engine, handle.id) == []
+    assert handle.result is not None and handle.result.status == "canceled"
+
+
+def test_thirty_jobs_at_once_all_finish_none_lost(fleet: Fleet, host_a: Host) -> None:
+    handles = [
+        fleet.run_job(job(f"echo job-{i}; exit {i % 3}", host=host_a.name)) for i in range(30)
+    ]
+    results = [h.wait(timeout=180) for h in handles]
+    assert [r.exit_code for r in results] == [i % 3 for i in range(30)]
+    assert [[ln.line for ln in h.logs(follow=False)] for h in handles] == [
+        [f"job-{i}"] for i in range(30)
+    ]
+
+
+@pytest.mark.parametrize("pull", ["never", "if-not-present"])
+def test_a_missing_image_is_an_error_result_naming_it(
+    fleet: Fleet, host_a: Host, pull: str
+) -> None:
+    spec = JobSpec.model_validate(
+        {"container": {"image": "busybox", "tag": "not-here"}, "pull": pull, "host": host_a.name}
+    )
+    result = fleet.run_job(spec).wait(timeout=60)
+    assert result.status == "error"
+    assert result.error and "busybox:not-here" in result.error
