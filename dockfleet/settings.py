@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     host_name: HostName = Field(default_factory=_machine_hostname)
     heartbeat_interval: float = Field(default=5.0, gt=0, description="seconds")
     worker_concurrency: int = Field(default=4, gt=0)
+    worker_pool: Literal["threads", "prefork", "solo"] = Field(
+        default="threads",
+        description="threads fits I/O-bound Docker work (~57 MB vs ~155 MB RSS for prefork)",
+    )
     job_lease_seconds: int = Field(
         default=15, ge=2, description="a dead worker's jobs are adopted this long after it died"
     )

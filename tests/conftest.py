@@ -39,7 +39,7 @@ class Host:
     workers: list[WorkerProcess] = field(default_factory=list)
 
 
-def _random_name(prefix: str) -> str:
+def random_name(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(3)}"
 
 
@@ -83,7 +83,7 @@ def policy(bind_root: str) -> SecurityPolicy:
     return SecurityPolicy(allowed_host_paths=[bind_root])
 
 
-def _worker_env(
+def worker_env(
     redis_url: str, docker_url: str, policy: SecurityPolicy, **extra: str
 ) -> dict[str, str]:
     env = {
@@ -97,7 +97,7 @@ def _worker_env(
     return env
 
 
-def _start_host(
+def start_host(
     name: str,
     docker_url: str,
     engine: docker.DockerClient,
@@ -112,7 +112,7 @@ def _start_host(
     return host
 
 
-def _remove_host_objects(host: Host) -> None:
+def remove_host_objects(host: Host) -> None:
     selector = {"label": f"dockfleet.host={host.name}"}
     for container in host.engine.containers.list(all=True, filters=selector):
         container.remove(force=True)
@@ -125,12 +125,12 @@ def host_a(
     redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
 ) -> Iterator[Host]:
     """The local engine, served by one worker."""
-    env = _worker_env(redis_url, LOCAL_DOCKER, policy, DOCKFLEET_MAX_CONTAINERS="20")
-    host = _start_host(_random_name("ta"), LOCAL_DOCKER, local_engine, env, 1, redis_url)
+    env = worker_env(redis_url, LOCAL_DOCKER, policy, DOCKFLEET_MAX_CONTAINERS="20")
+    host = start_host(random_name("ta"), LOCAL_DOCKER, local_engine, env, 1, redis_url)
     yield host
     for worker in host.workers:
         worker.stop()
-    _remove_host_objects(host)
+    remove_host_objects(host)
 
 
 @pytest.fixture(scope="session")
@@ -146,12 +146,12 @@ def engine_b(local_engine: docker.DockerClient) -> Iterator[DockerDaemon]:
 @pytest.fixture(scope="session")
 def host_b(redis_url: str, engine_b: DockerDaemon, policy: SecurityPolicy) -> Iterator[Host]:
     """A second dockerd on this machine, served by its own worker."""
-    env = _worker_env(redis_url, engine_b.url, policy)
-    host = _start_host(_random_name("tb"), engine_b.url, _engine(engine_b.url), env, 1, redis_url)
+    env = worker_env(redis_url, engine_b.url, policy)
+    host = start_host(random_name("tb"), engine_b.url, _engine(engine_b.url), env, 1, redis_url)
     yield host
     for worker in host.workers:
         worker.stop()
-    _remove_host_objects(host)
+    remove_host_objects(host)
     host.engine.close()
 
 
@@ -160,12 +160,12 @@ def limited_host(
     redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
 ) -> Iterator[Host]:
     """The local engine as a host of max_containers=2, served by two worker processes."""
-    env = _worker_env(redis_url, LOCAL_DOCKER, policy, DOCKFLEET_MAX_CONTAINERS="2")
-    host = _start_host(_random_name("tl"), LOCAL_DOCKER, local_engine, env, 2, redis_url)
+    env = worker_env(redis_url, LOCAL_DOCKER, policy, DOCKFLEET_MAX_CONTAINERS="2")
+    host = start_host(random_name("tl"), LOCAL_DOCKER, local_engine, env, 2, redis_url)
     yield host
     for worker in host.workers:
         worker.stop()
-    _remove_host_objects(host)
+    remove_host_objects(host)
 
 
 @pytest.fixture(scope="session")
@@ -186,6 +186,6 @@ def session_fleet(client_settings: Settings) -> Iterator[Fleet]:
 def fleet(session_fleet: Fleet, host_a: Host, local_engine: docker.DockerClient) -> Iterator[Fleet]:
     """The client, with host A up; whatever a test leaves on host A is removed after it."""
     yield session_fleet
-    _remove_host_objects(host_a)
+    remove_host_objects(host_a)
     for container in local_engine.containers.list(all=True, filters={"label": TEST_LABEL}):
         container.remove(force=True)

@@ -29,7 +29,9 @@ def make_app(settings: Settings) -> Celery:
     app.conf.update(celery_config(settings))
     app.conf.update(
         task_queues=[Queue(host_queue(settings.host_name)), Queue(SHARED_QUEUE)],
-        worker_pool="threads",
+        # Celery's CLI cannot tell `--pool prefork` from its default, so the pool is a
+        # setting (DOCKFLEET_WORKER_POOL) rather than a command-line flag.
+        worker_pool=settings.worker_pool,
         worker_concurrency=settings.worker_concurrency,
         worker_hijack_root_logger=False,
     )

@@ -136,8 +136,11 @@ class DockerDaemon:
 class WorkerProcess:
     """``celery -A worker.app worker`` serving one Docker host, as a subprocess."""
 
-    def __init__(self, host: str, env: dict[str, str], index: int = 0) -> None:
+    def __init__(
+        self, host: str, env: dict[str, str], index: int = 0, extra_args: list[str] | None = None
+    ) -> None:
         self.host = host
+        self.extra_args = extra_args or []
         self.name = f"{host}-{index}@localhost"
         self.env = {**os.environ, **env, "DOCKFLEET_HOST_NAME": host}
         self.log_path = Path(tempfile.gettempdir()) / f"worker-{host}-{index}.log"
@@ -145,7 +148,7 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         args = [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "-n", self.name]
-        args += ["--loglevel", "INFO", "--without-mingle", "--without-gossip"]
+        args += ["--loglevel", "INFO", "--without-mingle", "--without-gossip", *self.extra_args]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 args, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT
@@ -174,6 +177,17 @@ class WorkerProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+    def kill(self) -> None:
+        """kill -9: the worker dies mid-work, as in a crash or an OOM kill."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(10)
+
+    def children(self) -> list[int]:
+        assert self.process is not None
+        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True)
+        return [int(pid) for pid in out.stdout.split()]
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
