@@ -230,3 +230,58 @@ def test_a_missing_image_is_an_error_result_naming_it(
     result = fleet.run_job(spec).wait(timeout=60)
     assert result.status == "error"
     assert result.error and "busybox:not-here" in result.error
+
+
+def test_a_redelivered_run_message_neither_reruns_nor_duplicates_the_job(
+    fleet: Fleet, host_a: Host, local_engine: docker.DockerClient
+) -> None:
+    # Given a running job
+    spec = job("echo once; sleep 2; exit 4", host=host_a.name)
+    handle = fleet.run_job(spec)
+    assert next(iter(handle.logs(follow=True))).line == "once"
+
+    # When the broker delivers its message again (late ack, visibility timeout)
+    wire = fleet.transport.redis.hget(f"dockfleet:job:{handle.id}", "spec")
+    assert wire is not None
+    fleet.transport.send(
+        "dockfleet.jobs.run", [json.loads(wire), handle.id], host_queue(host_a.name), timeout=None
+    )
+
+    # Then the job still runs once: one container, one copy of each line, one result
+    result = handle.wait(timeout=30)
+    assert (result.status, result.exit_code, result.adopted) == ("failed", 4, False)
+    assert [ln.line for ln in handle.logs(follow=False)] == ["once"]
+    # And a delivery after the end returns the stored result instead of running again
+    again = fleet.transport.call(
+        "dockfleet.jobs.run", [json.loads(wire), handle.id], host_queue(host_a.name)
+    )
+    assert again == result.model_dump(mode="json")
+    assert leftovers(local_engine, handle.id) == []
+
+
+def test_cli_run_detach_then_logs_and_cancel_by_job_id(
+    fleet: Fleet, host_a: Host, redis_url: str
+) -> None:
+    env = {**os.environ, "DOCKFLEET_REDIS_URL": redis_url, "DOCKFLEET_HEARTBEAT_INTERVAL": "1"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [DOCKFLEET, *args], capture_output=True, text=True, env=env, timeout=60
+        )
+
+    started = cli(
+        "run", "-d", "--host", host_a.name, TEST_IMAGE, "--", "sh", "-c", "echo hi; sleep 600"
+    )
+    assert started.returncode == 0
+    job_id = started.stdout.strip()
+    wait_for_line = fleet.job(job_id)
+    assert next(iter(wait_for_line.logs(follow=True))).line == "hi"
+    logs = cli("logs", job_id)
+    assert (logs.returncode, logs.stdout) == (0, "hi\n")
+    canceled = cli("cancel", job_id)
+    assert (canceled.returncode, canceled.stdout.strip()) == (0, f"{job_id}: canceled")
+    assert fleet.job(job_id).wait(timeout=30).status == "canceled"
+    followed = cli("logs", "-f", job_id)
+    assert (followed.returncode, followed.stdout) == (0, "hi\n")
+    unknown = cli("cancel", "no-such-job")
+    assert unknown.returncode == 1 and "no such job" in unknown.stderr
