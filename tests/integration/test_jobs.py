@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -19,8 +20,17 @@ from dockfleet import (
     JobSpec,
     ServiceSpec,
 )
+from dockfleet.policy_model import SecurityPolicy
 from dockfleet.queues import host_queue
-from tests.conftest import TEST_IMAGE, Host
+from tests.conftest import (
+    LOCAL_DOCKER,
+    TEST_IMAGE,
+    Host,
+    random_name,
+    remove_host_objects,
+    start_host,
+    worker_env,
+)
 
 DOCKFLEET = str(Path(sys.executable).with_name("dockfleet"))
 MIB = 1024 * 1024
@@ -209,9 +219,24 @@ def test_canceling_a_queued_job_means_it_never_starts(
     assert handle.result is not None and handle.result.status == "canceled"
 
 
-def test_thirty_jobs_at_once_all_finish_none_lost(fleet: Fleet, host_a: Host) -> None:
+@pytest.fixture(scope="module")
+def narrow_host(
+    redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
+) -> Iterator[Host]:
+    """One worker with concurrency 2."""
+    env = worker_env(redis_url, LOCAL_DOCKER, policy, DOCKFLEET_WORKER_CONCURRENCY="2")
+    host = start_host(random_name("tn"), LOCAL_DOCKER, local_engine, env, 1, redis_url)
+    yield host
+    for worker in host.workers:
+        worker.stop()
+    remove_host_objects(host)
+
+
+def test_thirty_jobs_at_once_to_a_worker_of_concurrency_two_all_finish_none_lost(
+    fleet: Fleet, narrow_host: Host
+) -> None:
     handles = [
-        fleet.run_job(job(f"echo job-{i}; exit {i % 3}", host=host_a.name)) for i in range(30)
+        fleet.run_job(job(f"echo job-{i}; exit {i % 3}", host=narrow_host.name)) for i in range(30)
     ]
     results = [h.wait(timeout=180) for h in handles]
     assert [r.exit_code for r in results] == [i % 3 for i in range(30)]
