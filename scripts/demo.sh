@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A real CI-style step through a real local fleet: Redis, one worker bound to the
-# local engine, and the dockfleet CLI. Everything it starts, it stops.
+# A real CI job through a real local fleet: Redis, one worker bound to the local
+# engine, and the dockfleet CLI. Everything it starts, it stops.
 set -euo pipefail
 
 state=${DOCKFLEET_STATE_DIR:-$(pwd)/.state}
@@ -9,12 +9,16 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 export DOCKFLEET_REDIS_URL="redis://127.0.0.1:$port/0"
 export DOCKFLEET_HOST_NAME="${DOCKFLEET_HOST_NAME:-$(hostname -s)}"
 export DOCKFLEET_HEARTBEAT_INTERVAL=1
+service_image=dockfleet-demo-web:local
 
 cleanup() {
   [ -n "${worker_pid:-}" ] && kill "$worker_pid" 2>/dev/null && wait "$worker_pid" 2>/dev/null
   redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  docker rmi -f "$service_image" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
+
+show() { echo; echo "\$ $*"; "$@"; }
 
 echo "==> Redis on 127.0.0.1:$port"
 redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
@@ -27,23 +31,17 @@ for _ in $(seq 1 100); do
   dockfleet hosts --json 2>/dev/null | grep -q '"up": true' && break
   sleep 0.2
 done
+show dockfleet hosts
 
-echo; echo "\$ dockfleet hosts"; dockfleet hosts
-echo; echo "\$ dockfleet info"; dockfleet info
+echo "==> building the service image $service_image from busybox:local"
+docker build -q -t "$service_image" scripts/demo-service >/dev/null 2>&1
 
-script='echo "building..."; for step in lint unit integration; do echo "step $step: ok"; sleep 0.3; done; echo "warning: 1 flaky test" >&2; exit 0'
-echo; echo "\$ dockfleet create --name demo-job -m 128m --cpus 1 --secret-env TOKEN=hunter2 busybox:local -- sh -c '...'"
-id=$(dockfleet create --name demo-job -m 128m --cpus 1 --secret-env TOKEN=hunter2 \
-  -l pipeline=demo busybox:local -- sh -c "echo token=\$TOKEN; $script")
-echo "$id"
-echo; echo "\$ dockfleet start demo-job && dockfleet logs -f demo-job"
-dockfleet start demo-job >/dev/null
-dockfleet logs -f demo-job
-echo; echo "\$ dockfleet wait demo-job"
-code=$(dockfleet wait demo-job)
-echo "exit code: $code"
-echo; echo "\$ dockfleet ps -a --filter label=pipeline=demo"
-dockfleet ps -a --filter label=pipeline=demo
-echo; echo "\$ dockfleet rm demo-job"
-dockfleet rm demo-job
-exit "$code"
+job='echo "checking out..."; for step in lint unit; do echo "step $step: ok"; sleep 0.3; done
+echo "integration: asking the web service"; wget -q -O- http://web:8080/status
+echo "token is $TOKEN"; echo "warning: 1 flaky test" >&2'
+show dockfleet run --service "$service_image=web" --secret-env TOKEN=hunter2 -m 128m --cpus 1 \
+  -l pipeline=demo busybox:local -- sh -c "$job"
+echo "(exit code $?)"
+
+show dockfleet run --timeout 2s busybox:local -- sleep 60 || echo "(exit code $?: timed out)"
+show dockfleet ps -a
