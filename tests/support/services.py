@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.support.tls import TlsFiles
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -82,10 +84,13 @@ class RedisServer:
 class DockerDaemon:
     """An extra dockerd on this machine: a second Docker host for the fleet."""
 
-    def __init__(self, tag: str, subnet_octet: int) -> None:
+    def __init__(self, tag: str, subnet_octet: int, tls: TlsFiles | None = None) -> None:
         self.tag = tag
         self.socket = f"/run/dft-{tag}.sock"
-        self.url = f"unix://{self.socket}"
+        self.local_url = f"unix://{self.socket}"
+        self.tls = tls
+        # With TLS the daemon also listens on loopback TCP: that is the URL a worker uses.
+        self.url = f"tcp://127.0.0.1:{free_port()}" if tls else self.local_url
         self.data_root = f"/var/lib/dockfleet-test-{tag}"
         self.exec_root = f"/run/dft-{tag}"
         self.bridge = f"br-dft{tag}"[:15]
@@ -99,7 +104,10 @@ class DockerDaemon:
         _run(["ip", "link", "add", "name", self.bridge, "type", "bridge"])
         _run(["ip", "addr", "add", self.address, "dev", self.bridge])
         _run(["ip", "link", "set", self.bridge, "up"])
-        args = ["dockerd", "--host", self.url, "--data-root", self.data_root]
+        args = ["dockerd", "--host", self.local_url, "--data-root", self.data_root]
+        if self.tls:
+            args += ["--host", self.url, "--tlsverify", f"--tlscacert={self.tls.ca}"]
+            args += [f"--tlscert={self.tls.server_cert}", f"--tlskey={self.tls.server_key}"]
         args += ["--exec-root", self.exec_root, "--pidfile", f"{self.exec_root}/dockerd.pid"]
         # --iptables=false: with the default it would flush the first daemon's chains.
         args += ["--bridge", self.bridge, "--iptables=false", "--shutdown-timeout", "2"]
@@ -109,13 +117,15 @@ class DockerDaemon:
         return self
 
     def docker(self, args: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(["docker", "-H", self.url, *args], capture_output=True, **kwargs)  # type: ignore[call-overload, no-any-return]
+        return subprocess.run(
+            ["docker", "-H", self.local_url, *args], capture_output=True, **kwargs
+        )  # type: ignore[call-overload, no-any-return]
 
     def load_image(self, image: str, source: str) -> None:
         """Copy `image` from the engine at `source` (no registry needed)."""
         save = subprocess.Popen(["docker", "-H", source, "save", image], stdout=subprocess.PIPE)
         load = subprocess.run(
-            ["docker", "-H", self.url, "load", "-q"], stdin=save.stdout, capture_output=True
+            ["docker", "-H", self.local_url, "load", "-q"], stdin=save.stdout, capture_output=True
         )
         save.wait()
         assert load.returncode == 0, load.stderr
