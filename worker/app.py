@@ -34,6 +34,8 @@ def make_app(settings: Settings) -> Celery:
         worker_pool=settings.worker_pool,
         worker_concurrency=settings.worker_concurrency,
         worker_hijack_root_logger=False,
+        # Same Redis, but a malformed item on a queue cannot stop the worker.
+        broker_transport="worker.broker:Transport",
     )
     return app
 
