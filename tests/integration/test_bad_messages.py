@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import celery.exceptions
 import docker
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
 
-from dockfleet import Fleet, InvalidSpec
+from dockfleet import ContainerConfig, Fleet, InvalidSpec, PolicyViolation
 from dockfleet.queues import host_queue
+from dockfleet.validation import parse
 from tests.conftest import Host
+from tests.unit.test_bad_input_properties import CONTAINER
 
 
 def count_fleet(engine: docker.DockerClient, host: Host) -> int:
@@ -64,3 +69,27 @@ def test_unknown_task_names_and_garbage_leave_the_worker_serving(
     # And the worker still serves, in one piece
     assert fleet.ping(host_a.name).ok
     assert all(w.process is not None and w.process.poll() is None for w in host_a.workers)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=CONTAINER)
+def test_invalid_specs_sent_past_the_producer_touch_no_engine(
+    fleet: Fleet, host_a: Host, local_engine: docker.DockerClient, data: dict[str, object]
+) -> None:
+    # Given a spec the producer would refuse, sent straight to the worker's queue
+    try:
+        parse(ContainerConfig, data)
+    except (InvalidSpec, PolicyViolation):
+        pass
+    else:
+        assume(False)
+    since = datetime.now(UTC)
+    # Then the worker refuses it too, and the engine records no event at all for it
+    with pytest.raises((InvalidSpec, PolicyViolation)):
+        fleet.transport.call(
+            "dockfleet.containers.create", [data], host_queue(host_a.name), timeout=20
+        )
+    events = local_engine.events(
+        since=since, until=datetime.now(UTC), decode=True, filters={"type": "container"}
+    )
+    assert list(events) == []
