@@ -17,6 +17,7 @@ from dockfleet.client.transport import Transport
 from dockfleet.errors import OperationTimeout
 from dockfleet.models import LogLine
 from dockfleet.models.jobs import JobResult
+from dockfleet.redis_retry import retrying
 
 BLOCK_MS = 1000
 
@@ -44,12 +45,8 @@ class JobHandle:
     def logs(self, follow: bool = True) -> Iterator[LogLine]:
         """The job's log from its first line; with `follow`, until the job finishes."""
         last_id = "0-0"
-        redis = self.transport.redis
-        stream = keys.job_log(self.id)
         while True:
-            batch: Any = redis.xread(
-                {stream: last_id}, count=500, block=BLOCK_MS if follow else None
-            )
+            batch = self._xread(last_id, 500, BLOCK_MS if follow else None)
             if not batch:
                 if not follow or self.state in ("", "finished") and not self._more(last_id):
                     return
@@ -67,16 +64,15 @@ class JobHandle:
             OperationTimeout: the job had not finished within `timeout` seconds.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        stream = keys.job_log(self.id)
         last_id = "$"
         while True:
-            result = self.result
+            result = retrying(lambda: self.result, "waiting for a job")
             if result is not None:
                 return result
             if deadline is not None and time.monotonic() >= deadline:
                 raise OperationTimeout(f"job {self.id} still running after {timeout:g}s")
             # Wakes as soon as anything (the end marker included) lands in the stream.
-            batch: Any = self.transport.redis.xread({stream: last_id}, count=100, block=BLOCK_MS)
+            batch = self._xread(last_id, 100, BLOCK_MS)
             if batch:
                 last_id = batch[0][1][-1][0]
 
@@ -87,6 +83,14 @@ class JobHandle:
         """
         retention = self.transport.settings.retention.results_seconds
         return jobstate.request_cancel(self.transport.redis, self.id, retention)
+
+    def _xread(self, last_id: str, count: int, block: int | None) -> Any:
+        """Entries after `last_id`, riding out a Redis restart."""
+        stream = keys.job_log(self.id)
+        redis = self.transport.redis
+        return retrying(
+            lambda: redis.xread({stream: last_id}, count=count, block=block), "reading a job log"
+        )
 
     def _more(self, last_id: str) -> bool:
         tail: Any = self.transport.redis.xrange(keys.job_log(self.id), min=f"({last_id}", count=1)

@@ -17,6 +17,7 @@ from typing import Any
 
 from dockfleet import keys
 from dockfleet.models import LogOptions
+from dockfleet.redis_retry import UNAVAILABLE, retrying
 from worker.engine.logs import LogReader
 from worker.runtime import Runtime
 
@@ -32,7 +33,10 @@ class JobLogCopy:
         self.job_id = job_id
         self.secrets = secrets
         self.limit = limit
-        fields: dict[str, str] = rt.redis.hgetall(keys.job(job_id))  # type: ignore[assignment]
+        fields: dict[str, str] = retrying(
+            lambda: rt.redis.hgetall(keys.job(job_id)),  # type: ignore[arg-type, return-value]
+            "reading a log cursor",
+        )
         self.cursor_ts = _parse(fields.get("log_ts", ""))
         self.at_cursor = int(fields.get("log_at_ts", 0))
         self.bytes = int(fields.get("log_bytes", 0))
@@ -106,8 +110,7 @@ class JobLogCopy:
 
     def _write(self, batch: list[Line]) -> bool:
         """Write a batch and the cursor in one MULTI; False once the cap is reached."""
-        pipe = self.rt.redis.pipeline(transaction=True)
-        stream_key = keys.job_log(self.job_id)
+        entries: list[dict[str, str]] = []
         within_cap = True
         for stream, text, stamp in batch:
             for secret in self.secrets:
@@ -116,7 +119,7 @@ class JobLogCopy:
             if self.bytes + size > self.limit:
                 self.truncated = True
                 notice = f"dockfleet: log truncated at {self.bytes} bytes (log_limit {self.limit})"
-                pipe.xadd(stream_key, {"s": "stderr", "l": notice, "t": ""})
+                entries.append({"s": "stderr", "l": notice, "t": ""})
                 within_cap = False
                 break
             if stamp is not None and stamp == self.cursor_ts:
@@ -125,11 +128,28 @@ class JobLogCopy:
                 self.cursor_ts, self.at_cursor = stamp, 1
             self.bytes += size
             self.lines += 1
-            entry = {"s": stream, "l": text, "t": stamp.isoformat() if stamp else ""}
-            pipe.xadd(stream_key, entry)  # type: ignore[arg-type]
-        pipe.hset(keys.job(self.job_id), mapping=self._cursor())
-        pipe.execute()
+            entries.append({"s": stream, "l": text, "t": stamp.isoformat() if stamp else ""})
+        cursor = self._cursor()
+        try:
+            self._send(entries, cursor)
+        except UNAVAILABLE:
+            # Redis went away mid-write: once it is back, send again unless the
+            # MULTI had landed (its cursor says so), so no line is written twice.
+            retrying(lambda: self._send_unless_landed(entries, cursor), "copying a job log")
         return within_cap
+
+    def _send(self, entries: list[dict[str, str]], cursor: dict[Any, Any]) -> None:
+        pipe = self.rt.redis.pipeline(transaction=True)
+        for entry in entries:
+            pipe.xadd(keys.job_log(self.job_id), entry)  # type: ignore[arg-type]
+        pipe.hset(keys.job(self.job_id), mapping=cursor)
+        pipe.execute()
+
+    def _send_unless_landed(self, entries: list[dict[str, str]], cursor: dict[Any, Any]) -> None:
+        stored = self.rt.redis.hmget(keys.job(self.job_id), ["log_lines", "log_truncated"])
+        if stored == [str(cursor["log_lines"]), str(cursor["log_truncated"])]:
+            return
+        self._send(entries, cursor)
 
     def _cursor(self) -> dict[Any, Any]:
         return {

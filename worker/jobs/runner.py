@@ -28,6 +28,7 @@ from dockfleet import labels as fleet_labels
 from dockfleet.errors import FleetError, InvalidSpec
 from dockfleet.models import ContainerConfig
 from dockfleet.models.jobs import JobResult, JobSpec, JobStatus
+from dockfleet.redis_retry import UNAVAILABLE, retrying
 from worker import containers
 from worker.engine import containers as engine
 from worker.engine import networks
@@ -60,22 +61,30 @@ def run(rt: Runtime, spec: JobSpec, job_id: str) -> JobResult | None:
     lease = Lease(
         rt.redis, job_id, holder=f"{rt.host}/{os.getpid()}", ttl=rt.settings.job_lease_seconds
     )
-    if not lease.acquire():
+    if not retrying(lease.acquire, "taking a job lease"):
         return None
     with lease:
-        if jobstate.claim(rt.redis, job_id, rt.host, retention) == "finished":
-            return jobstate.result_of(jobstate.read(rt.redis, job_id))
+        claim = retrying(lambda: jobstate.claim(rt.redis, job_id, rt.host, retention), "claim")
+        fields = retrying(lambda: jobstate.read(rt.redis, job_id), "reading a job")
+        if claim == "finished":
+            return jobstate.result_of(fields)
         job = JobRun(rt, spec, job_id, lease)
         # An earlier run may have died between deciding the outcome and reporting it.
-        outcome = jobstate.outcome_of(jobstate.read(rt.redis, job_id))
+        outcome = jobstate.outcome_of(fields)
         if outcome is None:
             try:
-                outcome = jobstate.record_outcome(rt.redis, job_id, job.execute())
+                decided = job.execute()
             except LeaseLost:
                 return None
+            outcome = retrying(
+                lambda: jobstate.record_outcome(rt.redis, job_id, decided), "recording an outcome"
+            )
         # Clean up before reporting, so a caller who got the result finds nothing left.
         job.cleanup(outcome)
-        return jobstate.finish(rt.redis, job_id, outcome, retention)
+        final = outcome
+        return retrying(
+            lambda: jobstate.finish(rt.redis, job_id, final, retention), "finishing a job"
+        )
 
 
 class JobRun:
@@ -163,7 +172,10 @@ class JobRun:
             doc = engine.inspect_raw(self.rt.docker, info.id)
         if doc["State"]["Status"] == "created":
             if is_job:
-                self.rt.redis.hsetnx(keys.job(self.job_id), "started_at", jobstate.now_iso())
+                key = keys.job(self.job_id)
+                retrying(
+                    lambda: self.rt.redis.hsetnx(key, "started_at", jobstate.now_iso()), "start"
+                )
             engine.start(self.rt.docker, doc["Id"])
             doc = engine.inspect_raw(self.rt.docker, doc["Id"])
         return doc
@@ -171,7 +183,7 @@ class JobRun:
     def _supervise(self, doc: dict[str, Any]) -> JobResult:
         """Copy the log and wait for the exit, stopping the container on cancel or timeout."""
         container_id = doc["Id"]
-        fields = jobstate.read(self.rt.redis, self.job_id)
+        fields = retrying(lambda: jobstate.read(self.rt.redis, self.job_id), "reading a job")
         began = datetime.fromisoformat(fields.get("started_at") or jobstate.now_iso())
         deadline = began.timestamp() + self.spec.timeout
         copy = JobLogCopy(self.rt, self.job_id, self.spec.secret_values(), self.spec.log_limit)
@@ -216,7 +228,10 @@ class JobRun:
             exit_code=state.get("ExitCode"),
             started_at=started,
             finished_at=finished,
-            duration=(finished - started).total_seconds() if started and finished else 0.0,
+            # The engine can stamp a very short run as finishing a hair before it started.
+            duration=max(0.0, (finished - started).total_seconds())
+            if started and finished
+            else 0.0,
             peak_memory=peak,
             cpu_seconds=round(meter.cpu_seconds, 3),
             oom_killed=bool(state.get("OOMKilled")),
@@ -231,15 +246,21 @@ class JobRun:
     ) -> JobStatus | None:
         """Wait for the exit; returns canceled/timed_out when we had to stop it."""
         while not exited.wait(CHECK_SECONDS):
-            if self.lease.lost.is_set() and not self.lease.acquire():
+            if self.lease.lost.is_set() and not retrying(self.lease.acquire, "retaking a lease"):
                 raise LeaseLost(self.job_id)
-            if self.rt.redis.hget(keys.job(self.job_id), "cancel") == "1":
+            if self._cancel_requested():
                 self._stop(container_id, exited)
                 return "canceled"
             if time.time() > deadline:
                 self._stop(container_id, exited)
                 return "timed_out"
         return None
+
+    def _cancel_requested(self) -> bool:
+        try:
+            return self.rt.redis.hget(keys.job(self.job_id), "cancel") == "1"
+        except UNAVAILABLE:
+            return False  # Redis is restarting: the job goes on; we look again shortly
 
     def _stop(self, container_id: str, exited: threading.Event) -> None:
         # SIGTERM, the grace period, then SIGKILL: the engine does all three.
