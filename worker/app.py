@@ -20,7 +20,7 @@ from dockfleet.settings import Settings
 from worker import runtime as runtime_module
 from worker.heartbeat import Heartbeat
 
-TASK_MODULES = ["tasks.containers", "tasks.system"]
+TASK_MODULES = ["tasks.containers", "tasks.system", "tasks.images", "tasks.networks"]
 
 
 def make_app(settings: Settings) -> Celery:

@@ -1,5 +1,6 @@
 """The JSON-safe models that travel between producers and workers."""
 
+from dockfleet.models.builds import BuildContext, BuildOptions, BuildResult
 from dockfleet.models.container_spec import (
     ContainerConfig,
     HealthCheckConfig,
@@ -18,12 +19,31 @@ from dockfleet.models.container_state import (
     RemoveResult,
     WaitResult,
 )
+from dockfleet.models.images import (
+    ImageFilter,
+    ImageInfo,
+    ImageRemoveResult,
+    PullSpec,
+    PushResult,
+    PushSpec,
+    RegistryCredentials,
+    TransferProgress,
+)
+from dockfleet.models.networks import (
+    NetworkEndpoint,
+    NetworkFilter,
+    NetworkInfo,
+    NetworkOptions,
+)
 from dockfleet.models.queries import ContainerFilter, LogOptions
 from dockfleet.models.system import DiskUsage, HostStatus, PingResult, SystemInfo
 
 __all__ = [
     "BatchAction",
     "BatchOutcome",
+    "BuildContext",
+    "BuildOptions",
+    "BuildResult",
     "ContainerConfig",
     "ContainerFilter",
     "ContainerInfo",
@@ -31,15 +51,27 @@ __all__ = [
     "DiskUsage",
     "HealthCheckConfig",
     "HostStatus",
+    "ImageFilter",
+    "ImageInfo",
+    "ImageRemoveResult",
     "LogLine",
     "LogOptions",
     "LogSummary",
     "Mount",
+    "NetworkEndpoint",
+    "NetworkFilter",
+    "NetworkInfo",
+    "NetworkOptions",
     "PingResult",
     "PortBinding",
+    "PullSpec",
+    "PushResult",
+    "PushSpec",
+    "RegistryCredentials",
     "RemoveResult",
     "RestartPolicy",
     "SystemInfo",
+    "TransferProgress",
     "Ulimit",
     "WaitResult",
 ]
