@@ -26,15 +26,26 @@ def registry() -> Iterator[RegistryServer]:
     server.stop()
 
 
+def image_names(engine: docker.DockerClient) -> set[str]:
+    """Every image id and tag on the engine."""
+    names = set()
+    for row in engine.api.images(all=True):
+        names.add(row["Id"])
+        names.update(t for t in row.get("RepoTags") or [] if t != "<none>:<none>")
+    return names
+
+
 def remove_new_images(engine: docker.DockerClient, before: set[str]) -> None:
+    """Remove every image and tag that is not in `before` (tags of old images: untag only)."""
     rows = engine.api.images(all=True)
     # Children before parents: newest first.
     for row in sorted(rows, key=lambda r: r.get("Created", 0), reverse=True):
-        if row["Id"] in before:
-            continue
-        for ref in [t for t in row.get("RepoTags") or [] if t != "<none>:<none>"] or [row["Id"]]:
+        tags = [t for t in row.get("RepoTags") or [] if t != "<none>:<none>"]
+        old = row["Id"] in before
+        refs = [t for t in tags if t not in before] if old else (tags or [row["Id"]])
+        for ref in refs:
             try:
-                engine.api.remove_image(ref, force=True)
+                engine.api.remove_image(ref, force=not old)
             except docker.errors.APIError:
                 pass  # a parent removed with its child, or still shared: next pass
 
@@ -50,7 +61,7 @@ def remove_host_networks(engine: docker.DockerClient, host: str) -> None:
 @pytest.fixture
 def clean_engine(fleet: object, host_a: Host, local_engine: docker.DockerClient) -> Iterator[None]:
     """Whatever images and networks a test leaves on the local engine are removed after it."""
-    before = {row["Id"] for row in local_engine.api.images(all=True)}
+    before = image_names(local_engine)
     yield
     for container in local_engine.containers.list(
         all=True, filters={"label": f"dockfleet.host={host_a.name}"}
