@@ -134,9 +134,9 @@ def connect(
         except ValueError:
             raise InvalidSpec(f"ipv4_address: {ipv4_address!r} is not an IPv4 address") from None
     info = inspect(rt, network)
-    container_id = engine_containers.inspect_raw(rt.docker, container)["Id"]
-    if not any(c.id == container_id for c in info.containers):
-        engine.connect(rt.docker, info.id, container_id, aliases or None, ipv4_address=ipv4_address)
+    doc = engine_containers.inspect_raw(rt.docker, container)
+    if not _attached(doc, info.id):
+        engine.connect(rt.docker, info.id, doc["Id"], aliases or None, ipv4_address=ipv4_address)
     return inspect(rt, info.id)
 
 
@@ -144,14 +144,20 @@ def disconnect(rt: Runtime, network: str, container: str, *, force: bool) -> Net
     """Detach a container; one not attached (or gone, with force) is success."""
     info = inspect(rt, network)
     try:
-        container_id = engine_containers.inspect_raw(rt.docker, container)["Id"]
+        doc = engine_containers.inspect_raw(rt.docker, container)
     except Exception as exc:
-        if not (force and isinstance(translate(exc, rt.host), NotFound)):
-            raise
-        container_id = container
-    if any(c.id == container_id or c.name == container for c in info.containers):
-        engine.disconnect(rt.docker, info.id, container_id, force)
+        if force and isinstance(translate(exc, rt.host), NotFound):
+            return info  # the container is gone: so is its endpoint
+        raise
+    if _attached(doc, info.id):
+        engine.disconnect(rt.docker, info.id, doc["Id"], force)
     return inspect(rt, info.id)
+
+
+def _attached(container: dict[str, Any], network_id: str) -> bool:
+    """Whether a container (running or not) has an endpoint on the network."""
+    networks = (container.get("NetworkSettings") or {}).get("Networks") or {}
+    return any(n.get("NetworkID") == network_id for n in networks.values())
 
 
 def list_networks(rt: Runtime, query: NetworkFilter) -> list[NetworkInfo]:
