@@ -24,6 +24,7 @@ class TransferTracker:
         self.host = host
         self.action = action
         self.layers: dict[str, bool] = {}
+        self.statuses: dict[str, str] = {}
         self.bytes: dict[str, tuple[int, int]] = {}
         self.digest = ""
         self.size = 0
@@ -43,7 +44,8 @@ class TransferTracker:
         if layer and not status.startswith("Pulling from"):
             layer = str(layer)
             done = status in DONE_STATUSES or status.startswith("Mounted from")
-            changed = self.layers.get(layer) != done or layer not in self.layers
+            changed = self.statuses.get(layer) != status
+            self.statuses[layer] = status
             self.layers[layer] = self.layers.get(layer, False) or done
             detail = event.get("progressDetail") or {}
             if detail.get("total"):
