@@ -14,6 +14,9 @@
         │   ├── ImageNotFound
         │   └── NetworkNotFound
         ├── Conflict              a name is taken, an object is in use
+        │   └── NetworkInUse      a network still has containers (names them)
+        ├── RegistryAuthError     a registry refused the credentials (or asked for some)
+        ├── BuildFailed           an image build failed; carries the tail of its log
         ├── AmbiguousReference    a name or id prefix matches on several hosts
         ├── ServiceNotReady       a job's service never became ready
         ├── OperationTimeout      a wait ran out of time
@@ -139,6 +142,52 @@ class NetworkNotFound(NotFound):
 
 class Conflict(PermanentError):
     """The request conflicts with the state of the host (name taken, object in use)."""
+
+
+class NetworkInUse(Conflict):
+    """A network cannot be removed while containers are attached to it."""
+
+    def __init__(self, network: str, containers: list[str], host: str = "") -> None:
+        super(FleetError, self).__init__(network, containers, host)
+        self.network = network
+        self.containers = containers
+        self.host = host
+        where = f" on host {host!r}" if host else ""
+        self.message = (
+            f"network {network}{where} is in use by {len(containers)} container(s): "
+            f"{', '.join(sorted(containers))}; disconnect or remove them first"
+        )
+
+
+class RegistryAuthError(PermanentError):
+    """A registry refused the credentials given (or needs some and got none).
+
+    The message names the registry and the engine's reason, never the secret.
+    """
+
+    def __init__(self, registry: str, host: str = "", reason: str = "") -> None:
+        super(FleetError, self).__init__(registry, host, reason)
+        self.registry = registry
+        self.host = host
+        self.reason = reason
+        where = f" for host {host!r}" if host else ""
+        self.message = (
+            f"registry {registry or '?'} refused authentication{where}"
+            + (f": {reason}" if reason else "")
+            + "; check the username and password, or DOCKFLEET_REGISTRY_AUTH"
+        )
+
+
+class BuildFailed(PermanentError):
+    """An image build failed; `log_tail` holds its last log lines."""
+
+    def __init__(self, reason: str, log_tail: list[str], host: str = "") -> None:
+        super(FleetError, self).__init__(reason, log_tail, host)
+        self.reason = reason
+        self.log_tail = log_tail
+        self.host = host
+        where = f" on host {host!r}" if host else ""
+        self.message = f"build failed{where}: {reason}"
 
 
 class AmbiguousReference(PermanentError):

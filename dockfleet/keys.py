@@ -57,3 +57,19 @@ def job_log(job_id: str) -> str:
 def log_reader(stream_id: str) -> str:
     """Lease of the reader of a log stream; when it expires the worker stops following."""
     return f"{PREFIX}:logstream:{stream_id}:reader"
+
+
+def image_pull_lock(host: str, reference: str) -> str:
+    """Held while one worker pulls `reference` on `host`; others wait instead of pulling."""
+    return f"{PREFIX}:host:{host}:pull:{reference}:lock"
+
+
+def image_pull_done(host: str, reference: str) -> str:
+    """Counter of finished pulls of `reference` on `host`: a waiter that sees it move
+    knows the pull it waited for succeeded (single-flight)."""
+    return f"{PREFIX}:host:{host}:pull:{reference}:done"
+
+
+def build_upload(upload_id: str) -> str:
+    """A build context (tar) a client uploaded for one build; deleted after it, TTL-bounded."""
+    return f"{PREFIX}:upload:{upload_id}"

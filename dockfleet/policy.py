@@ -101,9 +101,13 @@ def _is_under(path: str, prefix: str) -> bool:
 
 
 def _check_image(config: ContainerConfig, policy: SecurityPolicy) -> None:
+    check_image_reference(config.reference, policy)
+
+
+def check_image_reference(reference: str, policy: SecurityPolicy) -> None:
+    """Refuse an image the policy's ``allowed_images`` patterns do not match (pulls too)."""
     if not policy.allowed_images:
         return
-    reference = config.reference
     if ":" not in reference.rsplit("/", 1)[-1] and "@" not in reference:
         reference += ":latest"
     if not any(fnmatch.fnmatchcase(reference, p) for p in policy.allowed_images):

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dockfleet.models.images import RegistryCredentials, normalize_registry
 from dockfleet.policy_model import SecurityPolicy
 
 HostName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
@@ -28,6 +29,17 @@ class RetentionSettings(BaseModel):
     results_seconds: int = Field(default=24 * 3600, gt=0)
     logs_seconds: int = Field(default=24 * 3600, gt=0)
     stats_samples_per_container: int = Field(default=360, gt=0)
+
+
+class ImageSettings(BaseModel):
+    """Pulls, pushes and builds (env ``DOCKFLEET_IMAGES__*``)."""
+
+    pull_timeout: float = Field(default=1800.0, gt=0, description="seconds")
+    build_timeout: float = Field(default=3600.0, gt=0, description="seconds")
+    pull_attempts: int = Field(default=3, gt=0, description="tries on transient errors")
+    #: an uploaded build context waits in Redis at most this long for its worker
+    upload_ttl: int = Field(default=900, gt=0, description="seconds")
+    upload_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
 
 
 class Settings(BaseSettings):
@@ -65,6 +77,10 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     policy: SecurityPolicy = Field(default_factory=SecurityPolicy)
+    images: ImageSettings = Field(default_factory=ImageSettings)
+    #: registry address -> credentials, used by workers when a call brings none
+    #: (env JSON: DOCKFLEET_REGISTRY_AUTH='{"reg:5000": {"username": "u", "password": "p"}}')
+    registry_auth: dict[str, RegistryCredentials] = Field(default_factory=dict)
 
     @field_validator("api_version")
     @classmethod
@@ -86,6 +102,17 @@ class Settings(BaseSettings):
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
+
+    @field_validator("registry_auth")
+    @classmethod
+    def _registry_keys(
+        cls, value: dict[str, RegistryCredentials]
+    ) -> dict[str, RegistryCredentials]:
+        return {normalize_registry(k): v for k, v in value.items()}
+
+    def credentials_for(self, registry: str) -> RegistryCredentials | None:
+        """The configured credentials of `registry`, if any."""
+        return self.registry_auth.get(normalize_registry(registry))
 
     @property
     def uses_tls(self) -> bool:

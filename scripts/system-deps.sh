@@ -8,6 +8,9 @@ command -v docker >/dev/null 2>&1 || need+=(docker.io)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -x /bin/busybox ] || command -v busybox >/dev/null 2>&1 || need+=(busybox-static)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# The image tests run a private registry with htpasswd auth.
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
 
 if [ ${#need[@]} -gt 0 ]; then

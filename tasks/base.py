@@ -7,7 +7,6 @@ permanent ones failed at once with their own type for the client to rebuild.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -18,12 +17,10 @@ from pydantic import BaseModel, ValidationError
 from dockfleet.errors import InvalidSpec, PermanentError
 from dockfleet.validation import describe
 from worker.engine.errors import translate
+from worker.retry import backoff
 from worker.runtime import Runtime, runtime
 
 M = TypeVar("M", bound=BaseModel)
-
-BACKOFF_BASE_SECONDS = 1.0
-BACKOFF_MAX_SECONDS = 30.0
 
 
 class DockerTask(Task):  # type: ignore[type-arg]
@@ -58,12 +55,6 @@ class DockerTask(Task):  # type: ignore[type-arg]
             if error is exc:
                 raise
             raise error from exc
-
-
-def backoff(attempt: int) -> float:
-    """Full-jitter exponential backoff: spreads retries of many workers apart."""
-    ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
-    return random.uniform(ceiling / 2, ceiling)
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

@@ -21,7 +21,13 @@ from worker import runtime as runtime_module
 from worker.heartbeat import Heartbeat
 from worker.jobs.adoption import adopt_orphans
 
-TASK_MODULES = ["tasks.containers", "tasks.system", "tasks.jobs"]
+TASK_MODULES = [
+    "tasks.containers",
+    "tasks.system",
+    "tasks.images",
+    "tasks.networks",
+    "tasks.jobs",
+]
 
 
 def make_app(settings: Settings) -> Celery:

@@ -48,6 +48,8 @@ def cli(ctx: click.Context, redis_url: str | None) -> None:
     \b
     CI jobs:     run, logs JOB, cancel
     Containers:  create, start, ps, logs, inspect, stop, restart, kill, rm, wait, stats
+    Images:      images, pull, push, build, tag, rmi
+    Networks:    network create|ls|rm|connect|disconnect|inspect
     Fleet:       hosts, info
     Every listing takes --json for machines.
     """
@@ -58,7 +60,7 @@ def cli(ctx: click.Context, redis_url: str | None) -> None:
 
 def main() -> None:
     """Run the CLI; a user mistake is one line on stderr, never a traceback."""
-    from dockfleet.cli import containers, jobs, system  # noqa: F401  (registers the commands)
+    from dockfleet.cli import containers, images, jobs, networks, system  # noqa: F401
 
     try:
         cli.main(standalone_mode=False, prog_name="dockfleet")

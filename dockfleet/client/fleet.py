@@ -10,11 +10,13 @@ live in one mixin per resource; this class only puts them together.
 from __future__ import annotations
 
 from dockfleet.client.containers import ContainersMixin
+from dockfleet.client.images import ImagesMixin
 from dockfleet.client.jobs import JobsMixin
+from dockfleet.client.networks import NetworksMixin
 from dockfleet.client.system import SystemMixin
 
 
-class Fleet(ContainersMixin, JobsMixin, SystemMixin):
+class Fleet(ContainersMixin, ImagesMixin, NetworksMixin, JobsMixin, SystemMixin):
     """Manage containers, images, networks and jobs on every Docker host of a fleet."""
 
     def __enter__(self) -> Fleet:

@@ -35,6 +35,26 @@ def read_stream(
     host: str,
     start_timeout: float,
 ) -> Generator[LogLine, None, None]:
+    events = read_events(transport, stream_id, result, host, start_timeout)
+    try:
+        for fields in events:
+            yield line_from_fields(fields)
+    finally:
+        events.close()
+
+
+def read_events(
+    transport: Transport,
+    stream_id: str,
+    result: AsyncResult,  # type: ignore[type-arg]
+    host: str,
+    start_timeout: float,
+) -> Generator[dict[str, str], None, None]:
+    """The raw entries of a stream a task writes (log lines, build lines, progress).
+
+    Ends at the task's end marker; raises the task's error if it failed without
+    one, and `HostUnavailable` if no worker took the task within `start_timeout`.
+    """
     stream_key, lease_key = keys.log_stream(stream_id), keys.log_reader(stream_id)
     redis = transport.redis
     last_id = "0-0"
@@ -51,14 +71,14 @@ def read_stream(
                     result.get(propagate=True)  # raises the worker's error, if any
                     return  # finished without an end marker: nothing more will come
                 if result.state == "PENDING" and now - started > start_timeout:
-                    reason = f"no worker took the logs within {start_timeout:g}s"
+                    reason = f"no worker took the task within {start_timeout:g}s"
                     raise HostUnavailable(host, reason)
                 continue
             for entry_id, fields in batch[0][1]:
                 last_id = entry_id
                 if END_FIELD in fields:
                     return
-                yield line_from_fields(fields)
+                yield fields
             redis.xtrim(stream_key, minid=last_id)
     finally:
         redis.delete(lease_key, stream_key)

@@ -1,5 +1,6 @@
 """The JSON-safe models that travel between producers and workers."""
 
+from dockfleet.models.builds import BuildContext, BuildOptions, BuildResult
 from dockfleet.models.container_spec import (
     ContainerConfig,
     HealthCheckConfig,
@@ -18,13 +19,32 @@ from dockfleet.models.container_state import (
     RemoveResult,
     WaitResult,
 )
+from dockfleet.models.images import (
+    ImageFilter,
+    ImageInfo,
+    ImageRemoveResult,
+    PullSpec,
+    PushResult,
+    PushSpec,
+    RegistryCredentials,
+    TransferProgress,
+)
 from dockfleet.models.jobs import JobResult, JobSpec, JobStatus, PullPolicy, ServiceSpec
+from dockfleet.models.networks import (
+    NetworkEndpoint,
+    NetworkFilter,
+    NetworkInfo,
+    NetworkOptions,
+)
 from dockfleet.models.queries import ContainerFilter, LogOptions
 from dockfleet.models.system import DiskUsage, HostStatus, PingResult, SystemInfo
 
 __all__ = [
     "BatchAction",
     "BatchOutcome",
+    "BuildContext",
+    "BuildOptions",
+    "BuildResult",
     "ContainerConfig",
     "ContainerFilter",
     "ContainerInfo",
@@ -35,17 +55,29 @@ __all__ = [
     "JobResult",
     "JobSpec",
     "JobStatus",
+    "ImageFilter",
+    "ImageInfo",
+    "ImageRemoveResult",
     "LogLine",
     "LogOptions",
     "LogSummary",
     "Mount",
+    "NetworkEndpoint",
+    "NetworkFilter",
+    "NetworkInfo",
+    "NetworkOptions",
     "PingResult",
     "PortBinding",
     "PullPolicy",
+    "PullSpec",
+    "PushResult",
+    "PushSpec",
+    "RegistryCredentials",
     "RemoveResult",
     "RestartPolicy",
     "ServiceSpec",
     "SystemInfo",
+    "TransferProgress",
     "Ulimit",
     "WaitResult",
 ]

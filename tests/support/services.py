@@ -147,6 +147,75 @@ class DockerDaemon:
         shutil.rmtree(self.exec_root, ignore_errors=True)
 
 
+class RegistryServer:
+    """Debian's ``docker-registry`` on a free loopback port, with htpasswd auth.
+
+    Filesystem storage in a temp dir, deletes enabled; its access log (one
+    line per request) is kept so tests can count what the engine asked for.
+    """
+
+    def __init__(self, username: str, password: str) -> None:
+        self.username = username
+        self.password = password
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.root = Path(tempfile.mkdtemp(prefix="dockfleet-registry-"))
+        self.log_path = self.root / "registry.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RegistryServer:
+        binary = shutil.which("docker-registry")
+        require(binary is not None, "docker-registry (apt-get install docker-registry)")
+        htpasswd = shutil.which("htpasswd")
+        require(htpasswd is not None, "htpasswd (apt-get install apache2-utils)")
+        assert binary is not None and htpasswd is not None
+        made = subprocess.run(
+            [htpasswd, "-Bbn", self.username, self.password], capture_output=True, check=True
+        )
+        (self.root / "htpasswd").write_bytes(made.stdout)
+        config = self.root / "config.yml"
+        config.write_text(
+            "version: 0.1\n"
+            "log:\n  level: info\n  accesslog:\n    disabled: false\n"
+            f"storage:\n  filesystem:\n    rootdirectory: {self.root / 'data'}\n"
+            "  delete:\n    enabled: true\n"
+            f"http:\n  addr: {self.address}\n"
+            f"auth:\n  htpasswd:\n    realm: dockfleet-tests\n    path: {self.root / 'htpasswd'}\n"
+        )
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
+            )
+
+        def answers() -> bool:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+
+        wait_for(answers, 10, "docker-registry")
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def requests(self, method: str, path_part: str) -> int:
+        """How many access-log lines show `method` on a path containing `path_part`."""
+        return sum(
+            1
+            for line in self.log().splitlines()
+            if f'"{method} ' in line and path_part in line and "HTTP/1.1" in line
+        )
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 class WorkerProcess:
     """``celery -A worker.app worker`` serving one Docker host, as a subprocess."""
 

@@ -20,6 +20,7 @@ from dockfleet.errors import (
     InvalidSpec,
     NetworkNotFound,
     PolicyViolation,
+    ServiceNotReady,
 )
 
 EXAMPLES: list[FleetError] = [
@@ -27,6 +28,7 @@ EXAMPLES: list[FleetError] = [
     ContainerNotFound("abc", "h"),
     ContainerNotFound("abc"),
     ImageNotFound("busybox:nope", "h"),
+    ServiceNotReady("db", "not ready after 2s", "db is broken"),
     NetworkNotFound("ci-net", "h"),
     PolicyViolation("r", "v", "hint"),
     PolicyViolation("r", "v"),
@@ -41,6 +43,10 @@ EXAMPLES: list[FleetError] = [
     errors.JobTimeout("late"),
     errors.JobCanceled("stop"),
     errors.EngineError("no"),
+    errors.NetworkInUse("ci-net", ["web", "db"], "h"),
+    errors.RegistryAuthError("reg:5000", "h", "unauthorized: authentication required"),
+    errors.RegistryAuthError("reg:5000"),
+    errors.BuildFailed("returned a non-zero code: 3", ["Step 2/2 : RUN false", "oops"], "h"),
 ]
 
 
@@ -132,6 +138,9 @@ def test_unreachable_and_busy_errors_are_transient(cls: type[FleetError]) -> Non
         errors.JobTimeout,
         errors.JobCanceled,
         errors.EngineError,
+        errors.NetworkInUse,
+        errors.RegistryAuthError,
+        errors.BuildFailed,
     ],
     ids=lambda c: c.__name__,
 )

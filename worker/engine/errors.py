@@ -8,11 +8,14 @@ status alone is too coarse (a 404 may be a container, an image or a network).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Any
 
 import docker.errors
 import requests
 
 from dockfleet.errors import (
+    BuildFailed,
     Conflict,
     ContainerNotFound,
     EngineBusy,
@@ -23,11 +26,34 @@ from dockfleet.errors import (
     InvalidSpec,
     NetworkNotFound,
     NotFound,
+    RegistryAuthError,
 )
 
 _NO_SUCH = re.compile(r"no such (container|image|network)s?:\s*(\S+)", re.IGNORECASE)
 _IMAGE_HINTS = ("pull access denied", "manifest unknown", "repository does not exist")
 _NETWORK_NOT_FOUND = re.compile(r"network (\S+) not found", re.IGNORECASE)
+_AUTH_HINTS = (
+    "unauthorized",
+    "authentication required",
+    "no basic auth credentials",
+    "incorrect username or password",
+    "denied: requested access to the resource is denied",
+)
+#: a registry or the path to it failing for now; the engine reports these as 500s
+_TRANSIENT_HINTS = (
+    "503 service unavailable",
+    "502 bad gateway",
+    "504 gateway timeout",
+    "tls handshake timeout",
+    "i/o timeout",
+    "connection reset by peer",
+    "unexpected eof",
+    "too many requests",
+)
+_REGISTRY_URL = re.compile(r"https?://([^/\s\"]+)/v2/")
+_SWARM_HINTS = ("not a swarm manager", "swarm mode", "not part of a swarm")
+#: lines of a failed build's log that its error carries
+BUILD_LOG_TAIL = 20
 _NOT_FOUND_KIND: dict[str, type[NotFound]] = {
     "container": ContainerNotFound,
     "image": ImageNotFound,
@@ -39,6 +65,8 @@ def translate(exc: BaseException, host: str) -> FleetError | None:
     """The dockfleet error for `exc`, or None when it is not an engine error."""
     if isinstance(exc, FleetError):
         return exc
+    if isinstance(exc, docker.errors.BuildError):
+        return BuildFailed(str(exc.msg), build_log_tail(exc.build_log), host)
     if isinstance(exc, requests.exceptions.ConnectionError | ConnectionError):
         return HostUnavailable(host, _first_line(exc))
     if isinstance(exc, requests.exceptions.Timeout | TimeoutError):
@@ -54,6 +82,22 @@ def translate(exc: BaseException, host: str) -> FleetError | None:
 def _from_api_error(exc: docker.errors.APIError, host: str) -> FleetError:
     text = str(exc.explanation or exc)
     status = exc.status_code or 0
+    lower = text.lower()
+    # Docker Hub says "pull access denied ... does not exist or may require 'docker
+    # login'" for a missing repository: that stays ImageNotFound, as before.
+    if "pull access denied" not in lower and any(hint in lower for hint in _AUTH_HINTS):
+        registry = _REGISTRY_URL.search(text)
+        reason = text.strip().splitlines()[0][:300] if text.strip() else "unauthorized"
+        return RegistryAuthError(registry.group(1) if registry else "", host, reason)
+    if any(hint in lower for hint in _SWARM_HINTS):
+        return InvalidSpec(
+            f"host {host!r} is not in a swarm: overlay networks need one (docker swarm init "
+            f"or join on that host), or use the bridge driver; the engine said: {text}"
+        )
+    if status == 403 and "active endpoints" in lower:
+        return Conflict(f"conflict on host {host!r}: {text}")
+    if any(hint in lower for hint in _TRANSIENT_HINTS):
+        return EngineBusy(f"a registry call of host {host!r} failed for now: {text}")
     if status == 404 or isinstance(exc, docker.errors.NotFound):
         return _not_found(text, host, exc)
     if status == 409:
@@ -82,6 +126,12 @@ def _not_found(text: str, host: str, exc: docker.errors.APIError) -> NotFound:
 def _image_ref(text: str) -> str:
     match = re.search(r"(?:for|image|repository)\s+([\w./:@-]+)", text)
     return match.group(1).rstrip(",:") if match else text
+
+
+def build_log_tail(events: Iterable[Any], lines: int = BUILD_LOG_TAIL) -> list[str]:
+    """The last `lines` lines of a build's log, from its events."""
+    text = "".join(str(e.get("stream", "")) for e in events or [] if isinstance(e, dict))
+    return [line for line in text.splitlines() if line.strip()][-lines:]
 
 
 def _first_line(exc: BaseException) -> str:

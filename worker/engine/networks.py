@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import docker
+from docker.types import IPAMConfig, IPAMPool
+
+from dockfleet import labels as fleet_labels
+from dockfleet.models import NetworkEndpoint, NetworkInfo
+from worker.engine.convert import engine_time
 
 
 def create(
@@ -15,10 +20,26 @@ def create(
     driver: str = "bridge",
     internal: bool = False,
     attachable: bool = False,
+    subnet: str | None = None,
+    gateway: str | None = None,
+    enable_ipv6: bool = False,
+    options: dict[str, str] | None = None,
 ) -> str:
-    """Create a network; returns its id."""
+    """Create a network; returns its id. A taken name is a 409 (`Conflict`), never a twin."""
+    ipam = None
+    if subnet:
+        ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=subnet, gateway=gateway)])
     response = client.api.create_network(
-        name, driver=driver, internal=internal, attachable=attachable, labels=labels
+        name,
+        driver=driver,
+        internal=internal,
+        attachable=attachable,
+        labels=labels,
+        ipam=ipam,
+        enable_ipv6=enable_ipv6,
+        options=options or None,
+        # The engine (API < 1.44) allows two networks of one name unless asked not to.
+        check_duplicate=True,
     )
     return str(response["Id"])
 
@@ -26,6 +47,20 @@ def create(
 def inspect(client: docker.DockerClient, ref: str) -> dict[str, Any]:
     doc: dict[str, Any] = client.api.inspect_network(ref)
     return doc
+
+
+def find_by_name(client: docker.DockerClient, name: str) -> dict[str, Any] | None:
+    """The inspect document of the network named exactly `name`, if there is one."""
+    rows: list[dict[str, Any]] = client.api.networks(names=[name])
+    for row in rows:
+        if row.get("Name") == name:
+            return inspect(client, row["Id"])
+    return None
+
+
+def list_raw(client: docker.DockerClient, filters: dict[str, Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = client.api.networks(filters=filters)
+    return rows
 
 
 def remove(client: docker.DockerClient, ref: str) -> bool:
@@ -38,10 +73,54 @@ def remove(client: docker.DockerClient, ref: str) -> bool:
 
 
 def connect(
-    client: docker.DockerClient, network: str, container: str, aliases: list[str] | None = None
+    client: docker.DockerClient,
+    network: str,
+    container: str,
+    aliases: list[str] | None = None,
+    *,
+    ipv4_address: str | None = None,
 ) -> None:
-    client.api.connect_container_to_network(container, network, aliases=aliases)
+    client.api.connect_container_to_network(
+        container, network, aliases=aliases, ipv4_address=ipv4_address
+    )
 
 
 def disconnect(client: docker.DockerClient, network: str, container: str, force: bool) -> None:
     client.api.disconnect_container_from_network(container, network, force=force)
+
+
+def swarm_active(client: docker.DockerClient) -> bool:
+    """Whether the engine is a node of a swarm (overlay networks need one)."""
+    swarm = client.api.info().get("Swarm") or {}
+    return str(swarm.get("LocalNodeState", "inactive")) == "active"
+
+
+def network_info(doc: dict[str, Any], host: str) -> NetworkInfo:
+    """A `NetworkInfo` from an inspect document (or a list row)."""
+    configs = (doc.get("IPAM") or {}).get("Config") or []
+    labels = doc.get("Labels") or {}
+    return NetworkInfo(
+        id=doc["Id"],
+        name=doc.get("Name", ""),
+        host=host,
+        driver=doc.get("Driver", ""),
+        scope=doc.get("Scope", ""),
+        internal=bool(doc.get("Internal")),
+        attachable=bool(doc.get("Attachable")),
+        enable_ipv6=bool(doc.get("EnableIPv6")),
+        subnets=[c["Subnet"] for c in configs if c.get("Subnet")],
+        gateways=[c["Gateway"] for c in configs if c.get("Gateway")],
+        labels=labels,
+        options=doc.get("Options") or {},
+        containers=[
+            NetworkEndpoint(
+                id=cid,
+                name=ep.get("Name", ""),
+                ipv4_address=(ep.get("IPv4Address") or "").split("/")[0],
+                ipv6_address=(ep.get("IPv6Address") or "").split("/")[0],
+            )
+            for cid, ep in (doc.get("Containers") or {}).items()
+        ],
+        created=engine_time(doc.get("Created")),
+        managed=fleet_labels.is_managed(labels),
+    )

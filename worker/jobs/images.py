@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-from dockfleet.errors import EngineError, ImageNotFound
+from dockfleet.errors import EngineError, ImageNotFound, PolicyViolation, RegistryAuthError
 from dockfleet.models.jobs import PullPolicy
+from worker import images as worker_images
 from worker.engine import images
 from worker.engine.errors import translate
 from worker.runtime import Runtime
 
 
 def ensure(rt: Runtime, reference: str, policy: PullPolicy) -> None:
-    """Pull `reference` when the policy asks for it; ``never`` requires it present."""
+    """Pull `reference` when the policy asks for it; ``never`` requires it present.
+
+    The pull is the fleet's single-flight one: jobs of one host that need the
+    same new image wait for one pull instead of each starting their own.
+    """
     if policy != "always" and images.exists(rt.docker, reference):
         return
     if policy == "never":
         raise ImageNotFound(reference, rt.host)
     try:
-        for _ in images.pull(rt.docker, reference):
-            pass
+        worker_images.pull(rt, reference)
+    except (ImageNotFound, RegistryAuthError, PolicyViolation):
+        raise
     except Exception as exc:
-        error = translate(exc, rt.host)
-        if error is None or isinstance(error, ImageNotFound):
-            raise
+        error = translate(exc, rt.host) or exc
         # Name the image: "pull failed" alone does not tell a pipeline what to fix.
         raise EngineError(f"pulling {reference} on host {rt.host!r} failed: {error}") from exc

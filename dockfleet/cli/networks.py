@@ -1,0 +1,179 @@
+"""``dockfleet network create|ls|rm|connect|disconnect|inspect``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from dockfleet.cli.images import pairs
+from dockfleet.cli.main import Context, cli
+from dockfleet.cli.output import ago, emit_json, table
+from dockfleet.errors import FleetError, InvalidSpec
+from dockfleet.models import NetworkFilter, NetworkOptions
+
+HOST_HELP = "The Docker host (default: the fleet's only live host)."
+
+
+@cli.group("network")
+def network() -> None:
+    """Manage the networks of the fleet's hosts."""
+
+
+@network.command("create")
+@click.option("--host", help=HOST_HELP)
+@click.option("--driver", "-d", default="bridge", show_default=True)
+@click.option("--internal", is_flag=True, help="No traffic in or out of the network.")
+@click.option("--attachable", is_flag=True, help="Standalone containers may attach (overlay).")
+@click.option("--label", "labels", multiple=True, metavar="K=V", help="Repeatable.")
+@click.option("--subnet", help="CIDR, e.g. 10.90.0.0/24.")
+@click.option("--gateway", help="Gateway address inside --subnet.")
+@click.option("--ipv6", is_flag=True, help="Enable IPv6.")
+@click.option("--opt", "-o", "opts", multiple=True, metavar="K=V", help="Driver option.")
+@click.option("--json", "as_json", is_flag=True, help="Print the network as JSON.")
+@click.argument("name")
+@click.pass_obj
+def create(
+    state: Context,
+    host: str | None,
+    driver: str,
+    internal: bool,
+    attachable: bool,
+    labels: tuple[str, ...],
+    subnet: str | None,
+    gateway: str | None,
+    ipv6: bool,
+    opts: tuple[str, ...],
+    as_json: bool,
+    name: str,
+) -> None:
+    """Create a network (the same again returns the one there; other options conflict)."""
+    options = NetworkOptions(
+        driver=driver,
+        internal=internal,
+        attachable=attachable,
+        labels=pairs(labels, "--label"),
+        subnet=subnet,
+        gateway=gateway,
+        enable_ipv6=ipv6,
+        options=pairs(opts, "--opt"),
+    )
+    info = state.fleet.create_network(name, options, host=host)
+    if as_json:
+        emit_json(info)
+    else:
+        click.echo(info.id)
+
+
+@network.command("ls")
+@click.option("--host", help="Only this host (default: every live host).")
+@click.option("--all", "-a", "every", is_flag=True, help="Also networks the fleet did not create.")
+@click.option("--filter", "-f", "filters", multiple=True, metavar="KEY=VALUE",
+              help="name=part, driver=name, label=k[=v] (repeatable).")  # fmt: skip
+@click.option("--quiet", "-q", is_flag=True, help="Only print ids.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def ls(
+    state: Context,
+    host: str | None,
+    every: bool,
+    filters: tuple[str, ...],
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """List the fleet's networks on every host."""
+    spec: dict[str, object] = {"host": host, "include_unmanaged": every}
+    labels: list[str] = []
+    for item in filters:
+        key, sep, value = item.partition("=")
+        if not sep or key not in ("name", "driver", "label"):
+            raise InvalidSpec(f"--filter: {item!r} is not name=, driver= or label=")
+        if key == "label":
+            labels.append(value)
+        else:
+            spec[key] = value
+    found = state.fleet.list_networks(NetworkFilter.model_validate({**spec, "labels": labels}))
+    if as_json:
+        emit_json(found)
+    elif quiet:
+        for info in found:
+            click.echo(info.short_id)
+    else:
+        table(
+            ["NETWORK ID", "NAME", "HOST", "DRIVER", "SCOPE", "INTERNAL", "SUBNET", "CREATED"],
+            [
+                [
+                    n.short_id,
+                    n.name,
+                    n.host,
+                    n.driver,
+                    n.scope,
+                    "yes" if n.internal else "",
+                    ", ".join(n.subnets),
+                    ago(n.created),
+                ]
+                for n in found
+            ],
+        )
+
+
+@network.command("rm")
+@click.option("--host", help=HOST_HELP)
+@click.argument("refs", nargs=-1, required=True)
+@click.pass_obj
+def rm(state: Context, host: str | None, refs: tuple[str, ...]) -> None:
+    """Remove networks (one still in use is refused, naming its containers)."""
+    failed = False
+    for ref in refs:
+        try:
+            state.fleet.remove_network(ref, host=host)
+        except FleetError as exc:
+            click.echo(f"dockfleet: error: {exc}", err=True)
+            failed = True
+            continue
+        click.echo(ref)
+    if failed:
+        sys.exit(1)
+
+
+@network.command("connect")
+@click.option("--host", help="The Docker host (default: the container's).")
+@click.option("--alias", "aliases", multiple=True, help="DNS name in the network (repeatable).")
+@click.option("--ip", "ipv4_address", help="IPv4 address in the network.")
+@click.argument("network_ref", metavar="NETWORK")
+@click.argument("container")
+@click.pass_obj
+def connect(
+    state: Context,
+    host: str | None,
+    aliases: tuple[str, ...],
+    ipv4_address: str | None,
+    network_ref: str,
+    container: str,
+) -> None:
+    """Attach a container to a network of its host."""
+    state.fleet.connect_to_network(
+        network_ref, container, list(aliases), host=host, ipv4_address=ipv4_address
+    )
+
+
+@network.command("disconnect")
+@click.option("--host", help="The Docker host (default: the container's).")
+@click.option("--force", "-f", is_flag=True, help="Force the container off the network.")
+@click.argument("network_ref", metavar="NETWORK")
+@click.argument("container")
+@click.pass_obj
+def disconnect(
+    state: Context, host: str | None, force: bool, network_ref: str, container: str
+) -> None:
+    """Detach a container from a network."""
+    state.fleet.disconnect_from_network(network_ref, container, force=force, host=host)
+
+
+@network.command("inspect")
+@click.option("--host", help=HOST_HELP)
+@click.argument("refs", nargs=-1, required=True)
+@click.pass_obj
+def inspect(state: Context, host: str | None, refs: tuple[str, ...]) -> None:
+    """Show networks as JSON."""
+    emit_json([state.fleet.inspect_network(ref, host=host) for ref in refs])
