@@ -98,7 +98,7 @@ def _source(rt: Runtime, context: BuildContext) -> Iterator[dict[str, Any]]:
         limit = rt.settings.images.upload_max_bytes
         if size > limit:
             raise InvalidSpec(f"context: the upload has {size} bytes, over the {limit} allowed")
-        blob = rt.redis.get(key)
+        blob = rt.redis_bytes.get(key)
         if not blob:
             raise InvalidSpec(
                 f"context: upload {context.location} is gone (used already, or older than "

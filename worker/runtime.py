@@ -13,6 +13,7 @@ from functools import cached_property
 
 import docker
 import redis
+from redis import Redis
 
 from dockfleet.settings import Settings
 from worker.engine.client import make_client
@@ -38,6 +39,13 @@ class Runtime:
             socket_connect_timeout=5,
             health_check_interval=30,
             decode_responses=True,
+        )
+
+    @cached_property
+    def redis_bytes(self) -> Redis:
+        """The same Redis, answering bytes: for binary values (uploaded build contexts)."""
+        return Redis.from_url(
+            self.settings.redis_url, socket_connect_timeout=5, health_check_interval=30
         )
 
     @cached_property

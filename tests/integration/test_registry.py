@@ -20,7 +20,7 @@ from dockfleet import (
     Settings,
     TransferProgress,
 )
-from tests.conftest import LOCAL_DOCKER, TEST_IMAGE, Host, _random_name, _start_host, _worker_env
+from tests.conftest import LOCAL_DOCKER, TEST_IMAGE, Host, random_name, start_host, worker_env
 from tests.integration.conftest import REGISTRY_USER
 from tests.support.services import RegistryServer
 
@@ -42,14 +42,14 @@ def auth_host(
     """The local engine served by two worker processes of one thread each, whose settings
     hold the registry's credentials (DOCKFLEET_REGISTRY_AUTH)."""
     auth = {registry.address: {"username": REGISTRY_USER, "password": registry.password}}
-    env = _worker_env(
+    env = worker_env(
         redis_url,
         LOCAL_DOCKER,
         policy,
         DOCKFLEET_WORKER_CONCURRENCY="1",
         DOCKFLEET_REGISTRY_AUTH=json.dumps(auth),
     )
-    host = _start_host(_random_name("ti"), LOCAL_DOCKER, local_engine, env, 2, redis_url)
+    host = start_host(random_name("ti"), LOCAL_DOCKER, local_engine, env, 2, redis_url)
     yield host
     for worker in host.workers:
         worker.stop()
