@@ -28,6 +28,7 @@ from dockfleet.errors import (
 )
 from dockfleet.models import (
     BatchOutcome,
+    CleanupReport,
     ContainerConfig,
     ContainerFilter,
     ContainerInfo,
@@ -38,6 +39,8 @@ from dockfleet.models import (
     LogLine,
     LogOptions,
     PingResult,
+    ReconcileReport,
+    RemovedObject,
     RemoveResult,
     RestartPolicy,
     SystemInfo,
@@ -51,6 +54,7 @@ __all__ = [
     "AmbiguousReference",
     "BatchOutcome",
     "BrokerUnavailable",
+    "CleanupReport",
     "Conflict",
     "ContainerConfig",
     "ContainerFilter",
@@ -78,6 +82,8 @@ __all__ = [
     "PermanentError",
     "PingResult",
     "PolicyViolation",
+    "ReconcileReport",
+    "RemovedObject",
     "RemoveResult",
     "RestartPolicy",
     "SecurityPolicy",

@@ -13,6 +13,7 @@ from functools import cached_property
 
 import docker
 import redis
+from redis import Redis
 
 from dockfleet.settings import Settings
 from worker.engine.client import make_client
@@ -35,6 +36,16 @@ class Runtime:
     def redis(self) -> redis.Redis:
         return redis.Redis.from_url(
             self.settings.redis_url, socket_connect_timeout=5, health_check_interval=30
+        )
+
+    @cached_property
+    def redis_text(self) -> Redis:
+        """The same Redis, answering str rather than bytes (for readers shared with clients)."""
+        return redis.Redis.from_url(
+            self.settings.redis_url,
+            socket_connect_timeout=5,
+            health_check_interval=30,
+            decode_responses=True,
         )
 
     @cached_property

@@ -18,17 +18,26 @@ from dockfleet.models.container_state import (
     RemoveResult,
     WaitResult,
 )
+from dockfleet.models.maintenance import (
+    CleanupReport,
+    DispatchResult,
+    ReconcileReport,
+    RemovedObject,
+    SweepResult,
+)
 from dockfleet.models.queries import ContainerFilter, LogOptions
 from dockfleet.models.system import DiskUsage, HostStatus, PingResult, SystemInfo
 
 __all__ = [
     "BatchAction",
     "BatchOutcome",
+    "CleanupReport",
     "ContainerConfig",
     "ContainerFilter",
     "ContainerInfo",
     "ContainerStats",
     "DiskUsage",
+    "DispatchResult",
     "HealthCheckConfig",
     "HostStatus",
     "LogLine",
@@ -37,8 +46,11 @@ __all__ = [
     "Mount",
     "PingResult",
     "PortBinding",
+    "ReconcileReport",
     "RemoveResult",
+    "RemovedObject",
     "RestartPolicy",
+    "SweepResult",
     "SystemInfo",
     "Ulimit",
     "WaitResult",
