@@ -10,10 +10,11 @@ live in one mixin per resource; this class only puts them together.
 from __future__ import annotations
 
 from dockfleet.client.containers import ContainersMixin
+from dockfleet.client.maintenance import MaintenanceMixin
 from dockfleet.client.system import SystemMixin
 
 
-class Fleet(ContainersMixin, SystemMixin):
+class Fleet(ContainersMixin, SystemMixin, MaintenanceMixin):
     """Manage containers, images, networks and jobs on every Docker host of a fleet."""
 
     def __enter__(self) -> Fleet:
