@@ -28,7 +28,8 @@ def build_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         f"dockfleet.{kind}": {
             "task": TaskNames.MAINTENANCE_DISPATCH,
             "schedule": every,
-            "args": (kind,),
+            # The interval travels with the tick: it sets the fan-out's expiry.
+            "args": (kind, every),
             "options": {"queue": MAINTENANCE_QUEUE, "expires": every},
         }
         for kind, every in kinds

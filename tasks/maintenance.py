@@ -25,10 +25,10 @@ class MaintenanceTask(DockerTask):
 
 
 @app.task(name=TaskNames.MAINTENANCE_DISPATCH, base=MaintenanceTask, bind=True)
-def dispatch_(self: MaintenanceTask, kind: str) -> Json:
+def dispatch_(self: MaintenanceTask, kind: str, every: float | None = None) -> Json:
     if kind not in KINDS:
         raise InvalidSpec(f"kind: {kind!r} is not one of {', '.join(KINDS)}")
-    return dump(dispatch(self.rt, app, kind))
+    return dump(dispatch(self.rt, app, kind, every))
 
 
 @app.task(name=TaskNames.SAMPLE_STATS, base=MaintenanceTask, bind=True)

@@ -21,7 +21,7 @@ from dockfleet.queues import TaskNames, host_queue
 from dockfleet.settings import Settings
 from worker.runtime import Runtime
 
-#: kind -> (task name, the settings interval it runs at)
+#: kind -> the task it fans out
 KINDS = {
     "sample_stats": TaskNames.SAMPLE_STATS,
     "cleanup": TaskNames.CLEANUP,
@@ -31,6 +31,7 @@ DISPATCH_LOG_LENGTH = 1000
 
 
 def interval(settings: Settings, kind: str) -> float:
+    """`kind`'s interval in `settings` (beat passes its own; this is the fallback)."""
     return {
         "sample_stats": settings.stats_interval,
         "cleanup": settings.cleanup_interval,
@@ -38,9 +39,9 @@ def interval(settings: Settings, kind: str) -> float:
     }[kind]
 
 
-def dispatch(rt: Runtime, app: Celery, kind: str) -> DispatchResult:
-    """Send `kind`'s task to every live host's queue, once per tick."""
-    every = interval(rt.settings, kind)
+def dispatch(rt: Runtime, app: Celery, kind: str, every: float | None = None) -> DispatchResult:
+    """Send `kind`'s task to every live host's queue, once per tick of `every` seconds."""
+    every = every or interval(rt.settings, kind)
     guard_ms = max(1, int(every * 500))
     if not rt.redis.set(keys.dispatch_guard(kind), rt.host, nx=True, px=guard_ms):
         return DispatchResult(kind=kind, duplicate=True)

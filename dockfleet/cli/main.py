@@ -47,7 +47,7 @@ def cli(ctx: click.Context, redis_url: str | None) -> None:
 
     \b
     Containers:  create, start, ps, logs, inspect, stop, restart, kill, rm, wait, stats
-    Fleet:       hosts, info
+    Fleet:       hosts, info, cleanup, exporter
     Every listing takes --json for machines.
     """
     state = Context(redis_url)
@@ -57,7 +57,7 @@ def cli(ctx: click.Context, redis_url: str | None) -> None:
 
 def main() -> None:
     """Run the CLI; a user mistake is one line on stderr, never a traceback."""
-    from dockfleet.cli import containers, system  # noqa: F401  (registers the commands)
+    from dockfleet.cli import containers, maintenance, stats, system  # noqa: F401  (registers)
 
     try:
         cli.main(standalone_mode=False, prog_name="dockfleet")
