@@ -113,10 +113,13 @@ def _start_host(
 
 
 def _remove_host_objects(host: Host) -> None:
-    for container in host.engine.containers.list(
-        all=True, filters={"label": f"dockfleet.host={host.name}"}
-    ):
+    label = {"label": f"dockfleet.host={host.name}"}
+    for container in host.engine.containers.list(all=True, filters=label):
         container.remove(force=True)
+    for network in host.engine.networks.list(filters=label):
+        network.remove()
+    for image in host.engine.images.list(filters=label):
+        host.engine.images.remove(image.id, force=True)
 
 
 @pytest.fixture(scope="session")
@@ -161,6 +164,34 @@ def limited_host(
     """The local engine as a host of max_containers=2, served by two worker processes."""
     env = _worker_env(redis_url, LOCAL_DOCKER, policy, DOCKFLEET_MAX_CONTAINERS="2")
     host = _start_host(_random_name("tl"), LOCAL_DOCKER, local_engine, env, 2, redis_url)
+    yield host
+    for worker in host.workers:
+        worker.stop()
+    _remove_host_objects(host)
+
+
+#: the short ages of the maintenance host (seconds), so tests need not wait long
+MAINTENANCE_GRACE = 3.0
+
+
+@pytest.fixture(scope="session")
+def maintenance_host(
+    redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
+) -> Iterator[Host]:
+    """The local engine under its own name, with short cleanup/reconcile ages and a tiny
+    image budget (so any eligible image is evicted), and the pin ``pinned-*``."""
+    env = _worker_env(
+        redis_url,
+        LOCAL_DOCKER,
+        policy,
+        DOCKFLEET_CLEANUP__CONTAINER_GRACE=str(MAINTENANCE_GRACE),
+        DOCKFLEET_CLEANUP__NETWORK_GRACE=str(MAINTENANCE_GRACE),
+        DOCKFLEET_CLEANUP__ORPHAN_GRACE=str(MAINTENANCE_GRACE),
+        DOCKFLEET_CLEANUP__IMAGE_MIN_AGE="3600",
+        DOCKFLEET_CLEANUP__IMAGE_BUDGET_BYTES="1",
+        DOCKFLEET_CLEANUP__IMAGE_PINS='["dockfleet-test-pinned-*"]',
+    )
+    host = _start_host(_random_name("tm"), LOCAL_DOCKER, local_engine, env, 1, redis_url)
     yield host
     for worker in host.workers:
         worker.stop()

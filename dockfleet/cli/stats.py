@@ -14,6 +14,9 @@ from dockfleet.cli.main import Context, cli
 from dockfleet.cli.output import console, emit_json, size
 from dockfleet.models import ContainerStats
 
+#: how often the live table re-reads the latest samples
+REFRESH_SECONDS = 1.0
+
 HEADERS = [
     "CONTAINER ID",
     "NAME",
@@ -59,7 +62,7 @@ def stats(
         for sample in fleet.stats_stream(host=host, ids=list(refs) or None):
             click.echo(json.dumps(sample.model_dump(mode="json")))
         return
-    period = min(5.0, max(0.5, state.settings.stats_interval))
+    period = REFRESH_SECONDS  # reading Redis is cheap; sweeps bring new figures
     if sys.stdout.isatty():
         with Live(render(current()), console=console(), auto_refresh=False) as live:
             while True:
