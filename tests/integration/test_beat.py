@@ -120,4 +120,3 @@ def test_two_beats_at_once_schedule_each_tick_once(fleet: Fleet, redis_url: str)
             # Then the second takes over within the lead's TTL
             wait_for(lambda: second.sent() > 0, 20, "the second beat to take over")
             print(f"second beat took over {time.monotonic() - killed:.1f} s after the kill")
-
