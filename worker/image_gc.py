@@ -5,7 +5,9 @@ and every create touch the images of the host's containers), not the image's
 creation date. Eviction starts only when usage passes the high watermark and
 stops once the projected usage is under the low one. Never removed: an image
 any container uses (the fleet's or not), a pinned one, one younger than the
-minimum age, one without ``dockfleet.managed=true``.
+minimum age, one without ``dockfleet.managed=true`` and this host's
+``dockfleet.host`` label (the fleet labels what it builds; a pulled image
+carries no labels and is left to its owner).
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ def plan(rt: Runtime, now: float, report: CleanupReport) -> list[RemovedObject]:
     in_use = inventory.all_container_images(rt.docker)
     last_use = _last_use(rt)
     candidates = []
-    for row in inventory.images(rt.docker, [f"{fleet_labels.MANAGED}=true"]):
+    owned = [f"{fleet_labels.MANAGED}=true", f"{fleet_labels.HOST}={rt.host}"]
+    for row in inventory.images(rt.docker, owned):
         image_id = str(row["Id"])
         labels = row.get("Labels") or {}
         created = created_at(labels, row.get("Created"))
