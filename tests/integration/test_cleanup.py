@@ -22,7 +22,7 @@ import pytest
 import redis
 
 from dockfleet import Fleet, keys
-from tests.conftest import MAINTENANCE_GRACE, Host
+from tests.conftest import LOCAL_DOCKER, MAINTENANCE_GRACE, Host
 from tests.support import planting
 
 OLD = 2 * 24 * 3600.0
@@ -166,3 +166,68 @@ def test_cli_cleanup_dry_run_reports_in_json_and_a_table(
     assert shown.returncode == 0, shown.stderr
     assert "WOULD REMOVE 2 containers, 1 networks, 1 images" in shown.stdout
     assert "dockfleet-test-old" in shown.stdout
+
+
+def test_images_are_evicted_least_recently_used_first_until_the_low_watermark(
+    local_engine: docker.DockerClient, redis_url: str
+) -> None:
+    from datetime import UTC, datetime
+
+    from dockfleet import CleanupReport, Settings
+    from worker import image_gc
+    from worker.runtime import Runtime
+
+    # Given three old, unused fleet images of 100 KiB each, last used 300, 100 and 200 s ago
+    host = f"tl-{secrets.token_hex(3)}"
+    labels = planting.fleet_labels_for(host, age=OLD)
+    made = {}
+    for name in ("a", "b", "c"):
+        source = planting.container(
+            local_engine, labels, cmd=["dd", "if=/dev/urandom", "of=/blob", "bs=1k", "count=100"]
+        )
+        source.wait(timeout=30)
+        made[name] = str(
+            source.commit(
+                repository=f"dockfleet-test-lru-{name}", tag=host, conf={"Labels": labels}
+            ).id
+        )
+        source.remove()
+    client = redis.Redis.from_url(redis_url)
+    now = time.time()
+    client.zadd(
+        keys.image_last_use(host),
+        {made["a"]: now - 300, made["b"]: now - 100, made["c"]: now - 200},
+    )
+    try:
+        # And a budget where usage is over the high watermark, and freeing about
+        # one and a half images brings it under the low one
+        layers = int(local_engine.api.df()["LayersSize"])
+        budget = layers * 100 // 60  # 60 % used
+        low = (layers - 150 * 1024) / budget * 100
+        rt = Runtime(
+            Settings(
+                redis_url=redis_url,
+                docker_host=LOCAL_DOCKER,
+                host_name=host,
+                cleanup={
+                    "image_budget_bytes": budget,
+                    "image_high_watermark": 59,
+                    "image_low_watermark": low,
+                    "image_min_age": 60,
+                },
+            )
+        )
+        # When the eviction is planned
+        report = CleanupReport(host=host, dry_run=True, started_at=datetime.now(UTC))
+        planned = image_gc.plan(rt, time.time(), report)
+        # Then the least recently used go first (a, then c), and it stops there
+        print(
+            f"\nimage use {report.usage_percent:.1f}% of the budget; evicting "
+            f"{[p.name for p in planned]}"
+        )
+        assert [p.id for p in planned] == [made["a"], made["c"]]
+        assert all(p.size == 100 * 1024 for p in planned)
+    finally:
+        for image_id in made.values():
+            local_engine.images.remove(image_id, force=True)
+        client.delete(keys.image_last_use(host))
