@@ -62,7 +62,9 @@ def test_exporter_serves_fleet_series_and_drops_a_removed_containers(
     fleet: Fleet, host_a: Host, exporter: str
 ) -> None:
     # Given a running container on host A, swept once
-    info = fleet.create_container(ContainerConfig(image=planting.TEST_IMAGE, cmd=["sleep", "300"]))
+    info = fleet.create_container(
+        ContainerConfig(image=planting.TEST_IMAGE, cmd=["sleep", "300"]), host=host_a.name
+    )
     fleet.start_container(info.id)
     fleet.transport.call(TaskNames.SAMPLE_STATS, [], host_queue(host_a.name))
 

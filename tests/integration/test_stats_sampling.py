@@ -127,7 +127,9 @@ def test_the_worker_task_sweeps_its_host_and_the_client_reads_the_fresh_sample(
     fleet: Fleet, host_a: Host
 ) -> None:
     # Given a running container on host A
-    info = fleet.create_container(ContainerConfig(image=planting.TEST_IMAGE, cmd=["sleep", "300"]))
+    info = fleet.create_container(
+        ContainerConfig(image=planting.TEST_IMAGE, cmd=["sleep", "300"]), host=host_a.name
+    )
     fleet.start_container(info.id)
 
     # When beat's task sweeps host A through its queue
@@ -149,7 +151,9 @@ def test_the_worker_task_sweeps_its_host_and_the_client_reads_the_fresh_sample(
 
 def test_stats_stream_yields_samples_as_sweeps_write_them(fleet: Fleet, host_a: Host) -> None:
     # Given a running container and a reader of the stats channel
-    info = fleet.create_container(ContainerConfig(image=planting.TEST_IMAGE, cmd=["sleep", "300"]))
+    info = fleet.create_container(
+        ContainerConfig(image=planting.TEST_IMAGE, cmd=["sleep", "300"]), host=host_a.name
+    )
     fleet.start_container(info.id)
     got: list[str] = []
 
@@ -172,7 +176,9 @@ def test_cli_stats_prints_a_table_once_with_no_stream_and_refreshes_without(
     fleet: Fleet, host_a: Host, redis_url: str
 ) -> None:
     # Given a running, swept container
-    info = fleet.create_container(ContainerConfig(image=planting.TEST_IMAGE, cmd=["sleep", "300"]))
+    info = fleet.create_container(
+        ContainerConfig(image=planting.TEST_IMAGE, cmd=["sleep", "300"]), host=host_a.name
+    )
     fleet.start_container(info.id)
     fleet.transport.call(TaskNames.SAMPLE_STATS, [], host_queue(host_a.name))
     dockfleet = str(Path(sys.executable).with_name("dockfleet"))
