@@ -73,3 +73,60 @@ def image_pull_done(host: str, reference: str) -> str:
 def build_upload(upload_id: str) -> str:
     """A build context (tar) a client uploaded for one build; deleted after it, TTL-bounded."""
     return f"{PREFIX}:upload:{upload_id}"
+
+
+# -- maintenance: beat, stats, cleanup, reconcile -------------------------------
+
+#: string: the id of the beat process allowed to schedule (expires if it dies)
+BEAT_LEADER = f"{PREFIX}:beat:leader"
+
+#: capped stream: every maintenance dispatch (kind, hosts), for operators and tests
+DISPATCH_LOG = f"{PREFIX}:maintenance:dispatches"
+
+#: capped stream of every stats sample of the fleet, as written (`Fleet.stats_stream`)
+STATS_FEED = f"{PREFIX}:stats:feed"
+
+
+def dispatch_guard(kind: str) -> str:
+    """Set for half an interval after a dispatch of `kind`: a duplicate tick is dropped."""
+    return f"{PREFIX}:maintenance:dispatch:{kind}"
+
+
+def stats_latest(host: str) -> str:
+    """Hash: container id -> JSON of its latest sample on `host` (replaced each sweep)."""
+    return f"{PREFIX}:stats:{host}:latest"
+
+
+def stats_history(host: str, container_id: str) -> str:
+    """Capped stream of one container's samples."""
+    return f"{PREFIX}:stats:{host}:history:{container_id}"
+
+
+def stats_sweep_lock(host: str) -> str:
+    """Held during one host's sweep, so that two workers of a host never sweep at once."""
+    return f"{PREFIX}:stats:{host}:sweep-lock"
+
+
+def image_last_use(host: str) -> str:
+    """Sorted set: image id -> last time the fleet ran a container of it on `host`."""
+    return f"{PREFIX}:host:{host}:image-last-use"
+
+
+def maintenance_totals(host: str) -> str:
+    """Hash of counters since the start: removals by kind, bytes reclaimed, orphans reaped."""
+    return f"{PREFIX}:host:{host}:maintenance-totals"
+
+
+def cleanup_reports(host: str) -> str:
+    """Capped stream of the cleanup reports of `host` (JSON)."""
+    return f"{PREFIX}:host:{host}:cleanup-reports"
+
+
+def reconcile_reports(host: str) -> str:
+    """Capped stream of the reconcile reports of `host` (JSON)."""
+    return f"{PREFIX}:host:{host}:reconcile-reports"
+
+
+def orphan_suspects(host: str) -> str:
+    """Hash: object id -> when reconcile first saw it without a lease (survives restarts)."""
+    return f"{PREFIX}:host:{host}:orphan-suspects"

@@ -5,6 +5,8 @@ from __future__ import annotations
 #: jobs any healthy host may take
 SHARED_QUEUE = "dockfleet.jobs"
 HOST_QUEUE_PREFIX = "dockfleet.host."
+#: beat's dispatch ticks: every worker consumes it, away from long jobs in the shared queue
+MAINTENANCE_QUEUE = "dockfleet.maintenance"
 
 
 def host_queue(host: str) -> str:

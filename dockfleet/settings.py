@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dockfleet.models.images import RegistryCredentials, normalize_registry
@@ -29,6 +29,39 @@ class RetentionSettings(BaseModel):
     results_seconds: int = Field(default=24 * 3600, gt=0)
     logs_seconds: int = Field(default=24 * 3600, gt=0)
     stats_samples_per_container: int = Field(default=360, gt=0)
+    #: stats keys of a container expire this long after its last sample (it is gone)
+    stats_seconds: int = Field(default=3600, gt=0)
+    #: cleanup and reconcile reports kept per host
+    maintenance_reports: int = Field(default=100, gt=0)
+
+
+class CleanupSettings(BaseModel):
+    """What `dockfleet.maintenance.cleanup` and `reconcile` may remove, and when.
+
+    Only objects labelled ``dockfleet.managed=true`` are ever considered.
+    Ages are in seconds. Image eviction starts when usage passes
+    ``image_high_watermark`` percent and stops at ``image_low_watermark``:
+    usage is the disk that holds the engine's data root when the worker can
+    see it, else (or when ``image_budget_bytes`` is set) the engine's image
+    layers as a percentage of that budget.
+    """
+
+    container_grace: float = Field(default=3600.0, ge=0, description="stopped for this long")
+    network_grace: float = Field(default=3600.0, ge=0, description="empty and this old")
+    image_min_age: float = Field(default=24 * 3600.0, ge=0, description="never younger")
+    image_high_watermark: float = Field(default=85.0, gt=0, le=100)
+    image_low_watermark: float = Field(default=70.0, ge=0, le=100)
+    image_budget_bytes: int | None = Field(default=None, gt=0)
+    #: fnmatch patterns of image references never removed (e.g. "registry:5000/base/*")
+    image_pins: list[str] = Field(default_factory=list)
+    #: a job object without a lease is reaped after being seen orphaned this long
+    orphan_grace: float = Field(default=300.0, ge=0)
+
+    @model_validator(mode="after")
+    def _watermarks(self) -> CleanupSettings:
+        if self.image_low_watermark > self.image_high_watermark:
+            raise ValueError("image_low_watermark must not exceed image_high_watermark")
+        return self
 
 
 class ImageSettings(BaseModel):
@@ -61,6 +94,11 @@ class Settings(BaseSettings):
     stats_interval: float = Field(default=10.0, gt=0, description="seconds")
     enable_monitoring: bool = True
     enable_auto_cleanup: bool = True
+    enable_reconcile: bool = True
+    reconcile_interval: float = Field(default=60.0, gt=0, description="seconds")
+    #: how a worker samples stats: cgroup files when it sees them ("auto"), or always one
+    stats_mode: Literal["auto", "cgroup", "api"] = "auto"
+    cgroup_root: str = "/sys/fs/cgroup"
 
     # -- the fleet ---------------------------------------------------------
     redis_url: str = "redis://localhost:6379/0"
@@ -76,6 +114,7 @@ class Settings(BaseSettings):
     )
     log_format: Literal["text", "json"] = "text"
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    cleanup: CleanupSettings = Field(default_factory=CleanupSettings)
     policy: SecurityPolicy = Field(default_factory=SecurityPolicy)
     images: ImageSettings = Field(default_factory=ImageSettings)
     #: registry address -> credentials, used by workers when a call brings none

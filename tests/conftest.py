@@ -118,6 +118,8 @@ def remove_host_objects(host: Host) -> None:
         container.remove(force=True)
     for network in host.engine.networks.list(filters=selector):
         network.remove()
+    for image in host.engine.images.list(filters=selector):
+        host.engine.images.remove(image.id, force=True)
 
 
 @pytest.fixture(scope="session")
@@ -162,6 +164,34 @@ def limited_host(
     """The local engine as a host of max_containers=2, served by two worker processes."""
     env = worker_env(redis_url, LOCAL_DOCKER, policy, DOCKFLEET_MAX_CONTAINERS="2")
     host = start_host(random_name("tl"), LOCAL_DOCKER, local_engine, env, 2, redis_url)
+    yield host
+    for worker in host.workers:
+        worker.stop()
+    remove_host_objects(host)
+
+
+#: the short ages of the maintenance host (seconds), so tests need not wait long
+MAINTENANCE_GRACE = 3.0
+
+
+@pytest.fixture(scope="session")
+def maintenance_host(
+    redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
+) -> Iterator[Host]:
+    """The local engine under its own name, with short cleanup/reconcile ages and a tiny
+    image budget (so any eligible image is evicted), and the pin ``pinned-*``."""
+    env = worker_env(
+        redis_url,
+        LOCAL_DOCKER,
+        policy,
+        DOCKFLEET_CLEANUP__CONTAINER_GRACE=str(MAINTENANCE_GRACE),
+        DOCKFLEET_CLEANUP__NETWORK_GRACE=str(MAINTENANCE_GRACE),
+        DOCKFLEET_CLEANUP__ORPHAN_GRACE=str(MAINTENANCE_GRACE),
+        DOCKFLEET_CLEANUP__IMAGE_MIN_AGE="3600",
+        DOCKFLEET_CLEANUP__IMAGE_BUDGET_BYTES="1",
+        DOCKFLEET_CLEANUP__IMAGE_PINS='["dockfleet-test-pinned-*"]',
+    )
+    host = start_host(random_name("tm"), LOCAL_DOCKER, local_engine, env, 1, redis_url)
     yield host
     for worker in host.workers:
         worker.stop()

@@ -1,9 +1,11 @@
 """The Celery app of a worker bound to one Docker host: ``celery -A worker.app worker``.
 
-It consumes its host's queue (``dockfleet.host.<host_name>``) and the shared
-``dockfleet.jobs`` queue. The pool defaults to threads: Docker work waits on
-the engine, and a threads worker measured ~57 MB RSS against ~155 MB for
-prefork with two children at the same job throughput (DESIGN.md section 6).
+It consumes its host's queue (``dockfleet.host.<host_name>``), the shared
+``dockfleet.jobs`` queue and ``dockfleet.maintenance`` (beat's dispatch ticks).
+``celery -A worker.app beat`` runs `beat_schedule` through `worker.beat`.
+The pool defaults to threads: Docker work waits on the engine, and a threads
+worker measured ~57 MB RSS against ~155 MB for prefork with two children at
+the same job throughput (DESIGN.md section 6).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from celery import Celery
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 from kombu import Queue
 
+from beat_schedule import build_schedule
 from dockfleet.celery_config import celery_config
-from dockfleet.queues import SHARED_QUEUE, host_queue
+from dockfleet.queues import MAINTENANCE_QUEUE, SHARED_QUEUE, host_queue
 from dockfleet.settings import Settings
 from worker import runtime as runtime_module
 from worker.heartbeat import Heartbeat
@@ -27,6 +30,7 @@ TASK_MODULES = [
     "tasks.images",
     "tasks.networks",
     "tasks.jobs",
+    "tasks.maintenance",
 ]
 
 
@@ -34,7 +38,11 @@ def make_app(settings: Settings) -> Celery:
     app = Celery("dockfleet", include=TASK_MODULES, set_as_current=True)
     app.conf.update(celery_config(settings))
     app.conf.update(
-        task_queues=[Queue(host_queue(settings.host_name)), Queue(SHARED_QUEUE)],
+        task_queues=[
+            Queue(host_queue(settings.host_name)),
+            Queue(SHARED_QUEUE),
+            Queue(MAINTENANCE_QUEUE),
+        ],
         # Celery's CLI cannot tell `--pool prefork` from its default, so the pool is a
         # setting (DOCKFLEET_WORKER_POOL) rather than a command-line flag.
         worker_pool=settings.worker_pool,
@@ -42,6 +50,10 @@ def make_app(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         # Same Redis, but a malformed item on a queue cannot stop the worker.
         broker_transport="worker.broker:Transport",
+        # `celery -A worker.app beat`: the schedule from settings, one leader at a time.
+        beat_schedule=build_schedule(settings),
+        beat_scheduler="worker.beat:LockedScheduler",
+        beat_max_loop_interval=2,
     )
     return app
 

@@ -8,9 +8,11 @@ duplicated when a redelivered message asks for it again.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from dockfleet import keys
 from dockfleet import labels as fleet_labels
 from dockfleet.errors import Conflict, ContainerLimitReached, ContainerNotFound, InvalidSpec
 from dockfleet.models import (
@@ -55,6 +57,8 @@ def create(rt: Runtime, config: ContainerConfig, *, job: str | None = None) -> C
             container_id = engine.create(rt.docker, arguments)
             info = engine.inspect(rt.docker, container_id, rt.host)
     locator.remember(rt.redis, info)
+    # Last use of the image, for cleanup's least-recently-used eviction.
+    rt.redis.zadd(keys.image_last_use(rt.host), {info.image_id: time.time()})
     return info
 
 

@@ -3,7 +3,9 @@
 A daemon thread in the worker's main process writes every
 ``heartbeat_interval``; the client calls a host down after three missed beats
 (see `dockfleet.client.hosts`). An engine that does not answer is written as
-``engine_ok=0`` so the host shows as down while its worker still runs.
+``engine_ok=0`` so the host shows as down while its worker still runs. Disk
+use of the engine's data root is included when the worker sees it; the stats
+sweep adds how it sampled (``sampling_mode``) to the same hash.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from dockfleet import keys
+from worker.disk import data_root_usage
 from worker.engine import system as engine_system
 from worker.runtime import Runtime
 
@@ -63,7 +66,12 @@ class Heartbeat:
                 cpus=info.cpus,
                 mem_total=info.mem_total,
                 containers_running=info.containers_running,
+                containers_total=info.containers_total,
+                images=info.images,
             )
+            disk = data_root_usage(self.rt.settings, info.docker_root_dir)
+            if disk is not None:
+                fields.update(disk_used=disk[0], disk_total=disk[1])
         except Exception as exc:  # the engine is down: say so, keep the worker listed
             log.warning("Docker host %s unreachable: %s", self.rt.host, exc)
             fields["engine_ok"] = 0

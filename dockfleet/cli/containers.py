@@ -1,4 +1,4 @@
-"""Container commands: create, start, ps, logs, inspect, stop, restart, kill, rm, wait, stats."""
+"""Container commands: create, start, ps, logs, inspect, stop, restart, kill, rm, wait."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import click
 
 from dockfleet.cli.jobs import follow_job
 from dockfleet.cli.main import Context, cli
-from dockfleet.cli.output import ago, emit_json, size, table
+from dockfleet.cli.output import ago, emit_json, table
 from dockfleet.cli.spec_options import config_from_options, container_options
 from dockfleet.errors import FleetError, InvalidSpec
 from dockfleet.models import BatchOutcome, ContainerFilter, ContainerInfo, LogOptions
@@ -274,59 +274,6 @@ def logs(
             stream.flush()
     finally:
         lines.close()
-
-
-@cli.command()
-@host_option
-@json_option
-@click.argument("refs", nargs=-1, required=True)
-@click.pass_obj
-def stats(state: Context, host: str | None, as_json: bool, refs: tuple[str, ...]) -> None:
-    """Show one resource sample of each container."""
-    samples = [state.fleet.get_container_stats(ref, host=host) for ref in refs]
-    if as_json:
-        emit_json(samples)
-        return
-    table(
-        [
-            "CONTAINER ID",
-            "NAME",
-            "HOST",
-            "CPU %",
-            "MEM USAGE / LIMIT",
-            "MEM %",
-            "NET I/O",
-            "BLOCK I/O",
-            "PIDS",
-        ],
-        [
-            [
-                s.id[:12],
-                s.name,
-                s.host,
-                f"{s.cpu_usage:.2f}%",
-                f"{size(s.memory_usage)} / {size(s.memory_limit)}",
-                f"{s.memory_percent:.2f}%",
-                f"{size(s.network_rx)} / {size(s.network_tx)}",
-                f"{size(s.disk_read)} / {size(s.disk_write)}",
-                str(s.pids),
-            ]
-            for s in samples
-        ],
-    )
-
-
-STATS_HEADERS = [
-    "CONTAINER ID",
-    "NAME",
-    "HOST",
-    "CPU %",
-    "MEM USAGE / LIMIT",
-    "MEM %",
-    "NET I/O",
-    "BLOCK I/O",
-    "PIDS",
-]
 
 
 def _need(refs: tuple[str, ...]) -> tuple[str, ...]:

@@ -50,7 +50,7 @@ def cli(ctx: click.Context, redis_url: str | None) -> None:
     Containers:  create, start, ps, logs, inspect, stop, restart, kill, rm, wait, stats
     Images:      images, pull, push, build, tag, rmi
     Networks:    network create|ls|rm|connect|disconnect|inspect
-    Fleet:       hosts, info
+    Fleet:       hosts, info, cleanup, exporter
     Every listing takes --json for machines.
     """
     state = Context(redis_url)
@@ -60,7 +60,15 @@ def cli(ctx: click.Context, redis_url: str | None) -> None:
 
 def main() -> None:
     """Run the CLI; a user mistake is one line on stderr, never a traceback."""
-    from dockfleet.cli import containers, images, jobs, networks, system  # noqa: F401
+    from dockfleet.cli import (  # noqa: F401  (registers the commands)
+        containers,
+        images,
+        jobs,
+        maintenance,
+        networks,
+        stats,
+        system,
+    )
 
     try:
         cli.main(standalone_mode=False, prog_name="dockfleet")

@@ -18,7 +18,18 @@ def hosts(state: Context, as_json: bool) -> None:
         emit_json(found)
         return
     table(
-        ["HOST", "STATUS", "ENGINE", "CPUS", "MEMORY", "RUNNING", "WORKERS", "LAST SEEN"],
+        [
+            "HOST",
+            "STATUS",
+            "ENGINE",
+            "CPUS",
+            "MEMORY",
+            "RUNNING",
+            "DISK",
+            "STATS",
+            "WORKERS",
+            "LAST SEEN",
+        ],
         [
             [
                 h.name,
@@ -27,6 +38,8 @@ def hosts(state: Context, as_json: bool) -> None:
                 str(h.cpus),
                 size(h.mem_total),
                 str(h.containers_running),
+                f"{h.disk_percent:.0f}%" if h.disk_percent is not None else "-",
+                h.sampling_mode or "-",
                 ", ".join(h.workers) or "-",
                 ago(h.last_seen),
             ]

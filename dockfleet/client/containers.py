@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Generator
 
+from dockfleet import keys
+from dockfleet.client import stats_store
 from dockfleet.client.base import SLACK_SECONDS, FleetBase
 from dockfleet.client.logs import read_stream, take_lease
 from dockfleet.errors import HostUnavailable
@@ -86,6 +88,16 @@ class ContainersMixin(FleetBase):
         return ContainerInfo.model_validate(self._on_container(TaskNames.INSPECT, ref, [], host))
 
     def get_container_stats(self, ref: str, host: str | None = None) -> ContainerStats:
+        """The container's latest sample from the stats sweeps when fresh, else a live one.
+
+        A fresh sample costs one Redis read; the live fallback (monitoring off,
+        a container started since the last sweep) asks its worker, about 2 s.
+        """
+        indexed = self.transport.redis.smembers(keys.locate(ref))
+        hosts = [host] if host else sorted(str(h) for h in indexed)
+        sample = stats_store.find(self.transport.redis, ref, hosts or self.live_hosts())
+        if sample is not None and stats_store.is_fresh(sample, self.settings.stats_interval):
+            return sample
         return ContainerStats.model_validate(self._on_container(TaskNames.STATS, ref, [], host))
 
     def get_container_logs(

@@ -12,11 +12,12 @@ from __future__ import annotations
 from dockfleet.client.containers import ContainersMixin
 from dockfleet.client.images import ImagesMixin
 from dockfleet.client.jobs import JobsMixin
+from dockfleet.client.maintenance import MaintenanceMixin
 from dockfleet.client.networks import NetworksMixin
 from dockfleet.client.system import SystemMixin
 
 
-class Fleet(ContainersMixin, ImagesMixin, NetworksMixin, JobsMixin, SystemMixin):
+class Fleet(ContainersMixin, ImagesMixin, NetworksMixin, JobsMixin, SystemMixin, MaintenanceMixin):
     """Manage containers, images, networks and jobs on every Docker host of a fleet."""
 
     def __enter__(self) -> Fleet:

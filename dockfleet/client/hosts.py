@@ -45,6 +45,21 @@ def read_hosts(client: redis.Redis, heartbeat_interval: float) -> list[HostStatu
                 cpus=int(fields.get("cpus", 0)),
                 mem_total=int(fields.get("mem_total", 0)),
                 containers_running=int(fields.get("containers_running", 0)),
+                containers_total=int(fields.get("containers_total", 0)),
+                images=int(fields.get("images", 0)),
+                disk_used=_int_or_none(fields.get("disk_used")),
+                disk_total=_int_or_none(fields.get("disk_total")),
+                sampling_mode=fields.get("sampling_mode", ""),
+                last_sweep=_time_or_none(fields.get("last_sweep")),
+                sweep_ms=float(fields["sweep_ms"]) if "sweep_ms" in fields else None,
             )
         )
     return hosts
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value else None
+
+
+def _time_or_none(value: str | None) -> datetime | None:
+    return datetime.fromtimestamp(float(value), tz=UTC) if value else None

@@ -30,6 +30,13 @@ from dockfleet.models.images import (
     TransferProgress,
 )
 from dockfleet.models.jobs import JobResult, JobSpec, JobStatus, PullPolicy, ServiceSpec
+from dockfleet.models.maintenance import (
+    CleanupReport,
+    DispatchResult,
+    ReconcileReport,
+    RemovedObject,
+    SweepResult,
+)
 from dockfleet.models.networks import (
     NetworkEndpoint,
     NetworkFilter,
@@ -45,11 +52,13 @@ __all__ = [
     "BuildContext",
     "BuildOptions",
     "BuildResult",
+    "CleanupReport",
     "ContainerConfig",
     "ContainerFilter",
     "ContainerInfo",
     "ContainerStats",
     "DiskUsage",
+    "DispatchResult",
     "HealthCheckConfig",
     "HostStatus",
     "JobResult",
@@ -73,9 +82,12 @@ __all__ = [
     "PushResult",
     "PushSpec",
     "RegistryCredentials",
+    "ReconcileReport",
     "RemoveResult",
+    "RemovedObject",
     "RestartPolicy",
     "ServiceSpec",
+    "SweepResult",
     "SystemInfo",
     "TransferProgress",
     "Ulimit",

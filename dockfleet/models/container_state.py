@@ -84,6 +84,10 @@ class ContainerStats(Result):
     disk_read: int = 0
     disk_write: int = 0
     pids: int = 0
+    #: cumulative CPU time (ns), kept so the next sample's CPU % is a delta against it
+    cpu_total_ns: int = 0
+    #: how it was read: "cgroup" files, the engine "api", or a "live" one-off call
+    mode: str = ""
 
 
 class LogLine(Result):

@@ -26,6 +26,7 @@ class SystemInfo(Result):
     kernel_version: str = ""
     storage_driver: str = ""
     cgroup_version: str = ""
+    docker_root_dir: str = ""
     fleet_containers: int = Field(default=0, description="containers the fleet manages here")
     max_containers: int = 0
 
@@ -62,3 +63,16 @@ class HostStatus(Result):
     cpus: int = 0
     mem_total: int = 0
     containers_running: int = 0
+    containers_total: int = 0
+    images: int = 0
+    disk_used: int | None = Field(default=None, description="bytes used on the data-root disk")
+    disk_total: int | None = None
+    sampling_mode: str = Field(default="", description="cgroup, api or mixed (last sweep)")
+    last_sweep: datetime | None = None
+    sweep_ms: float | None = None
+
+    @property
+    def disk_percent(self) -> float | None:
+        if not self.disk_used or not self.disk_total:
+            return None
+        return self.disk_used / self.disk_total * 100.0

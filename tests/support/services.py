@@ -2,7 +2,8 @@
 
 `RedisServer` is a private redis-server on a free loopback port; `DockerDaemon`
 is an extra dockerd with its own socket, roots and bridge, playing a second
-Docker host; `WorkerProcess` is ``celery -A worker.app worker`` bound to one host.
+Docker host; `WorkerProcess` is ``celery -A worker.app worker`` bound to one host;
+`BeatProcess` is ``celery -A worker.app beat``.
 """
 
 from __future__ import annotations
@@ -281,6 +282,47 @@ class WorkerProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(10)
+
+
+class BeatProcess:
+    """``celery -A worker.app beat`` as a subprocess, logging at INFO (what it sends)."""
+
+    def __init__(self, env: dict[str, str], tag: str) -> None:
+        self.env = {**os.environ, **env}
+        self.tag = tag
+        self.log_path = Path(tempfile.gettempdir()) / f"beat-{tag}.log"
+        self.workdir = tempfile.mkdtemp(prefix=f"dockfleet-beat-{tag}-")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> BeatProcess:
+        args = [sys.executable, "-m", "celery", "-A", "worker.app", "beat", "--loglevel", "INFO"]
+        args += ["--schedule", os.path.join(self.workdir, "schedule")]
+        env = {**self.env, "PYTHONPATH": str(REPO)}
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                args, cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        return self
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def sent(self) -> int:
+        """How many due tasks this beat has sent so far."""
+        return self.log().count("Sending due task")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def _run(args: list[str], check: bool = True) -> None:

@@ -20,6 +20,19 @@ def sample(client: docker.DockerClient, ref: str, host: str) -> ContainerStats:
     return from_engine(doc, host)
 
 
+def one_shot(client: docker.DockerClient, ref: str, host: str) -> ContainerStats:
+    """One reading without waiting for the engine's second one (CPU % left at 0).
+
+    The caller computes CPU % against its own previous reading
+    (``cpu_total_ns``); this still waits for the engine's ~1 s collection cycle
+    when the engine was busy, so a sweep issues these in parallel.
+    """
+    doc: dict[str, Any] = client.api.stats(ref, stream=False, one_shot=True)
+    sample = from_engine(doc, host)
+    sample.mode = "api"
+    return sample
+
+
 def from_engine(doc: dict[str, Any], host: str) -> ContainerStats:
     cpu = doc.get("cpu_stats") or {}
     pre = doc.get("precpu_stats") or {}
@@ -45,6 +58,8 @@ def from_engine(doc: dict[str, Any], host: str) -> ContainerStats:
         disk_read=sum(e.get("value", 0) for e in blkio if e.get("op", "").lower() == "read"),
         disk_write=sum(e.get("value", 0) for e in blkio if e.get("op", "").lower() == "write"),
         pids=(doc.get("pids_stats") or {}).get("current", 0) or 0,
+        cpu_total_ns=(cpu.get("cpu_usage") or {}).get("total_usage", 0) or 0,
+        mode="live",
     )
 
 

@@ -26,6 +26,7 @@ def info(client: docker.DockerClient, host: str) -> SystemInfo:
         os=doc.get("OperatingSystem", ""),
         kernel_version=doc.get("KernelVersion", ""),
         storage_driver=doc.get("Driver", ""),
+        docker_root_dir=doc.get("DockerRootDir", ""),
         cgroup_version=str(doc.get("CgroupVersion", "")),
     )
 

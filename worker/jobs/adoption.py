@@ -15,7 +15,8 @@ import logging
 
 from celery import Celery
 
-from dockfleet import keys
+from dockfleet import jobstate, keys
+from dockfleet.models.jobs import JobResult
 from dockfleet.queues import TaskNames, host_queue
 from worker.runtime import Runtime
 
@@ -41,7 +42,14 @@ def adopt_orphans(rt: Runtime, app: Celery) -> list[str]:
             if state in (None, "finished"):
                 rt.redis.srem(keys.host_jobs(rt.host), job_id)
             continue
-        if not spec or not rt.redis.set(keys.job_adopting(job_id), "1", nx=True, ex=MARKER_SECONDS):
+        if not rt.redis.set(keys.job_adopting(job_id), "1", nx=True, ex=MARKER_SECONDS):
+            continue
+        if not spec:
+            # Nothing to adopt with: report it rather than leave it running forever.
+            lost = JobResult(
+                job_id=job_id, host=rt.host, status="error", error="worker lost; job not adoptable"
+            )
+            jobstate.finish(rt.redis, job_id, lost, rt.settings.retention.results_seconds)
             continue
         log.warning("adopting job %s on host %s: its worker is gone", job_id, rt.host)
         app.send_task(

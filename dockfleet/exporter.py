@@ -1,0 +1,145 @@
+"""Prometheus metrics of the fleet, read from Redis at each scrape (``dockfleet exporter``).
+
+Nothing is kept in the exporter: each scrape reads the host registry, the
+queues, the latest stats views and the maintenance totals, so a host or a
+container that is gone is simply absent from the next scrape.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import redis
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from dockfleet import keys
+from dockfleet.client import stats_store
+from dockfleet.client.hosts import read_hosts
+from dockfleet.queues import MAINTENANCE_QUEUE, SHARED_QUEUE, host_queue
+from dockfleet.settings import Settings
+
+#: kombu's Redis transport keeps each priority level of a queue in its own list
+PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+CONTAINER_LABELS = ["host", "id", "name"]
+
+
+class FleetCollector:
+    """A custom collector: every scrape is a fresh read of Redis."""
+
+    def __init__(self, client: redis.Redis, settings: Settings) -> None:
+        self.redis = client
+        self.settings = settings
+
+    def describe(self) -> list[Metric]:
+        return []  # dynamic: nothing to check at registration
+
+    def collect(self) -> Iterator[Metric]:
+        hosts = read_hosts(self.redis, self.settings.heartbeat_interval)
+        yield from self._hosts(hosts)
+        yield self._queues([h.name for h in hosts])
+        live = [h.name for h in hosts]
+        yield from self._containers(live)
+        yield from self._totals(live)
+
+    def _hosts(self, hosts: list[Any]) -> Iterator[Metric]:
+        up = GaugeMetricFamily("dockfleet_host_up", "1 if the host is up", labels=["host"])
+        running = GaugeMetricFamily(
+            "dockfleet_host_containers_running", "Running containers", labels=["host"]
+        )
+        disk = GaugeMetricFamily(
+            "dockfleet_host_disk_used_ratio", "Used share of the data-root disk", labels=["host"]
+        )
+        for h in hosts:
+            up.add_metric([h.name], 1.0 if h.up else 0.0)
+            running.add_metric([h.name], h.containers_running)
+            if h.disk_percent is not None:
+                disk.add_metric([h.name], h.disk_percent / 100.0)
+        yield from (up, running, disk)
+
+    def _queues(self, hosts: list[str]) -> Metric:
+        depth = GaugeMetricFamily(
+            "dockfleet_queue_depth", "Messages waiting in a queue", labels=["queue"]
+        )
+        queues = [SHARED_QUEUE, MAINTENANCE_QUEUE, *(host_queue(h) for h in hosts)]
+        pipe = self.redis.pipeline(transaction=False)
+        for queue in queues:
+            for suffix in PRIORITY_SUFFIXES:
+                pipe.llen(queue + suffix)
+        lengths = pipe.execute()
+        step = len(PRIORITY_SUFFIXES)
+        for i, queue in enumerate(queues):
+            depth.add_metric([queue], sum(lengths[i * step : (i + 1) * step]))
+        return depth
+
+    def _containers(self, hosts: list[str]) -> Iterator[Metric]:
+        def gauge(name: str, doc: str) -> GaugeMetricFamily:
+            return GaugeMetricFamily(f"dockfleet_container_{name}", doc, labels=CONTAINER_LABELS)
+
+        def counter(name: str, doc: str) -> CounterMetricFamily:
+            return CounterMetricFamily(f"dockfleet_container_{name}", doc, labels=CONTAINER_LABELS)
+
+        cpu = gauge("cpu_percent", "CPU use, percent of one core")
+        memory = gauge("memory_usage_bytes", "Memory in use (page cache excluded)")
+        limit = gauge("memory_limit_bytes", "Memory limit")
+        pids = gauge("pids", "Processes")
+        rx = counter("network_receive_bytes", "Bytes received")
+        tx = counter("network_transmit_bytes", "Bytes sent")
+        read = counter("block_read_bytes", "Bytes read from block devices")
+        write = counter("block_write_bytes", "Bytes written to block devices")
+        interval = self.settings.stats_interval
+        for s in stats_store.latest(self.redis, hosts):
+            if not stats_store.is_fresh(s, interval):
+                continue  # its host stopped sweeping: the figure is no longer true
+            labels = [s.host, s.id[:12], s.name]
+            cpu.add_metric(labels, s.cpu_usage)
+            memory.add_metric(labels, s.memory_usage)
+            limit.add_metric(labels, s.memory_limit)
+            pids.add_metric(labels, s.pids)
+            rx.add_metric(labels, s.network_rx)
+            tx.add_metric(labels, s.network_tx)
+            read.add_metric(labels, s.disk_read)
+            write.add_metric(labels, s.disk_write)
+        yield from (cpu, memory, limit, pids, rx, tx, read, write)
+
+    def _totals(self, hosts: list[str]) -> Iterator[Metric]:
+        removed = CounterMetricFamily(
+            "dockfleet_cleanup_removed", "Objects removed by cleanup", labels=["host", "kind"]
+        )
+        reclaimed = CounterMetricFamily(
+            "dockfleet_cleanup_reclaimed_bytes", "Bytes reclaimed by cleanup", labels=["host"]
+        )
+        reaped = CounterMetricFamily(
+            "dockfleet_orphans_reaped", "Orphaned job objects reaped", labels=["host", "kind"]
+        )
+        deadlines = CounterMetricFamily(
+            "dockfleet_deadlines_enforced", "Containers removed past max lifetime", labels=["host"]
+        )
+        pipe = self.redis.pipeline(transaction=False)
+        for host in hosts:
+            pipe.hgetall(keys.maintenance_totals(host))
+        for host, totals in zip(hosts, pipe.execute(), strict=True):
+            for kind in ("container", "network", "image"):
+                removed.add_metric([host, kind], float(totals.get(f"removed_{kind}", 0)))
+            for kind in ("container", "network"):
+                reaped.add_metric([host, kind], float(totals.get(f"reaped_{kind}", 0)))
+            reclaimed.add_metric([host], float(totals.get("bytes_reclaimed", 0)))
+            deadlines.add_metric([host], float(totals.get("deadline_container", 0)))
+        yield from (removed, reclaimed, reaped, deadlines)
+
+
+def registry(settings: Settings) -> CollectorRegistry:
+    client = redis.Redis.from_url(
+        settings.redis_url, socket_connect_timeout=5, decode_responses=True
+    )
+    made = CollectorRegistry(auto_describe=False)
+    made.register(FleetCollector(client, settings))
+    return made
+
+
+def serve(settings: Settings, port: int, address: str = "0.0.0.0") -> None:
+    """Serve ``/metrics`` on `address`:`port` until the process is stopped."""
+    start_http_server(port, addr=address, registry=registry(settings))
+    threading.Event().wait()

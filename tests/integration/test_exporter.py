@@ -1,0 +1,96 @@
+"""`dockfleet exporter`: Prometheus metrics from Redis, parsed with prometheus_client's parser."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from dockfleet import ContainerConfig, Fleet
+from dockfleet.queues import SHARED_QUEUE, TaskNames, host_queue
+from tests.conftest import Host
+from tests.support import planting
+from tests.support.services import free_port, wait_for
+
+Series = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+@pytest.fixture
+def exporter(redis_url: str) -> Iterator[str]:
+    port = free_port()
+    dockfleet = str(Path(sys.executable).with_name("dockfleet"))
+    env = {**os.environ, "DOCKFLEET_REDIS_URL": redis_url, "DOCKFLEET_HEARTBEAT_INTERVAL": "1"}
+    process = subprocess.Popen(
+        [dockfleet, "exporter", "--port", str(port), "--address", "127.0.0.1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        wait_for(lambda: urllib.request.urlopen(url, timeout=2).status == 200, 20, "exporter")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def scrape(url: str) -> Series:
+    text = urllib.request.urlopen(url, timeout=10).read().decode()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def named(series: Series, name: str, **labels: str) -> list[float]:
+    return [
+        v
+        for (n, ls), v in series.items()
+        if n == name and all(dict(ls).get(k) == want for k, want in labels.items())
+    ]
+
+
+def test_exporter_serves_fleet_series_and_drops_a_removed_containers(
+    fleet: Fleet, host_a: Host, exporter: str
+) -> None:
+    # Given a running container on host A, swept once
+    info = fleet.create_container(
+        ContainerConfig(image=planting.TEST_IMAGE, cmd=["sleep", "300"]), host=host_a.name
+    )
+    fleet.start_container(info.id)
+    fleet.transport.call(TaskNames.SAMPLE_STATS, [], host_queue(host_a.name))
+
+    # When Prometheus scrapes
+    series = scrape(exporter)
+
+    # Then the host, its queue, the shared queue and the container are there
+    assert named(series, "dockfleet_host_up", host=host_a.name) == [1.0]
+    assert named(series, "dockfleet_host_containers_running", host=host_a.name)
+    assert len(named(series, "dockfleet_queue_depth", queue=host_queue(host_a.name))) == 1
+    assert len(named(series, "dockfleet_queue_depth", queue=SHARED_QUEUE)) == 1
+    short = info.id[:12]
+    for name in ("cpu_percent", "memory_usage_bytes", "memory_limit_bytes", "pids"):
+        assert len(named(series, f"dockfleet_container_{name}", id=short)) == 1, name
+    for name in ("network_receive_bytes", "block_read_bytes", "block_write_bytes"):
+        assert len(named(series, f"dockfleet_container_{name}_total", id=short)) == 1, name
+    assert named(series, "dockfleet_container_memory_usage_bytes", id=short)[0] > 0
+    assert named(series, "dockfleet_cleanup_removed_total", host=host_a.name, kind="image")
+    assert named(series, "dockfleet_orphans_reaped_total", host=host_a.name, kind="container")
+    assert named(series, "dockfleet_cleanup_reclaimed_bytes_total", host=host_a.name)
+
+    # When the container is removed and the host swept again
+    fleet.remove_container(info.id, force=True)
+    fleet.transport.call(TaskNames.SAMPLE_STATS, [], host_queue(host_a.name))
+
+    # Then its series are gone from the next scrape
+    after = scrape(exporter)
+    assert not [k for k in after if dict(k[1]).get("id") == short]
+    assert named(after, "dockfleet_host_up", host=host_a.name) == [1.0]

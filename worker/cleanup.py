@@ -1,0 +1,169 @@
+"""Cleanup of one host: stopped fleet containers, empty fleet networks, unused fleet images.
+
+Only objects labelled ``dockfleet.managed=true`` (and, for containers and
+networks, ``dockfleet.host=<this host>``) are considered; nothing is ever
+forced, so an object that came into use since the plan was made stays. An
+object of a job whose lease exists is never touched. The plan is made first
+and a dry run returns it unchanged, so ``dry_run`` reports what a real run
+would remove; the run report goes to the task result and to Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from dockfleet import keys
+from dockfleet import labels as fleet_labels
+from dockfleet.models import CleanupReport, ReconcileReport, RemovedObject
+from dockfleet.models.maintenance import ObjectKind
+from worker import image_gc
+from worker.ages import created_at
+from worker.engine import containers as engine_containers
+from worker.engine import inventory
+from worker.engine import networks as engine_networks
+from worker.engine.convert import engine_time
+from worker.job_leases import live_leases
+from worker.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+STOPPED = ["exited", "created", "dead"]
+KINDS: tuple[ObjectKind, ...] = ("container", "network", "image")
+
+
+def run(rt: Runtime, *, dry_run: bool = False) -> CleanupReport:
+    started = time.perf_counter()
+    report = CleanupReport(host=rt.host, dry_run=dry_run, started_at=datetime.now(UTC))
+    now = time.time()
+    containers = plan_containers(rt, now)
+    networks = plan_networks(rt, now, removing={c.id for c in containers})
+    images = image_gc.plan(rt, now, report)
+    report.removed = [*containers, *networks, *images]
+    if not dry_run:
+        report.removed = execute(rt, report.removed, report.errors)
+    report.bytes_reclaimed = sum(r.size for r in report.removed)
+    report.duration_ms = (time.perf_counter() - started) * 1000
+    record(rt, keys.cleanup_reports(rt.host), report, counters(report))
+    return report
+
+
+def fleet_labels_of_host(rt: Runtime) -> list[str]:
+    return [f"{fleet_labels.MANAGED}=true", f"{fleet_labels.HOST}={rt.host}"]
+
+
+def plan_containers(rt: Runtime, now: float) -> list[RemovedObject]:
+    """Stopped fleet containers whose stop lies further back than the grace age."""
+    grace = rt.settings.cleanup.container_grace
+    rows = inventory.containers(rt.docker, fleet_labels_of_host(rt), STOPPED)
+    leased = live_leases(rt.redis, _jobs(rows))
+    planned = []
+    for row in rows:
+        labels = row.get("Labels") or {}
+        if labels.get(fleet_labels.JOB) in leased:
+            continue
+        try:
+            doc = engine_containers.inspect_raw(rt.docker, str(row["Id"]))
+        except Exception:  # gone since the listing: nothing to clean
+            continue
+        state = doc.get("State") or {}
+        if state.get("Running") or state.get("Restarting"):
+            continue
+        since = engine_time(state.get("FinishedAt")) or engine_time(doc.get("Created"))
+        age = now - since.timestamp() if since else 0.0
+        if age >= grace:
+            planned.append(
+                RemovedObject(
+                    kind="container",
+                    id=str(row["Id"]),
+                    name=str(doc.get("Name", "")).lstrip("/"),
+                    reason=f"stopped {age:.0f}s ago (grace {grace:g}s)",
+                    job=labels.get(fleet_labels.JOB),
+                )
+            )
+    return planned
+
+
+def plan_networks(rt: Runtime, now: float, removing: set[str]) -> list[RemovedObject]:
+    """Fleet networks that no container (but those being removed) uses, past the grace age."""
+    grace = rt.settings.cleanup.network_grace
+    rows = inventory.networks(rt.docker, fleet_labels_of_host(rt))
+    leased = live_leases(rt.redis, _jobs(rows))
+    planned = []
+    for row in rows:
+        labels = row.get("Labels") or {}
+        if labels.get(fleet_labels.JOB) in leased:
+            continue
+        network_id = str(row["Id"])
+        if network_users(rt, network_id) - removing:
+            continue
+        age = now - created_at(labels, row.get("Created"))
+        if age >= grace:
+            planned.append(
+                RemovedObject(
+                    kind="network",
+                    id=network_id,
+                    name=str(row.get("Name", "")),
+                    reason=f"unused, {age:.0f}s old (grace {grace:g}s)",
+                    job=labels.get(fleet_labels.JOB),
+                )
+            )
+    return planned
+
+
+def network_users(rt: Runtime, network_id: str) -> set[str]:
+    """Containers attached to a network, running or not (a stopped one would fail to start)."""
+    rows = rt.docker.api.containers(all=True, filters={"network": network_id})
+    attached = set((engine_networks.inspect(rt.docker, network_id).get("Containers") or {}).keys())
+    return {str(r["Id"]) for r in rows} | attached
+
+
+def execute(rt: Runtime, planned: list[RemovedObject], errors: list[str]) -> list[RemovedObject]:
+    """Remove what was planned, in order (containers, networks, images); returns what went."""
+    done = []
+    for item in planned:
+        try:
+            if item.kind == "container":
+                engine_containers.remove(rt.docker, item.id, force=False, volumes=True)
+            elif item.kind == "network":
+                engine_networks.remove(rt.docker, item.id)
+            else:
+                image_gc.remove(rt, item)
+        except Exception as exc:  # came into use since the plan: leave it, say why
+            errors.append(f"{item.kind} {item.name or item.id[:12]}: {exc}")
+            log.info("cleanup of %s %s skipped: %s", item.kind, item.id[:12], exc)
+            continue
+        done.append(item)
+    return done
+
+
+def record(
+    rt: Runtime, stream: str, report: CleanupReport | ReconcileReport, counters: dict[str, int]
+) -> None:
+    """The report into the host's capped report stream; `counters` into the totals."""
+    pipe = rt.redis.pipeline(transaction=False)
+    pipe.xadd(
+        stream,
+        {"r": report.model_dump_json()},
+        maxlen=rt.settings.retention.maintenance_reports,
+        approximate=True,
+    )
+    if not report.dry_run:
+        for name, amount in counters.items():
+            if amount:
+                pipe.hincrby(keys.maintenance_totals(rt.host), name, amount)
+    pipe.execute()
+
+
+def counters(report: CleanupReport) -> dict[str, int]:
+    """What a cleanup run adds to the host's totals (the exporter's counters)."""
+    totals = {f"removed_{kind}": len(report.of_kind(kind)) for kind in KINDS}
+    totals["bytes_reclaimed"] = report.bytes_reclaimed
+    return totals
+
+
+def _jobs(rows: Iterable[dict[str, Any]]) -> set[str]:
+    return {j for r in rows if (j := (r.get("Labels") or {}).get(fleet_labels.JOB))}

@@ -1,0 +1,98 @@
+"""Image eviction of one host: least recently used fleet images first, between watermarks.
+
+"Last use" is what the fleet recorded (`keys.image_last_use`: every stats sweep
+and every create touch the images of the host's containers), not the image's
+creation date. Eviction starts only when usage passes the high watermark and
+stops once the projected usage is under the low one. Never removed: an image
+any container uses (the fleet's or not), a pinned one, one younger than the
+minimum age, one without ``dockfleet.managed=true`` and this host's
+``dockfleet.host`` label (the fleet labels what it builds; a pulled image
+carries no labels and is left to its owner).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any, Literal
+
+from dockfleet import keys
+from dockfleet import labels as fleet_labels
+from dockfleet.models import CleanupReport, RemovedObject
+from worker.ages import created_at
+from worker.disk import data_root_usage
+from worker.engine import inventory
+from worker.runtime import Runtime
+
+
+def plan(rt: Runtime, now: float, report: CleanupReport) -> list[RemovedObject]:
+    """The images to evict now, oldest last use first; sets the report's usage figures."""
+    settings = rt.settings.cleanup
+    layers, freed = inventory.image_sizes(rt.docker)
+    usage = _usage(rt, layers)
+    if usage is None:
+        return []
+    used, total, basis = usage
+    report.usage_basis = basis
+    report.usage_percent = round(used / total * 100.0, 2)
+    if report.usage_percent < settings.image_high_watermark:
+        return []
+    in_use = inventory.all_container_images(rt.docker)
+    last_use = _last_use(rt)
+    candidates = []
+    owned = [f"{fleet_labels.MANAGED}=true", f"{fleet_labels.HOST}={rt.host}"]
+    for row in inventory.images(rt.docker, owned):
+        image_id = str(row["Id"])
+        labels = row.get("Labels") or {}
+        created = created_at(labels, row.get("Created"))
+        if image_id in in_use or pinned(row, settings.image_pins):
+            continue
+        if now - created < settings.image_min_age:
+            continue
+        candidates.append((last_use.get(image_id, created), image_id, row))
+    target = settings.image_low_watermark / 100.0 * total
+    planned = []
+    for used_at, image_id, row in sorted(candidates, key=lambda c: c[0]):
+        if used <= target:
+            break
+        size = freed.get(image_id, int(row.get("Size", 0)))
+        used -= size
+        tags = [t for t in row.get("RepoTags") or [] if t != "<none>:<none>"]
+        planned.append(
+            RemovedObject(
+                kind="image",
+                id=image_id,
+                name=", ".join(tags),
+                reason=f"last used {now - used_at:.0f}s ago; {basis} use over the high watermark",
+                size=size,
+            )
+        )
+    return planned
+
+
+def pinned(row: dict[str, Any], pins: list[str]) -> bool:
+    refs = [*(row.get("RepoTags") or []), str(row["Id"])]
+    return any(fnmatch.fnmatch(ref, pin) for ref in refs for pin in pins)
+
+
+def remove(rt: Runtime, item: RemovedObject) -> None:
+    """Untag every tag, then the id (never forced: an image in use stays)."""
+    for tag in filter(None, item.name.split(", ")):
+        inventory.remove_image(rt.docker, tag)
+    inventory.remove_image(rt.docker, item.id)
+    rt.redis.zrem(keys.image_last_use(rt.host), item.id)
+
+
+def _usage(rt: Runtime, layers: int) -> tuple[float, float, Literal["disk", "budget"]] | None:
+    budget = rt.settings.cleanup.image_budget_bytes
+    if budget:
+        return float(layers), float(budget), "budget"
+    root = rt.docker.api.info().get("DockerRootDir", "")
+    disk = data_root_usage(rt.settings, root)
+    if disk is None:
+        return None  # neither a visible disk nor a budget: no basis to evict on
+    return float(disk[0]), float(disk[1]), "disk"
+
+
+def _last_use(rt: Runtime) -> dict[str, float]:
+    pairs: list[Any] = rt.redis.zrange(keys.image_last_use(rt.host), 0, -1, withscores=True)
+    return {(k.decode() if isinstance(k, bytes) else str(k)): float(v) for k, v in pairs}

@@ -1,0 +1,176 @@
+"""Reconcile one host: reap orphaned job objects and containers past their deadline.
+
+An object labelled ``dockfleet.job=<id>`` is an orphan candidate while no
+worker holds that job's lease (finished, unknown, or its worker died and
+nobody adopted it). It is reaped once it has stayed a candidate for
+``cleanup.orphan_grace`` seconds; the clock (when it was first seen) lives
+in Redis, so a restart of any process neither resets nor loses it. An
+object whose lease exists is never touched, and its clock is cleared.
+
+A container labelled ``dockfleet.deadline`` (its ``max_lifetime``) is stopped
+and removed once the deadline has passed, job or not.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from dockfleet import keys
+from dockfleet import labels as fleet_labels
+from dockfleet.models import ReconcileReport, RemovedObject
+from worker.cleanup import fleet_labels_of_host, record
+from worker.engine import containers as engine_containers
+from worker.engine import inventory
+from worker.engine import networks as engine_networks
+from worker.job_leases import live_leases, states
+from worker.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+#: seconds a container past its deadline gets between SIGTERM and SIGKILL
+DEADLINE_STOP_GRACE = 10
+
+
+def run(rt: Runtime, *, dry_run: bool = False) -> ReconcileReport:
+    started = time.perf_counter()
+    report = ReconcileReport(host=rt.host, dry_run=dry_run, started_at=datetime.now(UTC))
+    now = time.time()
+    containers = inventory.containers(rt.docker, fleet_labels_of_host(rt))
+    networks = inventory.networks(rt.docker, [*fleet_labels_of_host(rt), fleet_labels.JOB])
+    expired = past_deadline(containers, now)
+    expired_ids = {e.id for e in expired}
+    job_objects = [
+        ("container", row) for row in containers if str(row["Id"]) not in expired_ids
+    ] + [("network", row) for row in networks]
+    orphans, report.suspects = find_orphans(rt, job_objects, now)
+    report.removed = [*expired, *orphans]
+    if not dry_run:
+        report.removed = _execute(rt, report.removed, expired_ids, report.errors)
+    report.duration_ms = (time.perf_counter() - started) * 1000
+    gone = report.removed
+    counts = {
+        "reaped_container": sum(r.kind == "container" and r.id not in expired_ids for r in gone),
+        "reaped_network": sum(r.kind == "network" for r in gone),
+        "deadline_container": sum(r.id in expired_ids for r in gone),
+    }
+    record(rt, keys.reconcile_reports(rt.host), report, counts)
+    return report
+
+
+def past_deadline(rows: list[dict[str, Any]], now: float) -> list[RemovedObject]:
+    expired = []
+    for row in rows:
+        labels = row.get("Labels") or {}
+        deadline = _parse(labels.get(fleet_labels.DEADLINE))
+        if deadline is not None and deadline <= now:
+            expired.append(
+                RemovedObject(
+                    kind="container",
+                    id=str(row["Id"]),
+                    name=_name(row),
+                    reason=f"max lifetime ended {now - deadline:.0f}s ago",
+                    job=labels.get(fleet_labels.JOB),
+                )
+            )
+    return expired
+
+
+def find_orphans(
+    rt: Runtime, objects: list[tuple[str, dict[str, Any]]], now: float
+) -> tuple[list[RemovedObject], int]:
+    """Job objects without a lease for longer than the grace; and how many still wait."""
+    grace = rt.settings.cleanup.orphan_grace
+    by_job = [(kind, row, (row.get("Labels") or {}).get(fleet_labels.JOB)) for kind, row in objects]
+    with_job = [(kind, row, job) for kind, row, job in by_job if job]
+    jobs = {job for _, _, job in with_job}
+    leased = live_leases(rt.redis, jobs)
+    job_states = states(rt.redis, jobs - leased)
+    # A running job without a lease is adoption's to finish (worker.jobs.adoption), not
+    # ours to reap: its containers are the job's only copy of its exit code and log.
+    leased |= {job for job, state in job_states.items() if state in ("queued", "running")}
+    suspects_key = keys.orphan_suspects(rt.host)
+    # object id -> when it was first seen without a lease
+    raw: dict[Any, Any] = rt.redis.hgetall(suspects_key)
+    seen = {(k.decode() if isinstance(k, bytes) else str(k)): float(v) for k, v in raw.items()}
+    orphans, new_suspects, waiting = [], {}, 0
+    for kind, row, job in with_job:
+        object_id = str(row["Id"])
+        if job in leased:
+            continue
+        first = seen.get(object_id)
+        if first is None:
+            new_suspects[object_id] = now
+            first = now
+        if now - first >= grace:
+            state = job_states.get(job, "unknown")
+            orphans.append(
+                RemovedObject(
+                    kind="network" if kind == "network" else "container",
+                    id=object_id,
+                    name=_name(row),
+                    reason=f"job {job} is {state} and nobody holds its lease "
+                    f"(for {now - first:.0f}s, grace {grace:g}s)",
+                    job=job,
+                )
+            )
+        else:
+            waiting += 1
+    current = {str(row["Id"]) for _, row, job in with_job if job not in leased}
+    stale = [object_id for object_id in seen if object_id not in current]
+    pipe = rt.redis.pipeline(transaction=False)
+    if new_suspects:
+        pipe.hset(suspects_key, mapping=new_suspects)  # type: ignore[arg-type]
+    if stale:
+        pipe.hdel(suspects_key, *stale)
+    pipe.expire(suspects_key, 7 * 24 * 3600)
+    pipe.execute()
+    # Containers first, then networks: a job's network is free once its containers are gone.
+    orphans.sort(key=lambda o: o.kind != "container")
+    return orphans, waiting
+
+
+def _execute(
+    rt: Runtime, planned: list[RemovedObject], expired: set[str], errors: list[str]
+) -> list[RemovedObject]:
+    done = []
+    for item in planned:
+        try:
+            if item.kind == "network":
+                engine_networks.remove(rt.docker, item.id)
+            else:
+                if item.id in expired:
+                    _stop(rt, item.id)
+                engine_containers.remove(rt.docker, item.id, force=True, volumes=True)
+        except Exception as exc:  # still in use, or the engine refused: report and go on
+            errors.append(f"{item.kind} {item.name or item.id[:12]}: {exc}")
+            log.info("reconcile of %s %s skipped: %s", item.kind, item.id[:12], exc)
+            continue
+        rt.redis.hdel(keys.orphan_suspects(rt.host), item.id)
+        done.append(item)
+    return done
+
+
+def _stop(rt: Runtime, container_id: str) -> None:
+    try:
+        engine_containers.stop(rt.docker, container_id, DEADLINE_STOP_GRACE)
+    except Exception as exc:  # already stopped or gone: removal decides
+        log.debug("stop of %s before removal: %s", container_id[:12], exc)
+
+
+def _parse(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        return None
+
+
+def _name(row: dict[str, Any]) -> str:
+    names = row.get("Names")
+    if names:
+        return str(names[0]).lstrip("/")
+    return str(row.get("Name", ""))

@@ -1,0 +1,180 @@
+"""One stats sweep of a host: sample every running fleet container, write it all at once.
+
+Each container is read from its cgroup files when the worker sees them (about
+a millisecond for twenty), else through parallel one-shot API calls (about a
+second, the engine's collection cycle). CPU % is the delta of cumulative CPU
+time against the previous sample kept in Redis, so any worker of the host
+can take the next sweep. All writes go in one pipelined round trip: the
+capped history stream per container, the host's latest view (replaced whole,
+so a gone container drops out), the fleet-wide feed, image last-use times,
+and the sampling mode in the host registry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import redis.exceptions
+
+from dockfleet import keys
+from dockfleet import labels as fleet_labels
+from dockfleet.models import ContainerStats, SweepResult
+from dockfleet.models.maintenance import SamplingMode
+from worker.cgroups import CgroupReader, Counters
+from worker.engine import containers as engine_containers
+from worker.engine import stats as engine_stats
+from worker.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+#: parallel one-shot API calls (within the client's connection pool of 32)
+API_PARALLELISM = 24
+#: the fleet-wide feed keeps about this many samples for `Fleet.stats_stream`
+FEED_LENGTH = 10_000
+
+
+def sweep(rt: Runtime) -> SweepResult:
+    """Sample the host once; skipped when another worker of the host is mid-sweep."""
+    started = time.perf_counter()
+    lock = rt.redis.lock(keys.stats_sweep_lock(rt.host), timeout=rt.settings.stats_interval)
+    if not lock.acquire(blocking=False):
+        return SweepResult(host=rt.host, mode="none", containers=0, duration_ms=0, skipped=True)
+    try:
+        rows = running_fleet(rt)
+        previous = _previous(rt, [str(r["Id"]) for r in rows])
+        samples, mode = read_samples(rt, rows)
+        for sample in samples:
+            sample.cpu_usage = cpu_percent(sample, previous.get(sample.id))
+        read_ms = (time.perf_counter() - started) * 1000
+        write(rt, samples, rows, mode, read_ms)
+    finally:
+        with contextlib.suppress(redis.exceptions.LockError):
+            lock.release()  # expired mid-sweep: the next sweep may already hold it
+    duration = (time.perf_counter() - started) * 1000
+    return SweepResult(host=rt.host, mode=mode, containers=len(samples), duration_ms=duration)
+
+
+def running_fleet(rt: Runtime) -> list[dict[str, Any]]:
+    labels = [f"{fleet_labels.MANAGED}=true", f"{fleet_labels.HOST}={rt.host}"]
+    filters = {"label": labels, "status": ["running"]}
+    return engine_containers.list_summaries(rt.docker, filters, every=False)
+
+
+def read_samples(
+    rt: Runtime, rows: list[dict[str, Any]]
+) -> tuple[list[ContainerStats], SamplingMode]:
+    """Samples of `rows` (CPU % not yet set) and the mode they were read in."""
+    names = {str(r["Id"]): ((r.get("Names") or ["/"])[0]).lstrip("/") for r in rows}
+    samples: list[ContainerStats] = []
+    rest = list(names)
+    reader = CgroupReader(rt.settings.cgroup_root)
+    if rt.settings.stats_mode != "api" and reader.available():
+        rest = []
+        for container_id, name in names.items():
+            counters = reader.read(container_id)
+            if counters is None:
+                rest.append(container_id)
+            else:
+                samples.append(from_counters(container_id, name, rt.host, counters))
+    via_cgroup = len(samples)
+    if rest:
+        samples.extend(_api_samples(rt, rest))
+    mode: SamplingMode = "none"
+    if samples:
+        mode = "cgroup" if not rest else ("api" if not via_cgroup else "mixed")
+    return samples, mode
+
+
+def from_counters(container_id: str, name: str, host: str, c: Counters) -> ContainerStats:
+    limit = c.memory_limit
+    return ContainerStats(
+        id=container_id,
+        name=name,
+        host=host,
+        read_at=datetime.now(UTC),
+        memory_usage=c.memory_usage,
+        memory_limit=limit,
+        memory_percent=(c.memory_usage / limit * 100.0) if limit else 0.0,
+        network_rx=c.network_rx,
+        network_tx=c.network_tx,
+        disk_read=c.disk_read,
+        disk_write=c.disk_write,
+        pids=c.pids,
+        cpu_total_ns=c.cpu_total_ns,
+        mode="cgroup",
+    )
+
+
+def _api_samples(rt: Runtime, ids: list[str]) -> list[ContainerStats]:
+    def one(container_id: str) -> ContainerStats | None:
+        try:
+            return engine_stats.one_shot(rt.docker, container_id, rt.host)
+        except Exception as exc:  # it exited between the listing and the call
+            log.debug("no stats for %s: %s", container_id[:12], exc)
+            return None
+
+    with ThreadPoolExecutor(min(API_PARALLELISM, len(ids))) as pool:
+        return [s for s in pool.map(one, ids) if s is not None]
+
+
+def cpu_percent(sample: ContainerStats, before: ContainerStats | None) -> float:
+    """Percent of one core (200 = two busy cores) since the previous sample."""
+    if before is None or sample.read_at is None or before.read_at is None:
+        return 0.0
+    elapsed_ns = (sample.read_at - before.read_at).total_seconds() * 1e9
+    used_ns = sample.cpu_total_ns - before.cpu_total_ns
+    if elapsed_ns <= 0 or used_ns < 0:
+        return 0.0  # clock step or a restarted container: no honest figure this time
+    return round(used_ns / elapsed_ns * 100.0, 2)
+
+
+def _previous(rt: Runtime, ids: list[str]) -> dict[str, ContainerStats]:
+    if not ids:
+        return {}
+    raw = rt.redis.hmget(keys.stats_latest(rt.host), ids)
+    return {
+        i: ContainerStats.model_validate_json(doc)
+        for i, doc in zip(ids, raw, strict=True)
+        if doc is not None
+    }
+
+
+def write(
+    rt: Runtime,
+    samples: list[ContainerStats],
+    rows: list[dict[str, Any]],
+    mode: SamplingMode,
+    read_ms: float,
+) -> None:
+    """Everything a sweep writes, in one round trip (MULTI: readers never see a half view)."""
+    ttl = rt.settings.retention.stats_seconds
+    cap = rt.settings.retention.stats_samples_per_container
+    latest = keys.stats_latest(rt.host)
+    now = time.time()
+    pipe = rt.redis.pipeline(transaction=True)
+    pipe.delete(latest)
+    for sample in samples:
+        doc = sample.model_dump_json()
+        pipe.hset(latest, sample.id, doc)
+        history = keys.stats_history(rt.host, sample.id)
+        pipe.xadd(history, {"s": doc}, maxlen=cap, approximate=False)
+        pipe.expire(history, ttl)
+        pipe.xadd(keys.STATS_FEED, {"s": doc}, maxlen=FEED_LENGTH, approximate=True)
+    if samples:
+        pipe.expire(latest, ttl)
+    images = {str(r["ImageID"]): now for r in rows if r.get("ImageID")}
+    if images:
+        pipe.zadd(keys.image_last_use(rt.host), images)
+    registry: dict[str, str | float | int] = {
+        "sampling_mode": mode,
+        "last_sweep": now,
+        "sweep_ms": round(read_ms, 3),
+        "sampled": len(samples),
+    }
+    pipe.hset(keys.host(rt.host), mapping=registry)  # type: ignore[arg-type]
+    pipe.execute()
