@@ -88,9 +88,10 @@ def find_orphans(
     jobs = {job for _, _, job in with_job}
     leased = live_leases(rt.redis, jobs)
     job_states = states(rt.redis, jobs - leased)
-    # A running job without a lease is adoption's to finish (worker.jobs.adoption), not
-    # ours to reap: its containers are the job's only copy of its exit code and log.
-    leased |= {job for job, state in job_states.items() if state in ("queued", "running")}
+    # A running job of this host without a lease is adoption's to finish (see
+    # worker.jobs.adoption), not ours to reap: its containers hold its exit code and log.
+    adoptable = {str(j) for j in rt.redis.smembers(keys.host_jobs(rt.host))}
+    leased |= {job for job, state in job_states.items() if state == "running" and job in adoptable}
     suspects_key = keys.orphan_suspects(rt.host)
     # object id -> when it was first seen without a lease
     raw: dict[Any, Any] = rt.redis.hgetall(suspects_key)

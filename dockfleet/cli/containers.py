@@ -11,7 +11,7 @@ import click
 
 from dockfleet.cli.jobs import follow_job
 from dockfleet.cli.main import Context, cli
-from dockfleet.cli.output import ago, emit_json, table
+from dockfleet.cli.output import ago, emit_json, listing, table
 from dockfleet.cli.spec_options import config_from_options, container_options
 from dockfleet.errors import FleetError, InvalidSpec
 from dockfleet.models import BatchOutcome, ContainerFilter, ContainerInfo, LogOptions
@@ -203,16 +203,9 @@ def ps(
     query = parse_filters(filters, host=host, limit=limit, every=every or bool(limit))
     query = query.model_copy(update={"include_unmanaged": unmanaged})
     found = state.fleet.list_containers(query)
-    if as_json:
-        emit_json(found)
-    elif quiet:
-        for info in found:
-            click.echo(info.short_id)
-    else:
-        table(
-            ["CONTAINER ID", "HOST", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
-            [_ps_row(i) for i in found],
-        )
+    headers = ["CONTAINER ID", "HOST", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
+    rows = (_ps_row(i) for i in found)
+    listing(found, as_json=as_json, quiet=quiet, headers=headers, rows=rows)
 
 
 def _ps_row(info: ContainerInfo) -> list[str]:

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
 from dockfleet.cli.main import Context, cli
-from dockfleet.cli.output import ago, emit_json, size, table
+from dockfleet.cli.output import ago, emit_json, listing, size
 from dockfleet.errors import FleetError, InvalidSpec
 from dockfleet.models import BuildOptions, ImageFilter, ImageInfo, RegistryCredentials
 from dockfleet.models.images import TransferProgress
@@ -229,13 +229,8 @@ def images(
         else:
             spec["reference"] = value
     found = state.fleet.list_images(ImageFilter.model_validate(spec))
-    if as_json:
-        emit_json(found)
-    elif quiet:
-        for info in found:
-            click.echo(info.short_id)
-    else:
-        table(["REPOSITORY", "TAG", "IMAGE ID", "HOST", "CREATED", "SIZE"], _rows(found))
+    headers = ["REPOSITORY", "TAG", "IMAGE ID", "HOST", "CREATED", "SIZE"]
+    listing(found, as_json=as_json, quiet=quiet, headers=headers, rows=_rows(found))
 
 
 def _rows(found: list[ImageInfo]) -> Iterator[list[str]]:

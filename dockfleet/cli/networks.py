@@ -8,7 +8,7 @@ import click
 
 from dockfleet.cli.images import pairs
 from dockfleet.cli.main import Context, cli
-from dockfleet.cli.output import ago, emit_json, table
+from dockfleet.cli.output import ago, emit_json, listing
 from dockfleet.errors import FleetError, InvalidSpec
 from dockfleet.models import NetworkFilter, NetworkOptions
 
@@ -93,28 +93,21 @@ def ls(
         else:
             spec[key] = value
     found = state.fleet.list_networks(NetworkFilter.model_validate({**spec, "labels": labels}))
-    if as_json:
-        emit_json(found)
-    elif quiet:
-        for info in found:
-            click.echo(info.short_id)
-    else:
-        table(
-            ["NETWORK ID", "NAME", "HOST", "DRIVER", "SCOPE", "INTERNAL", "SUBNET", "CREATED"],
-            [
-                [
-                    n.short_id,
-                    n.name,
-                    n.host,
-                    n.driver,
-                    n.scope,
-                    "yes" if n.internal else "",
-                    ", ".join(n.subnets),
-                    ago(n.created),
-                ]
-                for n in found
-            ],
-        )
+    headers = ["NETWORK ID", "NAME", "HOST", "DRIVER", "SCOPE", "INTERNAL", "SUBNET", "CREATED"]
+    rows = (
+        [
+            n.short_id,
+            n.name,
+            n.host,
+            n.driver,
+            n.scope,
+            "yes" if n.internal else "",
+            ", ".join(n.subnets),
+            ago(n.created),
+        ]
+        for n in found
+    )
+    listing(found, as_json=as_json, quiet=quiet, headers=headers, rows=rows)
 
 
 @network.command("rm")

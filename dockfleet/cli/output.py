@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, cast
 
 import click
 from pydantic import BaseModel
@@ -36,6 +36,29 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
     for row in rows:
         grid.add_row(*row)
     console().print(grid)
+
+
+class Listed(Protocol):
+    @property
+    def short_id(self) -> str: ...
+
+
+def listing(
+    found: Sequence[BaseModel],
+    *,
+    as_json: bool,
+    quiet: bool,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+) -> None:
+    """A listing the docker way: a table, ids only with -q, JSON with --json."""
+    if as_json:
+        emit_json(found)
+    elif quiet:
+        for item in found:
+            click.echo(cast(Listed, item).short_id)
+    else:
+        table(headers, rows)
 
 
 def ago(when: datetime | None) -> str:

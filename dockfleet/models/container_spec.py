@@ -18,12 +18,11 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationInfo,
-    field_serializer,
     field_validator,
     model_validator,
 )
-from pydantic_core.core_schema import SerializationInfo
 
+from dockfleet.models.fields import SecretMap
 from dockfleet.models.units import parse_duration, parse_size
 
 NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
@@ -124,7 +123,7 @@ class ContainerConfig(FrozenModel):
     health_check: HealthCheckConfig | None = None
 
     # -- what a CI user reaches for -----------------------------------------
-    secret_env: dict[str, SecretStr] = Field(
+    secret_env: SecretMap = Field(
         default_factory=dict, description="env values masked in Flower, logs and results"
     )
     entrypoint: Command | None = None
@@ -261,15 +260,6 @@ class ContainerConfig(FrozenModel):
         if self.network_aliases and self.network in (None, "host", "none", "bridge", "default"):
             raise ValueError("network_aliases: need a user-defined network in `network`")
         return self
-
-    @field_serializer("secret_env")
-    def _dump_secrets(self, value: dict[str, SecretStr], info: SerializationInfo) -> dict[str, str]:
-        # Only the message to the worker carries the values (see dockfleet.secrets);
-        # every other dump (results, logs, Flower's argsrepr) shows them masked.
-        context = info.context or {}
-        if context.get("reveal_secrets"):
-            return {k: v.get_secret_value() for k, v in value.items()}
-        return {k: "***" for k in value}
 
     @property
     def reference(self) -> str:

@@ -14,14 +14,11 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     Field,
-    SecretStr,
-    field_serializer,
-    field_validator,
 )
-from pydantic_core.core_schema import SerializationInfo
 
 from dockfleet.models.container_spec import RESERVED_LABEL_PREFIX, FrozenModel
 from dockfleet.models.container_state import Result
+from dockfleet.models.fields import LabelSelector, Secret
 
 DEFAULT_REGISTRY = "docker.io"
 _HUB_ALIASES = ("index.docker.io", "registry-1.docker.io", "registry.hub.docker.com")
@@ -76,15 +73,10 @@ class RegistryCredentials(FrozenModel):
     """A username and password (or token) for one registry; the password never shows."""
 
     username: str = Field(min_length=1, max_length=256)
-    password: SecretStr = Field(min_length=1)
+    password: Secret = Field(min_length=1)
     registry: str | None = Field(
         default=None, description="server address; default: the registry of the reference"
     )
-
-    @field_serializer("password")
-    def _dump_password(self, value: SecretStr, info: SerializationInfo) -> str:
-        context = info.context or {}
-        return value.get_secret_value() if context.get("reveal_secrets") else MASK
 
     def auth_config(self, reference: str) -> dict[str, str]:
         """The engine's ``X-Registry-Auth`` fields, in the clear: for the worker only."""
@@ -115,17 +107,9 @@ class ImageFilter(FrozenModel):
 
     reference: str | None = Field(default=None, description="docker's reference filter: app:*")
     dangling: bool | None = None
-    labels: dict[str, str | None] = Field(default_factory=dict)
+    labels: LabelSelector = Field(default_factory=dict)
     managed_only: bool = Field(default=False, description="only images the fleet built")
     host: str | None = None
-
-    @field_validator("labels", mode="before")
-    @classmethod
-    def _labels_from_list(cls, value: object) -> object:
-        if isinstance(value, list | tuple):
-            pairs = (str(item).partition("=") for item in value)
-            return {k: (v if sep else None) for k, sep, v in pairs}
-        return value
 
 
 class ImageInfo(Result):

@@ -6,8 +6,7 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_serializer, field_validator, model_validator
-from pydantic_core.core_schema import SerializationInfo
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from dockfleet.models.container_spec import (
     ENV_KEY_RE,
@@ -17,6 +16,7 @@ from dockfleet.models.container_spec import (
     Seconds,
 )
 from dockfleet.models.container_state import Result
+from dockfleet.models.fields import SecretMap
 
 PullPolicy = Literal["always", "if-not-present", "never"]
 JobStatus = Literal["succeeded", "failed", "timed_out", "canceled", "oom_killed", "error"]
@@ -47,7 +47,7 @@ class JobSpec(FrozenModel):
     timeout: Seconds = Field(default=3600.0, gt=0)
     pull: PullPolicy = "if-not-present"
     services: list[ServiceSpec] = Field(default_factory=list)
-    secret_env: dict[str, SecretStr] = Field(
+    secret_env: SecretMap = Field(
         default_factory=dict, description="added to the job container's env; masked everywhere"
     )
     network: bool = Field(default=True, description="a private network for the job and services")
@@ -79,13 +79,6 @@ class JobSpec(FrozenModel):
         if len(aliases) != len(set(aliases)):
             raise ValueError("services: aliases must be unique")
         return self
-
-    @field_serializer("secret_env")
-    def _dump_secrets(self, value: dict[str, SecretStr], info: SerializationInfo) -> dict[str, str]:
-        context = info.context or {}
-        if context.get("reveal_secrets"):
-            return {k: v.get_secret_value() for k, v in value.items()}
-        return {k: "***" for k in value}
 
     def job_container(self) -> ContainerConfig:
         """The job's container config with the job-level secrets merged in."""

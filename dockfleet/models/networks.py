@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from dockfleet.models.container_spec import FrozenModel
 from dockfleet.models.container_state import Result
+from dockfleet.models.fields import LabelSelector
 from dockfleet.models.images import check_user_labels
 
 NETWORK_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
@@ -102,20 +103,12 @@ class NetworkFilter(FrozenModel):
     """Which networks to list; every criterion must hold."""
 
     name: str | None = Field(default=None, description="substring of the name, as docker's")
-    labels: dict[str, str | None] = Field(default_factory=dict)
+    labels: LabelSelector = Field(default_factory=dict)
     driver: str | None = None
     include_unmanaged: bool = Field(
         default=False, description="also list networks the fleet did not create"
     )
     host: str | None = None
-
-    @field_validator("labels", mode="before")
-    @classmethod
-    def _labels_from_list(cls, value: object) -> object:
-        if isinstance(value, list | tuple):
-            pairs = (str(item).partition("=") for item in value)
-            return {k: (v if sep else None) for k, sep, v in pairs}
-        return value
 
 
 def check_aliases(value: list[str]) -> list[str]:

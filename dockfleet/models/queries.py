@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from dockfleet.models.container_spec import FrozenModel
+from dockfleet.models.fields import LabelSelector
 
 ContainerStatus = Literal[
     "created", "restarting", "running", "removing", "paused", "exited", "dead"
@@ -18,7 +19,7 @@ class ContainerFilter(FrozenModel):
     """Which containers to list or act on; every criterion must hold."""
 
     status: list[ContainerStatus] = Field(default_factory=list)
-    labels: dict[str, str | None] = Field(
+    labels: LabelSelector = Field(
         default_factory=dict, description="key -> value, or key -> None for 'has the label'"
     )
     name: str | None = Field(default=None, description="substring of the name, as docker's")
@@ -27,15 +28,6 @@ class ContainerFilter(FrozenModel):
     include_unmanaged: bool = Field(
         default=False, description="also list containers the fleet did not create"
     )
-
-    @field_validator("labels", mode="before")
-    @classmethod
-    def _labels_from_list(cls, value: object) -> object:
-        # Accept docker's CLI form too: ["k=v", "k"].
-        if isinstance(value, list | tuple):
-            pairs = (str(item).partition("=") for item in value)
-            return {k: (v if sep else None) for k, sep, v in pairs}
-        return value
 
     @field_validator("labels")
     @classmethod

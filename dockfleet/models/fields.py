@@ -1,0 +1,46 @@
+"""Field types the models share: label selectors and secrets that dump masked.
+
+A secret (`SecretStr`) is shown in the clear in exactly one dump: the one made
+for the message to the worker, ``model_dump(mode="json", context={"reveal_secrets": True})``.
+Every other dump — results, logs, Flower's argsrepr — shows ``***``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BeforeValidator, PlainSerializer, SecretStr
+from pydantic_core.core_schema import SerializationInfo
+
+MASK = "***"
+
+
+def reveals(info: SerializationInfo) -> bool:
+    """Whether this dump is the one for the wire to the worker."""
+    return bool((info.context or {}).get("reveal_secrets"))
+
+
+def _dump_secret(value: SecretStr, info: SerializationInfo) -> str:
+    return value.get_secret_value() if reveals(info) else MASK
+
+
+def _dump_secret_map(value: dict[str, SecretStr], info: SerializationInfo) -> dict[str, str]:
+    return {key: _dump_secret(secret, info) for key, secret in value.items()}
+
+
+def _labels_from_list(value: object) -> object:
+    # Accept docker's CLI form too: ["k=v", "k"] (a bare key: "has the label").
+    if isinstance(value, list | tuple):
+        pairs = (str(item).partition("=") for item in value)
+        return {k: (v if sep else None) for k, sep, v in pairs}
+    return value
+
+
+#: a secret string, masked in every dump but the worker's
+Secret = Annotated[SecretStr, PlainSerializer(_dump_secret, return_type=str)]
+#: name -> secret value (secret env variables), masked likewise
+SecretMap = Annotated[
+    dict[str, SecretStr], PlainSerializer(_dump_secret_map, return_type=dict[str, str])
+]
+#: label key -> value, or -> None for "has the label"; also from ["k=v", "k"]
+LabelSelector = Annotated[dict[str, str | None], BeforeValidator(_labels_from_list)]
