@@ -6,7 +6,7 @@ PYTHON  ?= python3
 BIN      = $(VENV)/bin
 STAMP    = $(VENV)/.installed
 
-.PHONY: setup system venv engine image lint test demo clean
+.PHONY: setup system venv engine image lint test chaos demo clean
 
 setup: system venv engine image
 
@@ -35,6 +35,10 @@ lint: venv
 
 test: setup lint
 	$(BIN)/python -m pytest
+
+# Only the fault-injection tests (Redis crash, dockerd restart, load); `make test` runs them too.
+chaos: setup
+	$(BIN)/python -m pytest -m chaos tests/chaos
 
 demo: setup
 	@PATH="$(abspath $(BIN)):$$PATH" bash scripts/demo.sh

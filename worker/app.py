@@ -73,9 +73,26 @@ def _drop_inherited_clients(**_: Any) -> None:
 def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     name = getattr(sender, "hostname", None) or f"worker@{settings.host_name}"
     rt = runtime_module.runtime()
-    beat = Heartbeat(rt, name, on_beat=lambda: adopt_orphans(rt, app))
+    beat = Heartbeat(
+        rt,
+        name,
+        on_beat=lambda: adopt_orphans(rt, app),
+        on_engine_change=lambda ok: _take_shared_jobs(name, ok),
+    )
     beat.start()
     _heartbeats.append(beat)
+
+
+def _take_shared_jobs(worker_name: str, engine_ok: bool) -> None:
+    """A host whose engine is down stops taking shared jobs; it takes them again when back.
+
+    Sent as a control command to this very worker so the consumer changes its
+    queues in its own thread (the heartbeat runs in another).
+    """
+    if engine_ok:
+        app.control.add_consumer(SHARED_QUEUE, destination=[worker_name], reply=False)
+    else:
+        app.control.cancel_consumer(SHARED_QUEUE, destination=[worker_name], reply=False)
 
 
 @worker_shutdown.connect

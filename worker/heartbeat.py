@@ -26,11 +26,18 @@ HOST_KEY_TTL_SECONDS = 24 * 3600
 
 class Heartbeat:
     def __init__(
-        self, rt: Runtime, worker_name: str, on_beat: Callable[[], object] | None = None
+        self,
+        rt: Runtime,
+        worker_name: str,
+        on_beat: Callable[[], object] | None = None,
+        on_engine_change: Callable[[bool], object] | None = None,
     ) -> None:
         self.rt = rt
         self.worker_name = worker_name
         self.on_beat = on_beat
+        self.on_engine_change = on_engine_change
+        #: what the last beat saw; None before the first one (a worker starts consuming)
+        self.engine_ok: bool | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dockfleet-heartbeat", daemon=True)
 
@@ -80,5 +87,11 @@ class Heartbeat:
         pipe.expire(keys.host(self.rt.host), HOST_KEY_TTL_SECONDS)
         pipe.zadd(keys.HOSTS, {self.rt.host: now})
         pipe.execute()
-        if self.on_beat is not None:
+        engine_ok = fields["engine_ok"] == 1
+        changed = engine_ok != self.engine_ok and (self.engine_ok is not None or not engine_ok)
+        self.engine_ok = engine_ok
+        if changed and self.on_engine_change is not None:
+            log.warning("Docker host %s is %s", self.rt.host, "back" if engine_ok else "down")
+            self.on_engine_change(engine_ok)
+        if engine_ok and self.on_beat is not None:
             self.on_beat()

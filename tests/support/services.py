@@ -59,9 +59,11 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str, interval: flo
 
 
 class RedisServer:
-    def __init__(self, password: str | None = None) -> None:
+    def __init__(self, password: str | None = None, persistent: bool = False) -> None:
         self.port = free_port()
         self.password = password
+        # Persistent: AOF fsynced on every write, so even a SIGKILL loses nothing acknowledged.
+        self.data_dir = tempfile.mkdtemp(prefix="dockfleet-redis-") if persistent else None
         auth = f":{password}@" if password else ""
         self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
@@ -71,7 +73,11 @@ class RedisServer:
         require(binary is not None, "redis-server (apt-get install redis-server)")
         assert binary is not None
         args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        args += ["--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"]
+        if self.data_dir:
+            args += ["--appendonly", "yes", "--appendfsync", "always", "--dir", self.data_dir]
+        else:
+            args += ["--appendonly", "no"]
+        args += ["--daemonize", "no", "--loglevel", "warning"]
         if self.password:
             args += ["--requirepass", self.password]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
@@ -80,10 +86,18 @@ class RedisServer:
         client.close()
         return self
 
+    def kill(self) -> None:
+        """SIGKILL: Redis dies as in a crash (what AOF-always keeps is all there is)."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(10)
+
     def stop(self) -> None:
-        if self.process is not None:
+        if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
+        if self.data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 class DockerDaemon:
@@ -109,6 +123,15 @@ class DockerDaemon:
         _run(["ip", "link", "add", "name", self.bridge, "type", "bridge"])
         _run(["ip", "addr", "add", self.address, "dev", self.bridge])
         _run(["ip", "link", "set", self.bridge, "up"])
+        return self.resume()
+
+    def halt(self) -> None:
+        """Stop the engine process only (as `systemctl stop docker`); `resume` starts it again."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(30)
+
+    def resume(self) -> DockerDaemon:
         args = ["dockerd", "--host", self.local_url, "--data-root", self.data_root]
         if self.tls:
             args += ["--host", self.url, "--tlsverify", f"--tlscacert={self.tls.ca}"]
@@ -116,7 +139,7 @@ class DockerDaemon:
         args += ["--exec-root", self.exec_root, "--pidfile", f"{self.exec_root}/dockerd.pid"]
         # --iptables=false: with the default it would flush the first daemon's chains.
         args += ["--bridge", self.bridge, "--iptables=false", "--shutdown-timeout", "2"]
-        with open(self.log_path, "wb") as log:
+        with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         wait_for(lambda: self.docker(["version"]).returncode == 0, 30, f"dockerd {self.tag}")
         return self

@@ -25,7 +25,13 @@ import docker
 
 from dockfleet import jobstate, keys
 from dockfleet import labels as fleet_labels
-from dockfleet.errors import FleetError, InvalidSpec
+from dockfleet.errors import (
+    ContainerLimitReached,
+    EngineError,
+    FleetError,
+    InvalidSpec,
+    JobCanceled,
+)
 from dockfleet.models import ContainerConfig
 from dockfleet.models.jobs import JobResult, JobSpec, JobStatus
 from dockfleet.redis_retry import UNAVAILABLE, retrying
@@ -45,6 +51,7 @@ log = logging.getLogger(__name__)
 NAME_PREFIX = "dfj-"
 CHECK_SECONDS = 0.25
 LOG_DRAIN_SECONDS = 10.0
+SLOT_POLL_SECONDS = 0.2
 
 
 class LeaseLost(Exception):
@@ -94,6 +101,7 @@ class JobRun:
         self.job_id = job_id
         self.lease = lease
         self.adopted = False
+        self.began = time.monotonic()
 
     # -- the steps ---------------------------------------------------------------
 
@@ -108,6 +116,8 @@ class JobRun:
             return self._supervise(doc)
         except LeaseLost:
             raise
+        except JobCanceled as exc:
+            return self._result("canceled", error=str(exc))
         except Exception as exc:
             error = translate(exc, self.rt.host) or exc
             if not isinstance(error, FleetError):
@@ -168,8 +178,7 @@ class JobRun:
             self.adopted = self.adopted or is_job
         except docker.errors.NotFound:
             job_images.ensure(self.rt, config.reference, self.spec.pull)
-            info = containers.create(self.rt, config, job=self.job_id)
-            doc = engine.inspect_raw(self.rt.docker, info.id)
+            doc = engine.inspect_raw(self.rt.docker, self._create_when_a_slot_frees(config))
         if doc["State"]["Status"] == "created":
             if is_job:
                 key = keys.job(self.job_id)
@@ -179,6 +188,25 @@ class JobRun:
             engine.start(self.rt.docker, doc["Id"])
             doc = engine.inspect_raw(self.rt.docker, doc["Id"])
         return doc
+
+    def _create_when_a_slot_frees(self, config: ContainerConfig) -> str:
+        """Create the container, waiting (within the job's timeout) while the host is full.
+
+        A full host is a queue, not a failure: CI jobs wait for capacity.
+        """
+        delay = SLOT_POLL_SECONDS
+        while True:
+            try:
+                return containers.create(self.rt, config, job=self.job_id).id
+            except ContainerLimitReached:
+                if time.monotonic() - self.began > self.spec.timeout:
+                    raise
+                if self._cancel_requested():
+                    raise JobCanceled(
+                        f"job {self.job_id} canceled while waiting for a slot"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 1.5, 2.0)
 
     def _supervise(self, doc: dict[str, Any]) -> JobResult:
         """Copy the log and wait for the exit, stopping the container on cancel or timeout."""
@@ -191,10 +219,13 @@ class JobRun:
         copier.start()
         meter = ResourceMeter(self.rt.docker, container_id).start()
         exited = threading.Event()
+        lost_engine: list[BaseException] = []
 
         def wait_for_exit() -> None:
             try:
                 self.rt.docker.api.wait(container_id, timeout=None)
+            except BaseException as exc:  # the engine went away mid-wait
+                lost_engine.append(exc)
             finally:
                 exited.set()
 
@@ -206,8 +237,12 @@ class JobRun:
             meter.stop()
             copier.join(LOG_DRAIN_SECONDS)
             copy.close()
+        if lost_engine:
+            raise lost_engine[0]  # translated by execute(): the host is unavailable
         final = engine.inspect_raw(self.rt.docker, container_id)
         state = final["State"]
+        if state.get("Running") and ended_by is None:
+            raise EngineError(f"the engine of host {self.rt.host!r} lost track of the job")
         peak = meter.peak_memory
         if state.get("OOMKilled"):
             # It hit its limit, maybe between two samples: the limit was its peak.
