@@ -49,6 +49,16 @@ def job_adopting(job_id: str) -> str:
     return f"{PREFIX}:job:{job_id}:adopting"
 
 
+def network_pool(host_name: str) -> str:
+    """Set of idle pooled job networks of a host, ready for the next job."""
+    return f"{PREFIX}:host:{host_name}:netpool"
+
+
+def network_pool_in_use(host_name: str) -> str:
+    """Hash: pooled network -> the job holding it (never offered to another job meanwhile)."""
+    return f"{PREFIX}:host:{host_name}:netpool:in-use"
+
+
 def job_log(job_id: str) -> str:
     """Stream of a job's log lines, written once by whoever runs or adopts the job."""
     return f"{PREFIX}:job:{job_id}:log"

@@ -10,6 +10,8 @@ JOB = "dockfleet.job"
 CREATED = "dockfleet.created"
 REQUEST = "dockfleet.request"
 SECRET_ENV = "dockfleet.secret-env"
+#: on a pooled job network: the host whose pool it belongs to (cleanup leaves it alone)
+POOL = "dockfleet.pool"
 #: ISO time after which reconcile stops and removes the container (its max lifetime)
 DEADLINE = "dockfleet.deadline"
 

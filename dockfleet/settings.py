@@ -109,6 +109,12 @@ class Settings(BaseSettings):
         default="threads",
         description="threads fits I/O-bound Docker work (~57 MB vs ~155 MB RSS for prefork)",
     )
+    network_pool_size: int = Field(
+        default=4,
+        ge=0,
+        description="idle job networks kept warm per host (0: none, a fresh one per job)",
+    )
+    network_pool_max: int = Field(default=16, ge=0, description="idle pooled networks kept at most")
     job_lease_seconds: int = Field(
         default=15, ge=2, description="a dead worker's jobs are adopted this long after it died"
     )

@@ -10,6 +10,8 @@ the same job throughput (DESIGN.md section 6).
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 from celery import Celery
@@ -22,6 +24,7 @@ from dockfleet.queues import MAINTENANCE_QUEUE, SHARED_QUEUE, host_queue
 from dockfleet.settings import Settings
 from worker import runtime as runtime_module
 from worker.heartbeat import Heartbeat
+from worker.jobs import netpool
 from worker.jobs.adoption import adopt_orphans
 
 TASK_MODULES = [
@@ -81,6 +84,14 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     )
     beat.start()
     _heartbeats.append(beat)
+    threading.Thread(target=_prewarm_networks, args=(rt,), name="netpool", daemon=True).start()
+
+
+def _prewarm_networks(rt: runtime_module.Runtime) -> None:
+    try:
+        netpool.prewarm(rt)
+    except Exception:  # jobs then create their networks on demand; nothing is lost
+        logging.getLogger(__name__).warning("could not prewarm job networks", exc_info=True)
 
 
 def _take_shared_jobs(worker_name: str, engine_ok: bool) -> None:

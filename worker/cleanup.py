@@ -63,8 +63,8 @@ def plan_containers(rt: Runtime, now: float) -> list[RemovedObject]:
     planned = []
     for row in rows:
         labels = row.get("Labels") or {}
-        if labels.get(fleet_labels.JOB) in leased:
-            continue
+        if labels.get(fleet_labels.JOB) in leased or labels.get(fleet_labels.POOL):
+            continue  # a running job's, or idle in the warm pool by design
         try:
             doc = engine_containers.inspect_raw(rt.docker, str(row["Id"]))
         except Exception:  # gone since the listing: nothing to clean

@@ -31,6 +31,7 @@ from tests.conftest import (
     start_host,
     worker_env,
 )
+from tests.support.events import EventRecorder
 
 DOCKFLEET = str(Path(sys.executable).with_name("dockfleet"))
 MIB = 1024 * 1024
@@ -310,3 +311,28 @@ def test_cli_run_detach_then_logs_and_cancel_by_job_id(
     assert (followed.returncode, followed.stdout) == (0, "hi\n")
     unknown = cli("cancel", "no-such-job")
     assert unknown.returncode == 1 and "no such job" in unknown.stderr
+
+
+def test_jobs_take_warm_networks_that_no_two_running_jobs_share(
+    fleet: Fleet, host_a: Host, local_engine: docker.DockerClient
+) -> None:
+    # Given two jobs running at the same time, each with its private network
+    first = fleet.run_job(job("echo a; sleep 2", host=host_a.name))
+    second = fleet.run_job(job("echo b; sleep 2", host=host_a.name))
+    for handle in (first, second):
+        assert next(iter(handle.logs(follow=True))).line in ("a", "b")
+    redis = fleet.transport.redis
+    nets = [redis.hget(f"dockfleet:job:{h.id}", "network") for h in (first, second)]
+    # Then they hold two different pooled networks
+    assert all(n and n.startswith("dfp-") for n in nets) and nets[0] != nets[1]
+    first.wait(timeout=30)
+    second.wait(timeout=30)
+
+    # When a third job runs after them, with an event recorder on the engine
+    with EventRecorder(local_engine, {"type": "network"}) as recorder:
+        third = fleet.run_job(job("echo c", host=host_a.name))
+        assert third.wait(timeout=30).status == "succeeded"
+    # Then it reused a network given back clean: no network was created or removed
+    assert redis.hget(f"dockfleet:job:{third.id}", "network") in nets
+    assert [e for e in recorder.events if e.get("Action") in ("create", "destroy")] == []
+    assert leftovers(local_engine, third.id) == []

@@ -15,6 +15,7 @@ class EventRecorder:
 
     def __init__(self, engine: docker.DockerClient, filters: dict[str, Any]) -> None:
         self._stream = engine.events(decode=True, filters={"type": "container", **filters})
+        # (pass {"type": "network"} in `filters` to record network events instead)
         self.events: list[dict[str, Any]] = []
         self._thread = threading.Thread(target=self._run, name="event-recorder", daemon=True)
 

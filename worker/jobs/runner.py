@@ -41,6 +41,7 @@ from worker.engine import networks
 from worker.engine.convert import engine_time
 from worker.engine.errors import translate
 from worker.jobs import images as job_images
+from worker.jobs import netpool
 from worker.jobs.lease import Lease
 from worker.jobs.log_copy import JobLogCopy
 from worker.jobs.meter import ResourceMeter
@@ -130,6 +131,8 @@ class JobRun:
     def _network(self) -> str | None:
         if not self.spec.network or self.spec.container.network:
             return self.spec.container.network
+        if self.rt.settings.network_pool_size > 0:
+            return self._pooled_network()
         name = object_name(self.job_id)
         labels = fleet_labels.ownership(self.rt.host, job=self.job_id)
         try:
@@ -142,6 +145,18 @@ class JobRun:
             )
             if owner != self.job_id:
                 raise InvalidSpec(f"network {name!r} exists and is not this job's") from None
+        return name
+
+    def _pooled_network(self) -> str:
+        """The job's network from the warm pool; after a crash, the one it had already."""
+        key = keys.job(self.job_id)
+        held = self.rt.redis.hget(key, "network")
+        if held:
+            return str(held)
+        name = netpool.take(self.rt, self.job_id)
+        if not self.rt.redis.hsetnx(key, "network", name):  # another run got there first
+            netpool.give_back(self.rt, name)
+            return str(self.rt.redis.hget(key, "network"))
         return name
 
     def _service_config(self, service: Any, network: str | None) -> ContainerConfig:
@@ -320,9 +335,14 @@ class JobRun:
 
 
 def remove_job_objects(rt: Runtime, job_id: str) -> None:
+    """Remove the job's containers, then give back (or remove) its network."""
     selector = [f"{fleet_labels.JOB}={job_id}", f"{fleet_labels.HOST}={rt.host}"]
     for row in engine.list_summaries(rt.docker, {"label": selector}):
         containers.remove(rt, row["Id"], force=True)
+    pooled = rt.redis.hget(keys.job(job_id), "network")
+    if pooled and netpool.is_pooled(str(pooled)):
+        netpool.give_back(rt, str(pooled))
+        return
     name = object_name(job_id)
     try:
         owner = (networks.inspect(rt.docker, name).get("Labels") or {}).get(fleet_labels.JOB)
