@@ -9,11 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from dockfleet.queues import SHARED_QUEUE
+from dockfleet.redis_client import tls_options
 from dockfleet.settings import Settings
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
+    tls = tls_options(settings)
     return {
+        "broker_use_ssl": tls,
+        "redis_backend_use_ssl": tls,
+        # A Redis that restarts (with persistence) costs a pause, not lost results.
+        "result_backend_always_retry": True,
+        "result_backend_max_retries": 20,
         "broker_url": settings.redis_url,
         "result_backend": settings.redis_url,
         # JSON only: a message is data, never code (pickle would run what Redis holds).

@@ -19,6 +19,7 @@ from dockfleet import keys
 from dockfleet.client import stats_store
 from dockfleet.client.hosts import read_hosts
 from dockfleet.queues import MAINTENANCE_QUEUE, SHARED_QUEUE, host_queue
+from dockfleet.redis_client import connect
 from dockfleet.settings import Settings
 
 #: kombu's Redis transport keeps each priority level of a queue in its own list
@@ -131,9 +132,7 @@ class FleetCollector:
 
 
 def registry(settings: Settings) -> CollectorRegistry:
-    client = redis.Redis.from_url(
-        settings.redis_url, socket_connect_timeout=5, decode_responses=True
-    )
+    client = connect(settings)
     made = CollectorRegistry(auto_describe=False)
     made.register(FleetCollector(client, settings))
     return made

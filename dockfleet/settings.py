@@ -102,6 +102,9 @@ class Settings(BaseSettings):
 
     # -- the fleet ---------------------------------------------------------
     redis_url: str = "redis://localhost:6379/0"
+    redis_tls_ca: str | None = Field(
+        default=None, description="CA file for a rediss:// URL (default: the system's CAs)"
+    )
     host_name: HostName = Field(default_factory=_machine_hostname)
     heartbeat_interval: float = Field(default=5.0, gt=0, description="seconds")
     worker_concurrency: int = Field(default=4, gt=0)

@@ -20,6 +20,7 @@ import redis.exceptions
 from celery.beat import Scheduler
 
 from dockfleet import keys
+from worker.runtime import runtime
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,7 @@ class LockedScheduler(Scheduler):
         super().__init__(*args, **kwargs)
         self.identity = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.leading = False
-        self._redis = redis.Redis.from_url(
-            self.app.conf.broker_url, socket_connect_timeout=5, decode_responses=True
-        )
+        self._redis = runtime().redis
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
         if not self.hold():

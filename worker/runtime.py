@@ -15,6 +15,7 @@ import docker
 import redis
 from redis import Redis
 
+from dockfleet.redis_client import connect
 from dockfleet.settings import Settings
 from worker.engine.client import make_client
 
@@ -34,19 +35,12 @@ class Runtime:
 
     @cached_property
     def redis(self) -> redis.Redis:
-        return redis.Redis.from_url(
-            self.settings.redis_url,
-            socket_connect_timeout=5,
-            health_check_interval=30,
-            decode_responses=True,
-        )
+        return connect(self.settings)
 
     @cached_property
     def redis_bytes(self) -> Redis:
         """The same Redis, answering bytes: for binary values (uploaded build contexts)."""
-        return Redis.from_url(
-            self.settings.redis_url, socket_connect_timeout=5, health_check_interval=30
-        )
+        return connect(self.settings, text=False)
 
     @cached_property
     def host_cpus(self) -> int:

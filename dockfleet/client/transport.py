@@ -22,6 +22,7 @@ from celery.result import AsyncResult
 from dockfleet.celery_config import celery_config
 from dockfleet.errors import BrokerUnavailable, HostUnavailable
 from dockfleet.queues import HOST_QUEUE_PREFIX
+from dockfleet.redis_client import connect
 from dockfleet.settings import Settings
 
 
@@ -41,9 +42,7 @@ class Transport:
         self.settings = settings
         self.app = Celery("dockfleet-client", set_as_current=False)
         self.app.conf.update(celery_config(settings))
-        self.redis = redis.Redis.from_url(
-            settings.redis_url, socket_connect_timeout=5, decode_responses=True
-        )
+        self.redis = connect(settings)
 
     def send(
         self,

@@ -11,10 +11,11 @@ from pathlib import Path
 import docker
 import pytest
 
-from dockfleet import BrokerUnavailable, ContainerConfig, Fleet, Settings
+from dockfleet import BrokerUnavailable, ContainerConfig, Fleet, JobSpec, Settings
 from dockfleet.policy_model import SecurityPolicy
 from tests.conftest import HEARTBEAT, LOCAL_DOCKER, TEST_IMAGE, random_name, worker_env
 from tests.support.services import RedisServer, WorkerProcess
+from tests.support.tls import make_tls
 
 PASSWORD = "correct-horse-battery"
 DOCKFLEET = str(Path(sys.executable).with_name("dockfleet"))
@@ -60,3 +61,32 @@ def test_a_wrong_password_is_one_clear_line_without_the_password(
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "cannot reach Redis" in result.stderr
     assert "wrong-password-123" not in result.stderr and ":***@" in result.stderr
+
+
+def test_jobs_run_through_a_tls_redis(
+    tmp_path: Path, local_engine: docker.DockerClient, policy: SecurityPolicy
+) -> None:
+    # Given a Redis that only speaks TLS (rediss://), and a worker and client that trust its CA
+    tls = make_tls(tmp_path / "tls")
+    server = RedisServer(tls=tls).start()
+    host = random_name("ts")
+    env = worker_env(server.url, LOCAL_DOCKER, policy, DOCKFLEET_REDIS_TLS_CA=str(tls.ca))
+    worker = WorkerProcess(host, env).start()
+    settings = Settings(
+        redis_url=server.url, redis_tls_ca=str(tls.ca), heartbeat_interval=HEARTBEAT
+    )
+    fleet = Fleet(settings)
+    try:
+        worker.wait_ready(server.url, ssl_ca_certs=str(tls.ca))
+        # Then a job runs end to end over it
+        spec = {"container": {"image": TEST_IMAGE, "cmd": ["echo", "tls"]}, "host": host}
+        handle = fleet.run_job(JobSpec.model_validate(spec))
+        assert handle.wait(timeout=60).status == "succeeded"
+        assert [ln.line for ln in handle.logs(follow=False)] == ["tls"]
+        # And a client that does not trust the CA is refused, in one clear error
+        with pytest.raises(BrokerUnavailable):
+            Fleet(Settings(redis_url=server.url)).hosts()
+    finally:
+        fleet.close()
+        worker.stop()
+        server.stop()

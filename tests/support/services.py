@@ -59,20 +59,31 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str, interval: flo
 
 
 class RedisServer:
-    def __init__(self, password: str | None = None, persistent: bool = False) -> None:
+    def __init__(
+        self, password: str | None = None, persistent: bool = False, tls: TlsFiles | None = None
+    ) -> None:
         self.port = free_port()
         self.password = password
+        self.tls = tls
         # Persistent: AOF fsynced on every write, so even a SIGKILL loses nothing acknowledged.
         self.data_dir = tempfile.mkdtemp(prefix="dockfleet-redis-") if persistent else None
         auth = f":{password}@" if password else ""
-        self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
+        scheme = "rediss" if tls else "redis"
+        self.url = f"{scheme}://{auth}127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> RedisServer:
         binary = shutil.which("redis-server")
         require(binary is not None, "redis-server (apt-get install redis-server)")
         assert binary is not None
-        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        args = [binary, "--bind", "127.0.0.1", "--save", ""]
+        if self.tls:
+            args += ["--port", "0", "--tls-port", str(self.port), "--tls-auth-clients", "no"]
+            args += ["--tls-cert-file", str(self.tls.server_cert)]
+            args += ["--tls-key-file", str(self.tls.server_key)]
+            args += ["--tls-ca-cert-file", str(self.tls.ca)]
+        else:
+            args += ["--port", str(self.port)]
         if self.data_dir:
             args += ["--appendonly", "yes", "--appendfsync", "always", "--dir", self.data_dir]
         else:
@@ -81,7 +92,8 @@ class RedisServer:
         if self.password:
             args += ["--requirepass", self.password]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-        client = redis.Redis.from_url(self.url)
+        extra = {"ssl_ca_certs": str(self.tls.ca)} if self.tls else {}
+        client = redis.Redis.from_url(self.url, **extra)
         wait_for(lambda: bool(client.ping()), 10, "redis-server")
         client.close()
         return self
@@ -262,9 +274,9 @@ class WorkerProcess:
             )
         return self
 
-    def wait_ready(self, redis_url: str, timeout: float = 60) -> None:
+    def wait_ready(self, redis_url: str, timeout: float = 60, **redis_options: str) -> None:
         """Ready once its heartbeat lists it as a worker of its host."""
-        client = redis.Redis.from_url(redis_url, decode_responses=True)
+        client = redis.Redis.from_url(redis_url, decode_responses=True, **redis_options)
 
         def registered() -> bool:
             assert self.process is not None
