@@ -64,6 +64,16 @@ def job_log(job_id: str) -> str:
     return f"{PREFIX}:job:{job_id}:log"
 
 
+def state_containers(host_name: str) -> str:
+    """Hash: container id -> JSON summary of each fleet container of a host (the state cache)."""
+    return f"{PREFIX}:state:{host_name}:containers"
+
+
+def state_synced(host_name: str) -> str:
+    """When the state cache of a host was last rewritten whole from its engine."""
+    return f"{PREFIX}:state:{host_name}:synced"
+
+
 def log_reader(stream_id: str) -> str:
     """Lease of the reader of a log stream; when it expires the worker stops following."""
     return f"{PREFIX}:logstream:{stream_id}:reader"

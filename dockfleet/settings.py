@@ -118,6 +118,9 @@ class Settings(BaseSettings):
         description="idle job networks kept warm per host (0: none, a fresh one per job)",
     )
     network_pool_max: int = Field(default=16, ge=0, description="idle pooled networks kept at most")
+    state_resync_interval: float = Field(
+        default=60.0, gt=0, description="seconds between full rewrites of the state cache"
+    )
     job_lease_seconds: int = Field(
         default=15, ge=2, description="a dead worker's jobs are adopted this long after it died"
     )

@@ -91,6 +91,7 @@ def worker_env(
         "DOCKFLEET_DOCKER_HOST": docker_url,
         "DOCKFLEET_HEARTBEAT_INTERVAL": str(HEARTBEAT),
         "DOCKFLEET_DEFAULT_TIMEOUT": "20",
+        "DOCKFLEET_STATE_RESYNC_INTERVAL": "3",
         "DOCKFLEET_POLICY__ALLOWED_HOST_PATHS": json.dumps(policy.allowed_host_paths),
     }
     env.update(extra)
@@ -201,7 +202,11 @@ def maintenance_host(
 @pytest.fixture(scope="session")
 def client_settings(redis_url: str, policy: SecurityPolicy) -> Settings:
     return Settings(
-        redis_url=redis_url, heartbeat_interval=HEARTBEAT, default_timeout=20, policy=policy
+        redis_url=redis_url,
+        heartbeat_interval=HEARTBEAT,
+        default_timeout=20,
+        policy=policy,
+        state_resync_interval=3,
     )
 
 

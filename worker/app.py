@@ -26,6 +26,7 @@ from worker import runtime as runtime_module
 from worker.heartbeat import Heartbeat
 from worker.jobs import netpool
 from worker.jobs.adoption import adopt_orphans
+from worker.state_cache import StateFollower
 
 TASK_MODULES = [
     "tasks.containers",
@@ -65,6 +66,7 @@ settings = Settings()
 runtime_module.configure(settings)
 app = make_app(settings)
 _heartbeats: list[Heartbeat] = []
+_followers: list[StateFollower] = []
 
 
 @worker_process_init.connect
@@ -85,6 +87,7 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     beat.start()
     _heartbeats.append(beat)
     threading.Thread(target=_prewarm_networks, args=(rt,), name="netpool", daemon=True).start()
+    _followers.append(StateFollower(rt).start())
 
 
 def _prewarm_networks(rt: runtime_module.Runtime) -> None:
@@ -110,3 +113,5 @@ def _take_shared_jobs(worker_name: str, engine_ok: bool) -> None:
 def _stop_heartbeat(**_: Any) -> None:
     while _heartbeats:
         _heartbeats.pop().stop()
+    while _followers:
+        _followers.pop().stop()

@@ -25,7 +25,7 @@ from dockfleet.models import (
     WaitResult,
 )
 from dockfleet.policy import check_container
-from worker import locator
+from worker import locator, state_cache
 from worker.engine import containers as engine
 from worker.engine.convert import create_arguments, summary_info
 from worker.runtime import Runtime
@@ -59,6 +59,7 @@ def create(rt: Runtime, config: ContainerConfig, *, job: str | None = None) -> C
     locator.remember(rt.redis, info)
     # Last use of the image, for cleanup's least-recently-used eviction.
     rt.redis.zadd(keys.image_last_use(rt.host), {info.image_id: time.time()})
+    state_cache.put(rt, info)
     return info
 
 
@@ -85,22 +86,22 @@ def inspect(rt: Runtime, ref: str) -> ContainerInfo:
 
 def start(rt: Runtime, ref: str) -> ContainerInfo:
     engine.start(rt.docker, ref)
-    return engine.inspect(rt.docker, ref, rt.host)
+    return _changed(rt, engine.inspect(rt.docker, ref, rt.host))
 
 
 def stop(rt: Runtime, ref: str, timeout: int | None) -> ContainerInfo:
     engine.stop(rt.docker, ref, _grace(rt, timeout))
-    return engine.inspect(rt.docker, ref, rt.host)
+    return _changed(rt, engine.inspect(rt.docker, ref, rt.host))
 
 
 def restart(rt: Runtime, ref: str, timeout: int | None) -> ContainerInfo:
     engine.restart(rt.docker, ref, _grace(rt, timeout))
-    return engine.inspect(rt.docker, ref, rt.host)
+    return _changed(rt, engine.inspect(rt.docker, ref, rt.host))
 
 
 def kill(rt: Runtime, ref: str, signal: str) -> ContainerInfo:
     engine.kill(rt.docker, ref, signal)
-    return engine.inspect(rt.docker, ref, rt.host)
+    return _changed(rt, engine.inspect(rt.docker, ref, rt.host))
 
 
 def remove(rt: Runtime, ref: str, *, force: bool, volumes: bool = False) -> RemoveResult:
@@ -111,6 +112,7 @@ def remove(rt: Runtime, ref: str, *, force: bool, volumes: bool = False) -> Remo
         return RemoveResult(id=ref, host=rt.host, removed=False)
     removed = engine.remove(rt.docker, info.id, force=force, volumes=volumes)
     locator.forget(rt.redis, info)
+    state_cache.drop(rt, info.id)
     return RemoveResult(id=info.id, host=rt.host, removed=removed)
 
 
@@ -149,6 +151,12 @@ def batch(
 
     with ThreadPoolExecutor(BATCH_PARALLELISM) as pool:
         return list(pool.map(act, targets))
+
+
+def _changed(rt: Runtime, info: ContainerInfo) -> ContainerInfo:
+    """Mirror a container the fleet just changed into the state cache, and pass it on."""
+    state_cache.put(rt, info)
+    return info
 
 
 def _grace(rt: Runtime, timeout: int | None) -> int:

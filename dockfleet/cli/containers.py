@@ -185,6 +185,7 @@ def inspect(state: Context, host: str | None, refs: tuple[str, ...]) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Only print ids.")
 @click.option("--last", "-n", "limit", type=int, help="Show the N most recent containers.")
 @click.option("--unmanaged", is_flag=True, help="Include containers the fleet did not create.")
+@click.option("--fresh", is_flag=True, help="Ask every host now, not the fleet's state cache.")
 @click.option("--host", help="Only this host (default: every live host).")
 @filter_option
 @json_option
@@ -195,6 +196,7 @@ def ps(
     quiet: bool,
     limit: int | None,
     unmanaged: bool,
+    fresh: bool,
     host: str | None,
     filters: tuple[str, ...],
     as_json: bool,
@@ -202,7 +204,7 @@ def ps(
     """List the fleet's containers on every host."""
     query = parse_filters(filters, host=host, limit=limit, every=every or bool(limit))
     query = query.model_copy(update={"include_unmanaged": unmanaged})
-    found = state.fleet.list_containers(query)
+    found = state.fleet.list_containers(query, fresh=fresh)
     headers = ["CONTAINER ID", "HOST", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
     rows = (_ps_row(i) for i in found)
     listing(found, as_json=as_json, quiet=quiet, headers=headers, rows=rows)

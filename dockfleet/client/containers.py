@@ -9,6 +9,7 @@ from dockfleet import keys
 from dockfleet.client import stats_store
 from dockfleet.client.base import SLACK_SECONDS, FleetBase
 from dockfleet.client.logs import read_stream, take_lease
+from dockfleet.client.state_cache import cached_listing
 from dockfleet.errors import HostUnavailable
 from dockfleet.models import (
     BatchAction,
@@ -116,12 +117,21 @@ class ContainersMixin(FleetBase):
         result = self.transport.send(TaskNames.LOGS, args, host_queue(target), timeout=wait)
         return read_stream(self.transport, stream_id, result, target, self.settings.default_timeout)
 
-    def list_containers(self, query: ContainerFilter | None = None) -> list[ContainerInfo]:
-        """Fleet containers of every live host (or of ``query.host``), newest first."""
+    def list_containers(
+        self, query: ContainerFilter | None = None, fresh: bool = False
+    ) -> list[ContainerInfo]:
+        """Fleet containers of every live host (or of ``query.host``), newest first.
+
+        Answered from the state cache the workers keep in Redis (milliseconds for
+        the whole fleet) when it is live; ``fresh=True`` asks every host instead.
+        """
         query = parse(ContainerFilter, query or {})
         hosts = [query.host] if query.host else self.live_hosts()
-        rows = self._fan_out(TaskNames.LIST, [query.model_dump(mode="json")], hosts)
-        infos = [ContainerInfo.model_validate(r) for per_host in rows for r in per_host]
+        resync = self.settings.state_resync_interval
+        infos = None if fresh else cached_listing(self.transport.redis, hosts, query, resync)
+        if infos is None:
+            rows = self._fan_out(TaskNames.LIST, [query.model_dump(mode="json")], hosts)
+            infos = [ContainerInfo.model_validate(r) for per_host in rows for r in per_host]
         infos.sort(key=lambda i: (i.created is not None, i.created), reverse=True)
         return infos[: query.limit] if query.limit else infos
 

@@ -1,0 +1,84 @@
+"""The fleet-wide state cache: listings from Redis that match the hosts and heal themselves."""
+
+from __future__ import annotations
+
+import time
+
+import docker
+
+from dockfleet import ContainerConfig, ContainerFilter, Fleet
+from tests.conftest import TEST_IMAGE, Host
+from tests.support.services import wait_for
+
+
+def cache_of(fleet: Fleet, host: Host) -> set[str]:
+    return set(fleet.transport.redis.hkeys(f"dockfleet:state:{host.name}:containers"))
+
+
+def ids(infos: list[object]) -> list[str]:
+    return sorted(i.id for i in infos)  # type: ignore[attr-defined]
+
+
+def test_a_listing_from_the_cache_equals_asking_the_hosts(fleet: Fleet, host_a: Host) -> None:
+    # Given containers made through the fleet, in several states
+    made = [
+        fleet.create_container(
+            ContainerConfig(image=TEST_IMAGE, cmd=["sleep", "300"], labels={"cache": "yes"}),
+            host=host_a.name,
+        )
+        for _ in range(4)
+    ]
+    fleet.start_container(made[0].id)
+    fleet.start_container(made[1].id)
+    fleet.stop_container(made[1].id, timeout=1)
+    # Then they are in the cache at once (read-your-writes), and every filter agrees
+    assert {m.id for m in made} <= cache_of(fleet, host_a)
+    for query in (
+        ContainerFilter(labels={"cache": "yes"}),
+        ContainerFilter(labels={"cache": "yes"}, status=["running"]),
+        ContainerFilter(labels={"cache": "yes"}, status=["exited", "created"]),
+        ContainerFilter(labels={"cache": None}, limit=2),
+    ):
+        cached, fresh = fleet.list_containers(query), fleet.list_containers(query, fresh=True)
+        assert ids(cached) == ids(fresh), query
+        assert [(c.id, c.status) for c in cached] == [(c.id, c.status) for c in fresh]
+
+    # And the cache answers the whole fleet in a round trip (a figure, not an assertion)
+    began = time.perf_counter()
+    fleet.list_containers()
+    cached_ms = (time.perf_counter() - began) * 1000
+    began = time.perf_counter()
+    fleet.list_containers(fresh=True)
+    fresh_ms = (time.perf_counter() - began) * 1000
+    print(f"\nlisting: {cached_ms:.1f} ms from the cache, {fresh_ms:.1f} ms asking the hosts")
+
+
+def test_changes_behind_the_fleets_back_reach_the_cache_by_events(
+    fleet: Fleet, host_a: Host, local_engine: docker.DockerClient
+) -> None:
+    info = fleet.create_container(
+        ContainerConfig(image=TEST_IMAGE, cmd=["sleep", "300"]), host=host_a.name
+    )
+    container = local_engine.containers.get(info.id)
+    container.start()  # not through the fleet
+    query = ContainerFilter(host=host_a.name, status=["running"])
+    wait_for(lambda: info.id in ids(fleet.list_containers(query)), 5, "start seen by events")
+    container.remove(force=True)
+    wait_for(lambda: info.id not in cache_of(fleet, host_a), 5, "removal seen by events")
+
+
+def test_the_cache_heals_itself_after_missed_events(fleet: Fleet, host_a: Host) -> None:
+    # Given a cache that lost an entry and gained a ghost (as after missed events)
+    info = fleet.create_container(ContainerConfig(image=TEST_IMAGE), host=host_a.name)
+    key = f"dockfleet:state:{host_a.name}:containers"
+    redis = fleet.transport.redis
+    redis.hdel(key, info.id)
+    redis.hset(key, "ghost", info.model_copy(update={"id": "ghost"}).model_dump_json())
+
+    # Then the next resync (every 3 s here) puts it right
+    def healed() -> bool:
+        cached = cache_of(fleet, host_a)
+        return info.id in cached and "ghost" not in cached
+
+    wait_for(healed, 10, "resync")
+    assert info.id in ids(fleet.list_containers(ContainerFilter(host=host_a.name)))
