@@ -13,10 +13,12 @@ the job is active; it is dropped in the same transaction that finishes it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import redis
+from redis.client import Pipeline
 
 from dockfleet import keys
 from dockfleet.models.jobs import JobResult
@@ -24,6 +26,7 @@ from dockfleet.models.jobs import JobResult
 State = Literal["queued", "running", "finished"]
 Claim = Literal["run", "finished"]
 END_FIELD = "end"
+T = TypeVar("T")
 
 
 def now_iso() -> str:
@@ -70,71 +73,74 @@ def claim(client: redis.Redis, job_id: str, host: str, retention: int) -> Claim:
     A job canceled while queued is finished here as canceled: it never starts.
     """
     key = keys.job(job_id)
-    with client.pipeline() as pipe:
-        while True:
-            try:
-                pipe.watch(key)  # type: ignore[no-untyped-call]
-                state = pipe.hget(key, "state")
-                canceled = pipe.hget(key, "cancel") == "1"
-                if state == "finished":
-                    return "finished"
-                pipe.multi()
-                if state in (None, "queued") and canceled:
-                    _finish_in(pipe, job_id, _canceled_result(job_id, host), retention, host)
-                    pipe.execute()
-                    return "finished"
-                pipe.hset(key, mapping={"state": "running", "host": host})
-                pipe.hsetnx(key, "claimed_at", now_iso())
-                pipe.sadd(keys.host_jobs(host), job_id)
-                pipe.execute()
-                return "run"
-            except redis.WatchError:
-                continue
+
+    def attempt(pipe: Pipeline) -> Claim:
+        state, cancel = pipe.hmget(key, ["state", "cancel"])
+        if state == "finished":
+            return "finished"
+        pipe.multi()
+        if state in (None, "queued") and cancel == "1":
+            _finish_in(pipe, job_id, _canceled_result(job_id, host), retention, host)
+            pipe.execute()
+            return "finished"
+        pipe.hset(key, mapping={"state": "running", "host": host})
+        pipe.hsetnx(key, "claimed_at", now_iso())
+        pipe.sadd(keys.host_jobs(host), job_id)
+        pipe.execute()
+        return "run"
+
+    return _transaction(client, key, attempt)
 
 
 def request_cancel(client: redis.Redis, job_id: str, retention: int) -> State | None:
     """Cancel a job: a queued one is finished as canceled at once, a running one is
     flagged for its worker to stop. Returns the state seen (None: no such job)."""
     key = keys.job(job_id)
-    with client.pipeline() as pipe:
-        while True:
-            try:
-                pipe.watch(key)  # type: ignore[no-untyped-call]
-                state = pipe.hget(key, "state")
-                if state is None or state == "finished":
-                    return state  # type: ignore[return-value]
-                pipe.multi()
-                pipe.hset(key, "cancel", "1")
-                if state == "queued":
-                    target = pipe.hget(key, "target") or ""
-                    _finish_in(pipe, job_id, _canceled_result(job_id, str(target)), retention, "")
-                pipe.execute()
-                return state  # type: ignore[return-value]
-            except redis.WatchError:
-                continue
+
+    def attempt(pipe: Pipeline) -> State | None:
+        state, target = (
+            str(v) if v is not None else None for v in pipe.hmget(key, ["state", "target"])
+        )
+        if state not in ("queued", "running"):
+            return "finished" if state == "finished" else None
+        pipe.multi()
+        pipe.hset(key, "cancel", "1")
+        if state == "queued":
+            _finish_in(pipe, job_id, _canceled_result(job_id, target or ""), retention, "")
+        pipe.execute()
+        return "queued" if state == "queued" else "running"
+
+    return _transaction(client, key, attempt)
 
 
 def finish(client: redis.Redis, job_id: str, result: JobResult, retention: int) -> JobResult:
     """Store the result unless one is stored already; returns the one that counts."""
     key = keys.job(job_id)
+
+    def attempt(pipe: Pipeline) -> JobResult:
+        stored = pipe.hget(key, "result")
+        if stored:
+            return JobResult.model_validate_json(stored)
+        pipe.multi()
+        _finish_in(pipe, job_id, result, retention, result.host)
+        pipe.execute()
+        return result
+
+    return _transaction(client, key, attempt)
+
+
+def _transaction(client: redis.Redis, key: str, attempt: Callable[[Pipeline], T]) -> T:
+    """Run `attempt` under WATCH of `key`, again from the start if another writer got in."""
     with client.pipeline() as pipe:
         while True:
             try:
                 pipe.watch(key)  # type: ignore[no-untyped-call]
-                stored = pipe.hget(key, "result")
-                if stored:
-                    return JobResult.model_validate_json(stored)
-                pipe.multi()
-                _finish_in(pipe, job_id, result, retention, result.host)
-                pipe.execute()
-                return result
+                return attempt(pipe)
             except redis.WatchError:
                 continue
 
 
-def _finish_in(
-    pipe: redis.client.Pipeline, job_id: str, result: JobResult, retention: int, host: str
-) -> None:
+def _finish_in(pipe: Pipeline, job_id: str, result: JobResult, retention: int, host: str) -> None:
     key, log = keys.job(job_id), keys.job_log(job_id)
     payload = result.model_dump_json()
     pipe.hset(key, mapping={"state": "finished", "result": payload, "finished_at": now_iso()})

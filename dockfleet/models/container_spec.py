@@ -16,17 +16,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from dockfleet.models.fields import SecretMap
+from dockfleet.models.fields import ENV_KEY_RE, SecretMap
 from dockfleet.models.units import parse_duration, parse_size
 
 NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
-ENV_KEY_RE = re.compile(r"^[^=\s\x00]+$")
 VOLUME_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 HOST_PORT_RE = re.compile(
     r"^(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(?P<port>\d+)?$"
@@ -176,14 +174,6 @@ class ContainerConfig(FrozenModel):
             key, sep, _ = item.partition("=")
             if not sep or not ENV_KEY_RE.match(key):
                 raise ValueError(f"{item!r} is not KEY=VALUE")
-        return value
-
-    @field_validator("secret_env")
-    @classmethod
-    def _secret_keys(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
-        for key in value:
-            if not ENV_KEY_RE.match(key):
-                raise ValueError(f"{key!r} is not a valid variable name")
         return value
 
     @field_validator("volumes")

@@ -7,12 +7,15 @@ Every other dump — results, logs, Flower's argsrepr — shows ``***``.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from pydantic import BeforeValidator, PlainSerializer, SecretStr
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, SecretStr
 from pydantic_core.core_schema import SerializationInfo
 
 MASK = "***"
+#: an environment variable's name: anything but "=", blanks and NUL
+ENV_KEY_RE = re.compile(r"^[^=\s\x00]+$")
 
 
 def reveals(info: SerializationInfo) -> bool:
@@ -38,9 +41,20 @@ def _labels_from_list(value: object) -> object:
 
 #: a secret string, masked in every dump but the worker's
 Secret = Annotated[SecretStr, PlainSerializer(_dump_secret, return_type=str)]
+
+
+def _variable_names(value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+    for key in value:
+        if not ENV_KEY_RE.match(key):
+            raise ValueError(f"{key!r} is not a valid variable name")
+    return value
+
+
 #: name -> secret value (secret env variables), masked likewise
 SecretMap = Annotated[
-    dict[str, SecretStr], PlainSerializer(_dump_secret_map, return_type=dict[str, str])
+    dict[str, SecretStr],
+    AfterValidator(_variable_names),
+    PlainSerializer(_dump_secret_map, return_type=dict[str, str]),
 ]
 #: label key -> value, or -> None for "has the label"; also from ["k=v", "k"]
 LabelSelector = Annotated[dict[str, str | None], BeforeValidator(_labels_from_list)]

@@ -6,10 +6,9 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from dockfleet.models.container_spec import (
-    ENV_KEY_RE,
     Bytes,
     ContainerConfig,
     FrozenModel,
@@ -63,14 +62,6 @@ class JobSpec(FrozenModel):
     def _job_id(cls, value: str | None) -> str | None:
         if value is not None and not JOB_ID_RE.match(value):
             raise ValueError("must be letters, digits, '.', '_' or '-' (at most 64)")
-        return value
-
-    @field_validator("secret_env")
-    @classmethod
-    def _secret_keys(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
-        for key in value:
-            if not ENV_KEY_RE.match(key):
-                raise ValueError(f"{key!r} is not a valid variable name")
         return value
 
     @model_validator(mode="after")

@@ -209,7 +209,8 @@ def test_canceling_a_queued_job_means_it_never_starts(
     assert handle.state == "queued"
     # When it is canceled, it is reported canceled at once
     assert handle.cancel() == "queued"
-    assert handle.wait(timeout=5).status == "canceled"
+    canceled = handle.wait(timeout=5)
+    assert (canceled.status, canceled.host) == ("canceled", "parked-host")
     # And a worker that takes the message later does not start it
     redis = fleet.transport.redis
     [raw] = redis.lrange(host_queue("parked-host"), 0, -1)
