@@ -113,7 +113,7 @@ class Settings(BaseSettings):
         description="threads fits I/O-bound Docker work (~57 MB vs ~155 MB RSS for prefork)",
     )
     network_pool_size: int = Field(
-        default=4,
+        default=2,
         ge=0,
         description="idle job networks kept warm per host (0: none, a fresh one per job)",
     )

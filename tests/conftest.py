@@ -92,6 +92,9 @@ def worker_env(
         "DOCKFLEET_HEARTBEAT_INTERVAL": str(HEARTBEAT),
         "DOCKFLEET_DEFAULT_TIMEOUT": "20",
         "DOCKFLEET_STATE_RESYNC_INTERVAL": "3",
+        # Many test hosts share one engine, and each network takes one of its ~30 default
+        # address pools: keep the warm pools small here (they grow on demand).
+        "DOCKFLEET_NETWORK_POOL_SIZE": "1",
         "DOCKFLEET_POLICY__ALLOWED_HOST_PATHS": json.dumps(policy.allowed_host_paths),
     }
     env.update(extra)
