@@ -54,6 +54,11 @@ def network_pool(host_name: str) -> str:
     return f"{PREFIX}:host:{host_name}:netpool"
 
 
+def network_pool_prewarm(host_name: str) -> str:
+    """Lock: one worker of a host tops its network pool up at a time."""
+    return f"{PREFIX}:host:{host_name}:netpool:prewarm"
+
+
 def network_pool_in_use(host_name: str) -> str:
     """Hash: pooled network -> the job holding it (never offered to another job meanwhile)."""
     return f"{PREFIX}:host:{host_name}:netpool:in-use"

@@ -84,7 +84,7 @@ def prewarm(rt: Runtime) -> int:
         if _idle(rt, row["Name"]):
             rt.redis.eval(_OFFER, 2, *_keys(rt), row["Name"])
     # Several workers of one host start together: one of them tops the pool up.
-    with rt.redis.lock(keys.network_pool(rt.host) + ":prewarm", timeout=60, blocking_timeout=60):
+    with rt.redis.lock(keys.network_pool_prewarm(rt.host), timeout=60, blocking_timeout=60):
         size = int(rt.redis.scard(keys.network_pool(rt.host)))
         for _ in range(max(0, rt.settings.network_pool_size - size)):
             rt.redis.eval(_OFFER, 2, *_keys(rt), create(rt))
