@@ -126,6 +126,9 @@ class DockerDaemon:
         self.exec_root = f"/run/dft-{tag}"
         self.bridge = f"br-dft{tag}"[:15]
         self.address = f"10.213.{subnet_octet}.1/24"
+        # Its own address pool for the networks it makes: daemons share the host's routes,
+        # and the default pools (172.17-31/16, 192.168/20s) run out across several daemons.
+        self.address_pool = f"base=10.{subnet_octet % 150 + 20}.0.0/16,size=24"
         self.log_path = Path(tempfile.gettempdir()) / f"dockerd-{tag}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -151,6 +154,7 @@ class DockerDaemon:
         args += ["--exec-root", self.exec_root, "--pidfile", f"{self.exec_root}/dockerd.pid"]
         # --iptables=false: with the default it would flush the first daemon's chains.
         args += ["--bridge", self.bridge, "--iptables=false", "--shutdown-timeout", "2"]
+        args += ["--default-address-pool", self.address_pool]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         wait_for(lambda: self.docker(["version"]).returncode == 0, 30, f"dockerd {self.tag}")
