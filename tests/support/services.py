@@ -175,6 +175,10 @@ class DockerDaemon:
         assert load.returncode == 0, load.stderr
 
     def stop(self) -> None:
+        # Its networks' bridges outlive it (dockerd keeps them for a restart): note them
+        # now and delete them after, or their routes would use up the host's address space.
+        listed = self.docker(["network", "ls", "-q", "--filter", "type=custom"]).stdout.decode()
+        bridges = [f"br-{network_id[:12]}" for network_id in listed.split()]
         if self.process is not None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -182,7 +186,8 @@ class DockerDaemon:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
-        _run(["ip", "link", "delete", self.bridge], check=False)
+        for bridge in [self.bridge, *bridges]:
+            _run(["ip", "link", "delete", bridge], check=False)
         shutil.rmtree(self.data_root, ignore_errors=True)
         shutil.rmtree(self.exec_root, ignore_errors=True)
 
