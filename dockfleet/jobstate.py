@@ -24,7 +24,8 @@ from dockfleet import keys
 from dockfleet.models.jobs import JobResult
 
 State = Literal["queued", "running", "finished"]
-Claim = Literal["run", "finished"]
+#: run: a first run; rerun: claimed before (a redelivery or an adoption); finished: done
+Claim = Literal["run", "rerun", "finished"]
 END_FIELD = "end"
 T = TypeVar("T")
 
@@ -87,7 +88,7 @@ def claim(client: redis.Redis, job_id: str, host: str, retention: int) -> Claim:
         pipe.hsetnx(key, "claimed_at", now_iso())
         pipe.sadd(keys.host_jobs(host), job_id)
         pipe.execute()
-        return "run"
+        return "rerun" if state == "running" else "run"
 
     return _transaction(client, key, attempt)
 

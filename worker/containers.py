@@ -116,6 +116,14 @@ def remove(rt: Runtime, ref: str, *, force: bool, volumes: bool = False) -> Remo
     return RemoveResult(id=info.id, host=rt.host, removed=removed)
 
 
+def remove_listed(rt: Runtime, row: dict[str, Any]) -> None:
+    """Remove a container found by a listing (its row names it: no inspect needed)."""
+    info = summary_info(row, rt.host)
+    engine.remove(rt.docker, info.id, force=True, volumes=False)
+    locator.forget(rt.redis, info)
+    state_cache.drop(rt, info.id)
+
+
 def wait(rt: Runtime, ref: str, timeout: float | None) -> WaitResult:
     return engine.wait(rt.docker, ref, rt.host, timeout)
 

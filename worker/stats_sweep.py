@@ -32,8 +32,9 @@ from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-#: parallel one-shot API calls (within the client's connection pool of 32)
-API_PARALLELISM = 24
+#: parallel one-shot API calls: each waits for the engine's 1-s stats cycle, so a sweep
+#: takes ceil(containers / this) seconds (within the client's connection pool)
+API_PARALLELISM = 128
 #: the fleet-wide feed keeps about this many samples for `Fleet.stats_stream`
 FEED_LENGTH = 10_000
 

@@ -7,8 +7,9 @@ from docker.tls import TLSConfig
 
 from dockfleet.settings import Settings
 
-#: enough pooled connections for a threads-pool worker plus log followers
-MAX_POOL_SIZE = 32
+#: enough pooled connections for a threads-pool worker, log followers and an API-mode
+#: stats sweep that asks every container at once (unix-socket connections are cheap)
+MAX_POOL_SIZE = 128
 
 
 def make_client(settings: Settings) -> docker.DockerClient:

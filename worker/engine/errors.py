@@ -98,6 +98,12 @@ def _from_api_error(exc: docker.errors.APIError, host: str) -> FleetError:
         return Conflict(f"conflict on host {host!r}: {text}")
     if any(hint in lower for hint in _TRANSIENT_HINTS):
         return EngineBusy(f"a registry call of host {host!r} failed for now: {text}")
+    if "address pool" in text:
+        # The engine ran out of subnets for networks (a 404, but nothing is missing).
+        return EngineError(
+            f"host {host!r} has no free address pool for another network ({text}); give "
+            "dockerd more default-address-pools or lower DOCKFLEET_NETWORK_POOL_MAX"
+        )
     if status == 404 or isinstance(exc, docker.errors.NotFound):
         return _not_found(text, host, exc)
     if status == 409:

@@ -73,10 +73,12 @@ def run(rt: Runtime, spec: JobSpec, job_id: str) -> JobResult | None:
         return None
     with lease:
         claim = retrying(lambda: jobstate.claim(rt.redis, job_id, rt.host, retention), "claim")
-        fields = retrying(lambda: jobstate.read(rt.redis, job_id), "reading a job")
+        fields = {}
+        if claim != "run":  # a first run has no history to read
+            fields = retrying(lambda: jobstate.read(rt.redis, job_id), "reading a job")
         if claim == "finished":
             return jobstate.result_of(fields)
-        job = JobRun(rt, spec, job_id, lease)
+        job = JobRun(rt, spec, job_id, lease, fresh=claim == "run")
         # An earlier run may have died between deciding the outcome and reporting it.
         outcome = jobstate.outcome_of(fields)
         if outcome is None:
@@ -96,19 +98,25 @@ def run(rt: Runtime, spec: JobSpec, job_id: str) -> JobResult | None:
 
 
 class JobRun:
-    def __init__(self, rt: Runtime, spec: JobSpec, job_id: str, lease: Lease) -> None:
+    def __init__(
+        self, rt: Runtime, spec: JobSpec, job_id: str, lease: Lease, *, fresh: bool
+    ) -> None:
         self.rt = rt
         self.spec = spec
         self.job_id = job_id
         self.lease = lease
+        #: a first run: nothing of the job can exist yet, so nothing is looked up to adopt
+        self.fresh = fresh
         self.adopted = False
         self.began = time.monotonic()
+        self.started_at: str | None = None
+        self.network: str | None = None
 
     # -- the steps ---------------------------------------------------------------
 
     def execute(self) -> JobResult:
         try:
-            network = self._network()
+            network = self.network = self._network()
             started = [
                 (s, self._start(self._service_config(s, network))) for s in self.spec.services
             ]
@@ -184,24 +192,35 @@ class JobRun:
         )
 
     def _start(self, config: ContainerConfig, is_job: bool = False) -> dict[str, Any]:
-        """Create (or adopt, when an earlier run made it) and start a container."""
+        """Create (or adopt, when an earlier run made it) and start a container.
+
+        Returns what the rest of the run needs of it (id, TTY, status); a first run
+        skips the lookups an adoption needs (every engine call counts in a CI job).
+        """
         assert config.name is not None
-        try:
-            doc = engine.inspect_raw(self.rt.docker, config.name)
-            if (doc["Config"].get("Labels") or {}).get(fleet_labels.JOB) != self.job_id:
-                raise InvalidSpec(f"container {config.name!r} exists and is not this job's")
-            self.adopted = self.adopted or is_job
-        except docker.errors.NotFound:
+        doc = None if self.fresh else self._existing(config.name, is_job)
+        if doc is None:
             job_images.ensure(self.rt, config.reference, self.spec.pull)
-            doc = engine.inspect_raw(self.rt.docker, self._create_when_a_slot_frees(config))
+            created = self._create_when_a_slot_frees(config)
+            doc = {"Id": created, "Config": {"Tty": False}, "State": {"Status": "created"}}
         if doc["State"]["Status"] == "created":
             if is_job:
-                key = keys.job(self.job_id)
-                retrying(
-                    lambda: self.rt.redis.hsetnx(key, "started_at", jobstate.now_iso()), "start"
-                )
+                self.started_at = jobstate.now_iso()
+                key, stamp = keys.job(self.job_id), self.started_at
+                retrying(lambda: self.rt.redis.hsetnx(key, "started_at", stamp), "start")
             engine.start(self.rt.docker, doc["Id"])
-            doc = engine.inspect_raw(self.rt.docker, doc["Id"])
+            doc["State"] = {"Status": "running"}
+        return doc
+
+    def _existing(self, name: str, is_job: bool) -> dict[str, Any] | None:
+        """The container an earlier run of this job made, if any (to adopt, not duplicate)."""
+        try:
+            doc = engine.inspect_raw(self.rt.docker, name)
+        except docker.errors.NotFound:
+            return None
+        if (doc["Config"].get("Labels") or {}).get(fleet_labels.JOB) != self.job_id:
+            raise InvalidSpec(f"container {name!r} exists and is not this job's")
+        self.adopted = self.adopted or is_job
         return doc
 
     def _create_when_a_slot_frees(self, config: ContainerConfig) -> str:
@@ -226,8 +245,11 @@ class JobRun:
     def _supervise(self, doc: dict[str, Any]) -> JobResult:
         """Copy the log and wait for the exit, stopping the container on cancel or timeout."""
         container_id = doc["Id"]
-        fields = retrying(lambda: jobstate.read(self.rt.redis, self.job_id), "reading a job")
-        began = datetime.fromisoformat(fields.get("started_at") or jobstate.now_iso())
+        started_at = self.started_at  # set by this run; an adopted job's is in its state
+        if started_at is None:
+            fields = retrying(lambda: jobstate.read(self.rt.redis, self.job_id), "reading a job")
+            started_at = fields.get("started_at")
+        began = datetime.fromisoformat(started_at or jobstate.now_iso())
         deadline = began.timestamp() + self.spec.timeout
         copy = JobLogCopy(self.rt, self.job_id, self.spec.secret_values(), self.spec.log_limit)
         copier = threading.Thread(target=copy.run, args=(doc,), name="job-log", daemon=True)
@@ -328,25 +350,32 @@ class JobRun:
         """Remove every container and the network of the job (unless kept for debugging)."""
         if self.spec.keep_on_failure and result.status != "succeeded":
             return
+        # A first run knows its network; a rerun looks it up (it may have none of its own).
+        known = self.fresh or self.network is not None
         try:
-            remove_job_objects(self.rt, self.job_id)
+            remove_job_objects(self.rt, self.job_id, self.network, look_up=not known)
         except Exception:  # reconcile removes what is left; the result is already safe
             log.warning("cleanup of job %s incomplete", self.job_id, exc_info=True)
 
 
-def remove_job_objects(rt: Runtime, job_id: str) -> None:
-    """Remove the job's containers, then give back (or remove) its network."""
+def remove_job_objects(
+    rt: Runtime, job_id: str, network: str | None = None, *, look_up: bool = True
+) -> None:
+    """Remove the job's containers (found by label: a crash may have left any), then give
+    back or remove its network: the one given, or with `look_up` the one it had."""
     selector = [f"{fleet_labels.JOB}={job_id}", f"{fleet_labels.HOST}={rt.host}"]
     for row in engine.list_summaries(rt.docker, {"label": selector}):
-        containers.remove(rt, row["Id"], force=True)
-    pooled = rt.redis.hget(keys.job(job_id), "network")
-    if pooled and netpool.is_pooled(str(pooled)):
-        netpool.give_back(rt, str(pooled))
+        containers.remove_listed(rt, row)
+    if look_up:
+        network = str(rt.redis.hget(keys.job(job_id), "network") or object_name(job_id))
+    if network is None:
         return
-    name = object_name(job_id)
+    if netpool.is_pooled(str(network)):
+        netpool.give_back(rt, str(network))
+        return
     try:
-        owner = (networks.inspect(rt.docker, name).get("Labels") or {}).get(fleet_labels.JOB)
+        labels = networks.inspect(rt.docker, network).get("Labels") or {}
     except docker.errors.NotFound:
         return
-    if owner == job_id:
-        networks.remove(rt.docker, name)
+    if labels.get(fleet_labels.JOB) == job_id:  # never a user's own network
+        networks.remove(rt.docker, network)
