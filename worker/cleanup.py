@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +33,8 @@ from worker.runtime import Runtime
 log = logging.getLogger(__name__)
 
 STOPPED = ["exited", "created", "dead"]
+#: engine calls in flight at once while planning and removing containers
+PARALLELISM = 8
 KINDS: tuple[ObjectKind, ...] = ("container", "network", "image")
 
 
@@ -60,31 +63,44 @@ def plan_containers(rt: Runtime, now: float) -> list[RemovedObject]:
     grace = rt.settings.cleanup.container_grace
     rows = inventory.containers(rt.docker, fleet_labels_of_host(rt), STOPPED)
     leased = live_leases(rt.redis, _jobs(rows))
+    candidates = [
+        row
+        for row in rows
+        if not ({(row.get("Labels") or {}).get(fleet_labels.JOB)} & leased)  # a running job's
+    ]
+    with ThreadPoolExecutor(PARALLELISM) as pool:
+        stopped_since = list(pool.map(lambda row: _stopped_since(rt, row), candidates))
     planned = []
-    for row in rows:
-        labels = row.get("Labels") or {}
-        if labels.get(fleet_labels.JOB) in leased or labels.get(fleet_labels.POOL):
-            continue  # a running job's, or idle in the warm pool by design
-        try:
-            doc = engine_containers.inspect_raw(rt.docker, str(row["Id"]))
-        except Exception:  # gone since the listing: nothing to clean
+    for row, since in zip(candidates, stopped_since, strict=True):
+        if since is None:
             continue
-        state = doc.get("State") or {}
-        if state.get("Running") or state.get("Restarting"):
-            continue
-        since = engine_time(state.get("FinishedAt")) or engine_time(doc.get("Created"))
-        age = now - since.timestamp() if since else 0.0
+        age = now - since
         if age >= grace:
             planned.append(
                 RemovedObject(
                     kind="container",
                     id=str(row["Id"]),
-                    name=str(doc.get("Name", "")).lstrip("/"),
+                    name=str((row.get("Names") or ["/"])[0]).lstrip("/"),
                     reason=f"stopped {age:.0f}s ago (grace {grace:g}s)",
-                    job=labels.get(fleet_labels.JOB),
+                    job=(row.get("Labels") or {}).get(fleet_labels.JOB),
                 )
             )
     return planned
+
+
+def _stopped_since(rt: Runtime, row: dict[str, Any]) -> float | None:
+    """When a listed container stopped (unix time); None if it runs or is gone."""
+    if row.get("State") == "created":
+        return float(row.get("Created", 0))  # never started: its age is its creation's
+    try:
+        doc = engine_containers.inspect_raw(rt.docker, str(row["Id"]))
+    except Exception:  # gone since the listing: nothing to clean
+        return None
+    state = doc.get("State") or {}
+    if state.get("Running") or state.get("Restarting"):
+        return None
+    since = engine_time(state.get("FinishedAt")) or engine_time(doc.get("Created"))
+    return since.timestamp() if since else None
 
 
 def plan_networks(rt: Runtime, now: float, removing: set[str]) -> list[RemovedObject]:
@@ -95,8 +111,8 @@ def plan_networks(rt: Runtime, now: float, removing: set[str]) -> list[RemovedOb
     planned = []
     for row in rows:
         labels = row.get("Labels") or {}
-        if labels.get(fleet_labels.JOB) in leased:
-            continue
+        if labels.get(fleet_labels.JOB) in leased or labels.get(fleet_labels.POOL):
+            continue  # a running job's, or idle in the warm pool by design
         network_id = str(row["Id"])
         if network_users(rt, network_id) - removing:
             continue
@@ -122,22 +138,33 @@ def network_users(rt: Runtime, network_id: str) -> set[str]:
 
 
 def execute(rt: Runtime, planned: list[RemovedObject], errors: list[str]) -> list[RemovedObject]:
-    """Remove what was planned, in order (containers, networks, images); returns what went."""
-    done = []
-    for item in planned:
-        try:
-            if item.kind == "container":
-                engine_containers.remove(rt.docker, item.id, force=False, volumes=True)
-            elif item.kind == "network":
-                engine_networks.remove(rt.docker, item.id)
-            else:
-                image_gc.remove(rt, item)
-        except Exception as exc:  # came into use since the plan: leave it, say why
-            errors.append(f"{item.kind} {item.name or item.id[:12]}: {exc}")
-            log.info("cleanup of %s %s skipped: %s", item.kind, item.id[:12], exc)
-            continue
-        done.append(item)
-    return done
+    """Remove what was planned, in order (containers, networks, images); returns what went.
+
+    Containers go in parallel (the engine removes them independently); networks only
+    once their containers are gone, images last.
+    """
+    containers = [item for item in planned if item.kind == "container"]
+    with ThreadPoolExecutor(PARALLELISM) as pool:
+        removed = list(pool.map(lambda item: _remove(rt, item, errors), containers))
+    done = [item for item, ok in zip(containers, removed, strict=True) if ok]
+    return done + [
+        item for item in planned if item.kind != "container" and _remove(rt, item, errors)
+    ]
+
+
+def _remove(rt: Runtime, item: RemovedObject, errors: list[str]) -> bool:
+    try:
+        if item.kind == "container":
+            engine_containers.remove(rt.docker, item.id, force=False, volumes=True)
+        elif item.kind == "network":
+            engine_networks.remove(rt.docker, item.id)
+        else:
+            image_gc.remove(rt, item)
+    except Exception as exc:  # came into use since the plan: leave it, say why
+        errors.append(f"{item.kind} {item.name or item.id[:12]}: {exc}")
+        log.info("cleanup of %s %s skipped: %s", item.kind, item.id[:12], exc)
+        return False
+    return True
 
 
 def record(
