@@ -91,7 +91,7 @@ class Table:
         out = []
         for row in self.rows:
             low, high = (min(row.samples), max(row.samples)) if row.samples else (0.0, 0.0)
-            ratio = f"{self.ratio(row.label):.2f}×" if row.baseline else "—"
+            ratio = fmt_ratio(self.ratio(row.label)) if row.baseline else "—"
             out.append(
                 [
                     row.label,
@@ -118,6 +118,11 @@ def fmt(value: float) -> str:
     if abs(value) >= 10:
         return f"{value:.1f}"
     return f"{value:.2f}"
+
+
+def fmt_ratio(value: float) -> str:
+    """Two decimals; two significant figures below 0.1 (a sweep at 0.0064× of the CLI)."""
+    return f"{value:.2f}×" if value >= 0.1 or value != value else f"{value:.2g}×"
 
 
 Verdict = Literal["met", "missed", "info"]
