@@ -87,7 +87,7 @@ def busy(env: BenchEnv, worker: WorkerProcess, host: str) -> tuple[list[float], 
     done.set()
     sampler.join()
     if any(r.status != "succeeded" for r in results):
-        raise RuntimeError(f"jobs failed: {[r.status for r in results]}")
+        raise RuntimeError(f"jobs failed: {[(r.status, r.error) for r in results]}")
     return [r for r, _ in readings], [p for _, p in readings]
 
 
