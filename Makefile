@@ -1,12 +1,16 @@
-# dockfleet: `make demo` runs a real job through a local fleet; `make test` runs the tests.
-# Both install what is missing on a Debian/Ubuntu machine (as root) and start dockerd.
+# dockfleet: `make demo` runs a real job through a local fleet; `make test` runs the tests;
+# `make bench` measures the fleet against raw Docker (`make bench-quick`: each benchmark briefly).
+# All install what is missing on a Debian/Ubuntu machine (as root) and start dockerd.
 
 VENV    ?= .venv
 PYTHON  ?= python3
 BIN      = $(VENV)/bin
 STAMP    = $(VENV)/.installed
+#: the engine the benchmarks measure, and where `make bench` writes its Markdown report
+BENCH_DOCKER_HOST ?= unix:///var/run/docker.sock
+BENCH_REPORT      ?= .state/benchmarks.md
 
-.PHONY: setup system venv engine image lint test chaos demo clean
+.PHONY: setup system venv engine image lint test chaos bench bench-quick bench-image demo clean
 
 setup: system venv engine image
 
@@ -39,6 +43,17 @@ test: setup lint
 # Only the fault-injection tests (Redis crash, dockerd restart, load); `make test` runs them too.
 chaos: setup
 	$(BIN)/python -m pytest -m chaos tests/chaos
+
+bench: setup bench-image
+	@mkdir -p $(dir $(BENCH_REPORT))
+	$(BIN)/python -m benchmarks --docker-host $(BENCH_DOCKER_HOST) --markdown $(BENCH_REPORT)
+
+bench-quick: setup bench-image
+	$(BIN)/python -m benchmarks --quick --docker-host $(BENCH_DOCKER_HOST)
+
+# The benchmarked engine may be another than the default one: give it the image too.
+bench-image:
+	@DOCKER_HOST=$(BENCH_DOCKER_HOST) bash scripts/busybox-image.sh busybox:local
 
 demo: setup
 	@PATH="$(abspath $(BIN)):$$PATH" bash scripts/demo.sh

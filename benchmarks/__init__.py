@@ -1,0 +1,1 @@
+"""dockfleet's benchmarks: the fleet against raw Docker, side by side (``make bench``)."""

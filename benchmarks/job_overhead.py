@@ -1,0 +1,149 @@
+"""Benchmark 1: a trivial job (``busybox:local true``) through the fleet vs direct vs the CLI.
+
+Latency: one job at a time, five ways, interleaved: direct docker-py
+(create, start, wait, logs, remove), the fleet with ``network=False`` (the
+same work), `docker run --rm`, and the per-job network both ways (direct
+docker-py with a network made and removed around the job, and the fleet's
+default). Throughput: a fixed number of jobs with 1, 2 and 4 in flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from benchmarks import direct
+from benchmarks.env import IMAGE, BenchEnv
+from benchmarks.harness import Report, Table, Variant, interleaved, timed
+from benchmarks.render import show
+from dockfleet.models.jobs import JobSpec
+
+NAME = "jobs"
+CONCURRENCY = (1, 2, 4)
+
+
+def fleet_job(env: BenchEnv, host: str, network: bool) -> Callable[[], None]:
+    def run() -> None:
+        spec = JobSpec(container=direct.config(["true"]), network=network, host=host)
+        handle = env.fleet.run_job(spec)
+        result = handle.wait(timeout=120)
+        list(handle.logs(follow=False))
+        if result.status != "succeeded":
+            raise RuntimeError(f"fleet job {result.job_id}: {result.status} {result.error}")
+
+    return run
+
+
+def direct_job(
+    env: BenchEnv, network: bool, steps: dict[str, list[float]] | None = None
+) -> Callable[[], None]:
+    labels = env.direct_labels()
+    return lambda: direct.run_job(env.engine.api, labels, network, steps)
+
+
+def cli_job(env: BenchEnv) -> Callable[[], None]:
+    def run() -> None:
+        done = env.docker_cli("run", "--rm", "--label", f"dockfleet.bench={env.run_id}", IMAGE)
+        if done.returncode != 0:
+            raise RuntimeError(f"docker run --rm failed: {done.stderr.decode()}")
+
+    return run
+
+
+def throughput(job: Callable[[], None], jobs: int, concurrency: int) -> Variant:
+    """Jobs per second for `jobs` jobs with `concurrency` of them in flight."""
+
+    def measure() -> float:
+        elapsed = timed(lambda: _in_flight(job, jobs, concurrency))()
+        return jobs / (elapsed / 1000)
+
+    return measure
+
+
+def _in_flight(job: Callable[[], None], jobs: int, concurrency: int) -> None:
+    with ThreadPoolExecutor(concurrency) as pool:
+        for future in [pool.submit(job) for _ in range(jobs)]:
+            future.result()
+
+
+def run(env: BenchEnv, report: Report) -> None:
+    host = env.main_host()
+    steps: dict[str, list[float]] = {}
+    latency = report.table(Table("Job latency, one at a time", "ms per job"))
+    samples = interleaved(
+        {
+            "docker-py direct": timed(direct_job(env, False, steps)),
+            "fleet, network=False": timed(fleet_job(env, host, False)),
+            "docker run --rm": timed(cli_job(env)),
+            "docker-py direct + network": timed(direct_job(env, True)),
+            "fleet, network=True (default)": timed(fleet_job(env, host, True)),
+        },
+        repeats=env.repeats(15, 2),
+    )
+    base = "docker-py direct"
+    latency.add(base, samples[base])
+    latency.add("fleet, network=False", samples["fleet, network=False"], base)
+    latency.add("docker run --rm", samples["docker run --rm"], base)
+    net = "docker-py direct + network"
+    latency.add(net, samples[net], base, "network create + remove around the job")
+    fleet_net = "fleet, network=True (default)"
+    latency.add(fleet_net, samples[fleet_net], "fleet, network=False", "cost of the job network")
+    latency.notes.append(
+        f"fleet, network=True vs docker-py direct + network: "
+        f"{latency.ratio(fleet_net, net):.2f}× (the same engine work both ways)"
+    )
+    show(latency)
+    _steps_table(report, steps, env)
+    _throughput_table(report, env, host)
+    _targets(report, latency)
+
+
+def _steps_table(report: Report, steps: dict[str, list[float]], env: BenchEnv) -> None:
+    """Where a direct job's time goes (the engine's share of the whole)."""
+    table = report.table(Table("Direct docker-py job, by step", "ms"))
+    for name, values in steps.items():
+        table.add(name, values[1:] or values)  # the first is the warm-up round
+    show(table)
+
+
+def _throughput_table(report: Report, env: BenchEnv, host: str) -> None:
+    jobs = 2 if env.quick else 12
+    table = report.table(
+        Table(f"Job throughput, {jobs} jobs per run", "jobs/s", higher_is_better=True)
+    )
+    for concurrency in CONCURRENCY:
+        base = f"docker-py direct, c={concurrency}"
+        fleet = f"fleet, network=False, c={concurrency}"
+        fleet_net = f"fleet, network=True, c={concurrency}"
+        samples = interleaved(
+            {
+                base: throughput(direct_job(env, False), jobs, concurrency),
+                fleet: throughput(fleet_job(env, host, False), jobs, concurrency),
+                fleet_net: throughput(fleet_job(env, host, True), jobs, concurrency),
+            },
+            repeats=env.repeats(3, 1),
+            warmup=0,
+        )
+        table.add(base, samples[base])
+        table.add(fleet, samples[fleet], base)
+        table.add(fleet_net, samples[fleet_net], base)
+    show(table)
+    for concurrency in CONCURRENCY:
+        ratio = table.ratio(f"fleet, network=False, c={concurrency}")
+        report.target(
+            f"job throughput at c={concurrency} ≥ 0.95× direct", f"{ratio:.2f}×", ratio >= 0.95
+        )
+
+
+def _targets(report: Report, latency: Table) -> None:
+    overhead = latency.ratio("fleet, network=False")
+    report.target("job overhead ≤ 1.05× direct docker-py", f"{overhead:.2f}×", overhead <= 1.05)
+    fleet_ms = latency.row("fleet, network=False").median
+    cli_ms = latency.row("docker run --rm").median
+    report.target(
+        "job faster than docker run --rm",
+        f"{fleet_ms:.0f} ms vs {cli_ms:.0f} ms",
+        fleet_ms < cli_ms,
+    )
+    network = latency.ratio("fleet, network=True (default)")
+    report.target("per-job network ≤ 1.10× a job without it", f"{network:.2f}×", network <= 1.10)
