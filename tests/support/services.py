@@ -141,10 +141,23 @@ class DockerDaemon:
         return self.resume()
 
     def halt(self) -> None:
-        """Stop the engine process only (as `systemctl stop docker`); `resume` starts it again."""
+        """Stop the engine process only (as `systemctl stop docker`); `resume` starts it again.
+
+        Its network store goes with it: a dockerd that restarts with a stored default
+        network and no running container deletes the interface named docker0 (moby's
+        removeDefaultBridgeInterface) — the *machine's* engine's bridge, not its own.
+        """
+        bridges = self._network_bridges()
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(30)
+        Path(self.data_root, "network", "files", "local-kv.db").unlink(missing_ok=True)
+        for bridge in bridges:
+            _run(["ip", "link", "delete", bridge], check=False)
+
+    def _network_bridges(self) -> list[str]:
+        listed = self.docker(["network", "ls", "-q", "--filter", "type=custom"]).stdout.decode()
+        return [f"br-{network_id[:12]}" for network_id in listed.split()]
 
     def resume(self) -> DockerDaemon:
         args = ["dockerd", "--host", self.local_url, "--data-root", self.data_root]
@@ -177,8 +190,7 @@ class DockerDaemon:
     def stop(self) -> None:
         # Its networks' bridges outlive it (dockerd keeps them for a restart): note them
         # now and delete them after, or their routes would use up the host's address space.
-        listed = self.docker(["network", "ls", "-q", "--filter", "type=custom"]).stdout.decode()
-        bridges = [f"br-{network_id[:12]}" for network_id in listed.split()]
+        bridges = self._network_bridges()
         if self.process is not None:
             self.process.send_signal(signal.SIGTERM)
             try:
