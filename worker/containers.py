@@ -24,6 +24,7 @@ from dockfleet.models import (
     RemoveResult,
     WaitResult,
 )
+from dockfleet.models.container_state import listing_order
 from dockfleet.policy import check_container
 from worker import locator, state_cache
 from worker.engine import containers as engine
@@ -133,7 +134,7 @@ def list_containers(rt: Runtime, query: ContainerFilter) -> list[ContainerInfo]:
     managed = None if query.include_unmanaged else f"{fleet_labels.HOST}={rt.host}"
     filters = engine.engine_filters(query, managed)
     rows = engine.list_summaries(rt.docker, filters)
-    infos = [summary_info(row, rt.host) for row in rows]
+    infos = sorted((summary_info(row, rt.host) for row in rows), key=listing_order, reverse=True)
     return infos[: query.limit] if query.limit else infos
 
 

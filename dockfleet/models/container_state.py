@@ -68,6 +68,12 @@ class ContainerInfo(Result):
         return self.id[:12]
 
 
+def listing_order(info: ContainerInfo) -> tuple[int, str]:
+    """Sort key of listings, newest first when reversed. The engine lists creation to the
+    second, so ties go by id: the same order from every host, the cache or a limit."""
+    return (int(info.created.timestamp()) if info.created else 0, info.id)
+
+
 class ContainerStats(Result):
     """One resource sample of a container; CPU in percent of one core x cores."""
 
