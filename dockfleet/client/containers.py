@@ -132,11 +132,7 @@ class ContainersMixin(FleetBase):
         if infos is None:
             rows = self._fan_out(TaskNames.LIST, [query.model_dump(mode="json")], hosts)
             infos = [ContainerInfo.model_validate(r) for per_host in rows for r in per_host]
-        # Newest first; the engine lists creation to the second, so ties go by id, the
-        # same order whether the answer came from the cache or from the hosts.
-        infos.sort(
-            key=lambda i: (int(i.created.timestamp()) if i.created else 0, i.id), reverse=True
-        )
+        infos.sort(key=listing_order, reverse=True)
         return infos[: query.limit] if query.limit else infos
 
     def stop_containers(
