@@ -23,6 +23,7 @@ from dockfleet.models import (
     RemoveResult,
     WaitResult,
 )
+from dockfleet.models.container_state import listing_order
 from dockfleet.policy import check_container
 from dockfleet.queues import SHARED_QUEUE, TaskNames, host_queue
 from dockfleet.validation import parse
