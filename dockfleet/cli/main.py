@@ -19,9 +19,16 @@ class Context:
     """What every command shares: the settings and one lazily made `Fleet`."""
 
     def __init__(self, redis_url: str | None) -> None:
-        overrides: dict[str, Any] = {"redis_url": redis_url} if redis_url else {}
-        self.settings = Settings(**overrides)
+        self.redis_url_option = redis_url
+        self.settings = self.read_settings()
         self._fleet: Fleet | None = None
+
+    def read_settings(self) -> Settings:
+        """The settings from the environment, with ``--redis-url`` on top."""
+        overrides: dict[str, Any] = (
+            {"redis_url": self.redis_url_option} if self.redis_url_option else {}
+        )
+        return Settings(**overrides)
 
     @property
     def fleet(self) -> Fleet:
@@ -68,6 +75,7 @@ def main() -> None:
         networks,
         stats,
         system,
+        up,
     )
 
     try:
