@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from dockfleet import keys
+from dockfleet.logconfig import event
 from worker.disk import data_root_usage
 from worker.engine import system as engine_system
 from worker.runtime import Runtime
@@ -32,6 +33,8 @@ class Heartbeat:
         self.worker_name = worker_name
         self.on_beat = on_beat
         self._stop = threading.Event()
+        #: whether the engine answered at the last beat (None before the first)
+        self.engine_ok: bool | None = None
         self._thread = threading.Thread(target=self._run, name="dockfleet-heartbeat", daemon=True)
 
     def start(self) -> None:
@@ -73,8 +76,9 @@ class Heartbeat:
             if disk is not None:
                 fields.update(disk_used=disk[0], disk_total=disk[1])
         except Exception as exc:  # the engine is down: say so, keep the worker listed
-            log.warning("Docker host %s unreachable: %s", self.rt.host, exc)
+            log.debug("Docker host %s unreachable: %s", self.rt.host, exc)
             fields["engine_ok"] = 0
+        self._report_change(bool(fields["engine_ok"]), fields)
         pipe = self.rt.redis.pipeline(transaction=False)
         pipe.hset(keys.host(self.rt.host), mapping=fields)  # type: ignore[arg-type]
         pipe.expire(keys.host(self.rt.host), HOST_KEY_TTL_SECONDS)
@@ -82,3 +86,31 @@ class Heartbeat:
         pipe.execute()
         if self.on_beat is not None:
             self.on_beat()
+
+    def _report_change(self, ok: bool, fields: dict[str, str | float | int]) -> None:
+        """Log host.down / host.up when the engine's answer changes (and host.up at start)."""
+        if ok == self.engine_ok:
+            return
+        self.engine_ok = ok
+        host = self.rt.host
+        if ok:
+            event(
+                log,
+                "host.up",
+                "Docker host %s is up (engine %s)",
+                host,
+                fields.get("docker_version"),
+                host=host,
+                worker=self.worker_name,
+                docker_version=fields.get("docker_version"),
+            )
+        else:
+            event(
+                log,
+                "host.down",
+                "Docker host %s is down: its engine does not answer",
+                host,
+                level=logging.WARNING,
+                host=host,
+                worker=self.worker_name,
+            )
