@@ -22,6 +22,10 @@ from dockfleet import Fleet, Settings
 from dockfleet.policy_model import SecurityPolicy
 from tests.support.services import DockerDaemon, RedisServer, WorkerProcess, require
 
+# Tests never see a fleet the developer runs with `dockfleet up` (its env file names its Redis).
+_STATE_DIR = tempfile.mkdtemp(prefix="dockfleet-test-state-")
+os.environ["DOCKFLEET_STATE_DIR"] = _STATE_DIR
+
 TEST_IMAGE = "busybox:local"
 #: the engine the tests treat as "this machine's" (another dockerd may stand in for it)
 LOCAL_DOCKER = os.environ.get("DOCKFLEET_TEST_DOCKER_HOST", "unix:///var/run/docker.sock")
@@ -47,6 +51,12 @@ def _engine(url: str) -> docker.DockerClient:
     client = docker.DockerClient(base_url=url, version="1.41", timeout=60)
     client.api.trust_env = False
     return client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_state_dir() -> Iterator[None]:
+    yield
+    shutil.rmtree(_STATE_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
