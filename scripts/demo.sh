@@ -38,7 +38,7 @@ print(Fleet().job('$job_id').wait().model_dump_json(indent=2, exclude_none=True)
 
 set +e
 show dockfleet run --timeout 2s busybox:local -- sleep 60
-echo "(exit code $?: timed out)"
+echo "(exit code $?; 124 means timed out)"
 set -e
 
 # Something running for `stats` to show: a job in the background, sampled by beat.

@@ -82,6 +82,7 @@ def up(
         fail(str(exc))
     options = Options(
         host_name=host_name or settings.host_name,
+        docker_host=settings.docker_host,
         flower_address=flower_address,
         flower_port=port,
         flower=not no_flower,
@@ -226,6 +227,11 @@ def _summary(record: FleetRecord, folder: StateDir, *, detached: bool) -> None:
     if record.flower_url:
         user, password = folder.flower_credentials()
         lines.append(f"  Flower   {record.flower_url}  user {user}  password {password}")
+    if not record.engine_ok:
+        lines.append(
+            f"  warning: the Docker engine at {record.docker_host} does not answer; "
+            "jobs wait until it does (`dockfleet hosts` shows it down)"
+        )
     lines += [
         f"  logs     {folder.logs}",
         f"Every dockfleet command of this user now uses this fleet ({folder.env_path}).",

@@ -48,6 +48,9 @@ class FleetRecord(BaseModel):
     redis_url: str
     redis_started: bool
     flower_url: str | None = None
+    docker_host: str = ""
+    #: whether the worker's first heartbeat found the Docker engine answering
+    engine_ok: bool = True
     processes: list[ProcessRecord] = Field(default_factory=list)
 
 

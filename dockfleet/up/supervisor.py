@@ -63,6 +63,7 @@ class Child:
 @dataclass
 class Options:
     host_name: str
+    docker_host: str = ""
     flower_address: str = "127.0.0.1"
     flower_port: int = 5555
     flower: bool = True
@@ -98,6 +99,7 @@ class Supervisor:
             host_name=options.host_name,
             redis_url=redis_plan.url,
             redis_started=redis_plan.start,
+            docker_host=options.docker_host,
         )
 
     # -- start ------------------------------------------------------------------------
@@ -234,7 +236,11 @@ class Supervisor:
         def registered() -> bool:
             client = redis.Redis.from_url(self.redis_plan.url, socket_connect_timeout=1)
             try:
-                return bool(client.hexists(host_key, f"worker:{name}"))
+                if not client.hexists(host_key, f"worker:{name}"):
+                    return False
+                # Up, but is its engine? Say so now rather than when a job fails.
+                self.record.engine_ok = client.hget(host_key, "engine_ok") != b"0"
+                return True
             finally:
                 client.close()
 

@@ -199,3 +199,20 @@ def test_up_without_redis_server_says_what_to_install(tmp_path: Path) -> None:
     assert "apt-get install redis-server" in result.stderr
     assert "Traceback" not in result.stderr
     assert user.state.read() is None
+
+
+def test_up_warns_when_the_docker_engine_does_not_answer(tmp_path: Path) -> None:
+    # Given a Docker host URL where no engine listens
+    user = Cli(tmp_path / "state", DOCKFLEET_DOCKER_HOST="unix:///run/dockfleet-no-engine.sock")
+    try:
+        started = user.run("up", "-d", "--host-name", random_name("tu"), "--no-flower", "--no-beat")
+
+        # Then the fleet comes up, and says plainly that its engine is missing
+        assert started.returncode == 0, started.stderr
+        assert (
+            "warning: the Docker engine at unix:///run/dockfleet-no-engine.sock does not answer"
+            in started.stdout
+        )
+        assert user.record().engine_ok is False
+    finally:
+        assert user.run("down", "--purge").returncode == 0
