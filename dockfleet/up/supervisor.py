@@ -12,24 +12,15 @@ a half-running fleet is worse than none.
 
 from __future__ import annotations
 
-import ctypes
 import os
-import shutil
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 
-import redis
-
-from dockfleet import keys
 from dockfleet.up import UpError
+from dockfleet.up.children import Child, Children, Options, die_with_parent
 from dockfleet.up.redis_plan import RedisPlan
 from dockfleet.up.state import FleetRecord, ProcessRecord, StateDir, process_start_time
 
@@ -37,44 +28,8 @@ from dockfleet.up.state import FleetRecord, ProcessRecord, StateDir, process_sta
 READY_TIMEOUT = {"redis": 20.0, "worker": 90.0, "beat": 30.0, "flower": 60.0}
 #: seconds a child may take to stop after SIGTERM before the harder signal
 STOP_GRACE = {"flower": 5.0, "beat": 5.0, "worker": 15.0, "redis": 10.0}
-_PR_SET_PDEATHSIG = 1
 
-
-@dataclass
-class Child:
-    name: str
-    args: list[str]
-    env: dict[str, str]
-    log: Path
-    ready: Callable[[], bool]
-    port: int | None = None
-    process: subprocess.Popen[bytes] | None = None
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def log_tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-
-@dataclass
-class Options:
-    host_name: str
-    docker_host: str = ""
-    flower_address: str = "127.0.0.1"
-    flower_port: int = 5555
-    flower: bool = True
-    beat: bool = True
-    log_level: str = "INFO"
-    extra_env: dict[str, str] = field(default_factory=dict)
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+__all__ = ["Options", "Supervisor", "stop_process", "stop_recorded"]
 
 
 class Supervisor:
@@ -91,7 +46,7 @@ class Supervisor:
         self.say = say
         self.stopping = threading.Event()
         self.children: list[Child] = []
-        self.worker_name = f"{options.host_name}@{socket.gethostname()}"
+        self.make = Children(state, redis_plan, options)
         me = os.getpid()
         self.record = FleetRecord(
             supervisor_pid=me,
@@ -108,17 +63,20 @@ class Supervisor:
         """Start every child and wait until each is healthy; the fleet's record."""
         self.state.write(self.record)
         if self.redis_plan.start:
-            self._launch(self._redis_child())
+            self._launch(self.make.redis())
         self.state.write_env(self.redis_plan.url)
-        self._launch(self._worker_child())
+        self._launch(self.make.worker(on_registered=self._engine_answered))
         if self.options.beat:
-            self._launch(self._celery_child("beat", ["-s", str(self.state.beat_dir / "schedule")]))
+            self._launch(self.make.celery("beat", ["-s", str(self.state.beat_dir / "schedule")]))
         if self.options.flower:
-            self._launch(self._flower_child())
-            self.record.flower_url = f"http://{self._flower_host()}:{self.options.flower_port}"
+            self._launch(self.make.flower())
+            self.record.flower_url = f"http://{self.make.flower_host()}:{self.options.flower_port}"
         self.record.status = "up"
         self.state.write(self.record)
         return self.record
+
+    def _engine_answered(self, ok: bool) -> None:
+        self.record.engine_ok = ok
 
     def _launch(self, child: Child) -> None:
         if self.stopping.is_set():
@@ -132,7 +90,7 @@ class Supervisor:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 (no threads run yet in the child)
+                preexec_fn=die_with_parent,  # runs in the child before exec
             )
         self.children.append(child)
         pid = child.process.pid
@@ -166,108 +124,6 @@ class Supervisor:
             f"{child.name} was not ready after {READY_TIMEOUT[child.name]:g}s; "
             f"its log ends:\n{child.log_tail()}"
         )
-
-    # -- the children -----------------------------------------------------------------
-
-    def _env(self) -> dict[str, str]:
-        env = {**os.environ, **self.options.extra_env}
-        env.update(
-            DOCKFLEET_REDIS_URL=self.redis_plan.url,
-            DOCKFLEET_HOST_NAME=self.options.host_name,
-            DOCKFLEET_STATE_DIR=str(self.state.root),
-            PYTHONUNBUFFERED="1",
-        )
-        return env
-
-    def _redis_child(self) -> Child:
-        plan = self.redis_plan
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise UpError(
-                "redis-server is not installed; install it with: apt-get install redis-server "
-                "(or point DOCKFLEET_REDIS_URL at a Redis you run)"
-            )
-        conf = self.state.redis_dir / "redis.conf"
-        lines = [
-            f"port {plan.port}",
-            "bind 127.0.0.1",
-            "protected-mode yes",
-            f"dir {self.state.redis_dir}",
-            # Persistence: every write is in the append-only file, synced each second.
-            "appendonly yes",
-            "appendfsync everysec",
-            'save ""',
-            "daemonize no",
-            'logfile ""',
-        ]
-        if plan.password:
-            lines.append(f"requirepass {plan.password}")
-        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write("\n".join(lines) + "\n")
-
-        def ready() -> bool:
-            client = redis.Redis.from_url(plan.url, socket_connect_timeout=1)
-            try:
-                return bool(client.ping())
-            finally:
-                client.close()
-
-        return Child("redis", [binary, str(conf)], self._env(), self.state.log("redis"), ready)
-
-    def _celery_child(self, name: str, args: list[str]) -> Child:
-        command = [sys.executable, "-m", "celery", "-A", "worker.app", name]
-        command += ["--loglevel", self.options.log_level, *args]
-        log = self.state.log(name)
-        since = log.stat().st_size if log.exists() else 0
-
-        def started() -> bool:  # beat: its banner line is in this run's part of the log
-            with open(log, "rb") as text:
-                text.seek(since)
-                return b"beat: Starting" in text.read()
-
-        return Child(name, command, self._env(), log, started)
-
-    def _worker_child(self) -> Child:
-        name = self.worker_name
-        child = self._celery_child("worker", ["-n", name, "--without-mingle", "--without-gossip"])
-        host_key = keys.host(self.options.host_name)
-
-        def registered() -> bool:
-            client = redis.Redis.from_url(self.redis_plan.url, socket_connect_timeout=1)
-            try:
-                if not client.hexists(host_key, f"worker:{name}"):
-                    return False
-                # Up, but is its engine? Say so now rather than when a job fails.
-                self.record.engine_ok = client.hget(host_key, "engine_ok") != b"0"
-                return True
-            finally:
-                client.close()
-
-        child.ready = registered
-        return child
-
-    def _flower_host(self) -> str:
-        address = self.options.flower_address
-        return "127.0.0.1" if address in ("0.0.0.0", "") else address
-
-    def _flower_child(self) -> Child:
-        user, password = self.state.flower_credentials()
-        port = self.options.flower_port
-        args = [f"--address={self.options.flower_address}", f"--port={port}"]
-        child = self._celery_child("flower", args)
-        # In the environment, not the command line: `ps` would show it to every user.
-        child.env["FLOWER_BASIC_AUTH"] = f"{user}:{password}"
-        child.env.pop("FLOWER_UNAUTHENTICATED_API", None)
-        child.port = port
-        url = f"http://{self._flower_host()}:{port}/healthcheck"
-
-        def answers() -> bool:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return bool(response.status == 200)
-
-        child.ready = answers
-        return child
 
     # -- run and stop -------------------------------------------------------------------
 
