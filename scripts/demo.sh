@@ -42,7 +42,7 @@ echo "(exit code $?; 124 means timed out)"
 set -e
 
 # Something running for `stats` to show: a job in the background, sampled by beat.
-job_id=$(dockfleet run -d --no-job-network busybox:local -- sh -c 'while :; do :; done')
+job_id=$(dockfleet run -d busybox:local -- sh -c 'while :; do :; done')
 sleep 5
 show dockfleet stats --no-stream
 show dockfleet cancel "$job_id"

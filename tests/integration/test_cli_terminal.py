@@ -53,10 +53,8 @@ def run_cli(args: list[str], redis_url: str, stderr_tty: bool) -> tuple[int, str
 
 
 def job_args(host: Host) -> list[str]:
-    # No job network: on a machine shared with other dockerds the engine's address pools
-    # can be exhausted, and this test is about the terminal, not networks.
     script = "echo first line; echo to-stderr >&2"
-    return ["run", "--host", host.name, "--no-job-network", TEST_IMAGE, "--", "sh", "-c", script]
+    return ["run", "--host", host.name, TEST_IMAGE, "--", "sh", "-c", script]
 
 
 def test_on_a_terminal_a_spinner_tells_what_the_job_waits_for(fleet: Fleet, host_a: Host) -> None:

@@ -194,8 +194,6 @@ def test_stack_runs_a_job_from_this_machine_and_down_leaves_nothing(
             secret_env={"TOKEN": "compose-secret"},
             host=stack.host,
             timeout=60,
-            # no per-job network: the engine's default address pools may be taken (see above)
-            network=False,
         )
         handle = fleet.run_job(spec)
         result = handle.wait(timeout=90)
