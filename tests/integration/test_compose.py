@@ -19,7 +19,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
@@ -62,8 +62,8 @@ class Stack:
     exporter_url: str
     host: str
     image: str
-
     override: Path
+    timings: dict[str, float] = field(default_factory=dict)
 
     def run(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
         files = ["-f", str(REPO / "docker-compose.yml"), "-f", str(self.override)]
@@ -139,6 +139,7 @@ def stack(
         host=f"tc-{tag}",
         image=f"dockfleet:test-{tag}",
         override=tmp_path_factory.mktemp("compose") / "subnet.yml",
+        timings=timings,
     )
     subnet = free_subnet()
     stack.override.write_text(
@@ -159,23 +160,18 @@ def stack(
         }
         expected = {"redis", "worker-local", "beat", "flower", "exporter"}
         assert states == dict.fromkeys(expected, "running"), up.stderr[-2000:]
-        stack.env["TIMINGS"] = json.dumps(timings)
         yield stack
     finally:
-        mark = time.monotonic()
         down = stack.run("down", "--volumes", "--remove-orphans", "--timeout", "20")
-        timings["down"] = time.monotonic() - mark
         try:
             local_engine.images.remove(stack.image, force=True)
         except docker.errors.ImageNotFound:
             pass
-        rounded = {k: round(v, 1) for k, v in timings.items()}
-        print(f"\ncompose test timings (s): {json.dumps(rounded)}", file=sys.__stderr__)
         assert down.returncode == 0, down.stderr[-3000:]
 
 
 def test_stack_runs_a_job_from_this_machine_and_down_leaves_nothing(
-    stack: Stack, local_engine: docker.DockerClient
+    stack: Stack, local_engine: docker.DockerClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given the stack is up: the worker of the local engine heartbeats through its Redis
     settings = Settings(redis_url=stack.redis_url, heartbeat_interval=5, default_timeout=30)
@@ -221,8 +217,13 @@ def test_stack_runs_a_job_from_this_machine_and_down_leaves_nothing(
     assert config.stdout.split() == ["appendonly", "yes"], config.stderr
 
     # When the stack is brought down with its volumes
+    mark = time.monotonic()
     down = stack.run("down", "--volumes", "--remove-orphans", "--timeout", "20")
     assert down.returncode == 0, down.stderr
+    timings = {**stack.timings, "down": time.monotonic() - mark}
+    with capsys.disabled():
+        rounded = {k: round(v, 1) for k, v in timings.items()}
+        print(f"\ncompose test timings (s): {json.dumps(rounded)}")
 
     # Then nothing of it, nor of the job it ran, is left on the engine
     assert leftovers(local_engine, stack.project, stack.host) == []
