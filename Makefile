@@ -10,7 +10,7 @@ STAMP    = $(VENV)/.installed
 BENCH_DOCKER_HOST ?= unix:///var/run/docker.sock
 BENCH_REPORT      ?= .state/benchmarks.md
 
-.PHONY: setup system venv engine image lint test chaos bench bench-quick bench-image demo clean
+.PHONY: setup system venv engine image lint test chaos compose-test bench bench-quick bench-image demo clean
 
 setup: system venv engine image
 
@@ -37,6 +37,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Everything, the compose test included (~25 s; ~2 min on a new machine: debootstrap).
 test: setup lint
 	$(BIN)/python -m pytest
 
@@ -55,8 +56,12 @@ bench-quick: setup bench-image
 bench-image:
 	@DOCKER_HOST=$(BENCH_DOCKER_HOST) bash scripts/busybox-image.sh busybox:local
 
+# Only docker-compose.yml brought up for real (builds the images locally).
+compose-test: setup
+	$(BIN)/python -m pytest -m compose -v
+
 demo: setup
 	@PATH="$(abspath $(BIN)):$$PATH" bash scripts/demo.sh
 
 clean:
-	rm -rf $(VENV) .state .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .state .mypy_cache .ruff_cache .pytest_cache .wheels artifacts

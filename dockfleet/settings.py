@@ -7,11 +7,18 @@ Tests and code build ``Settings(...)`` explicitly; nothing else reads env vars.
 
 from __future__ import annotations
 
+import os
 import socket
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from dockfleet.models.images import RegistryCredentials, normalize_registry
 from dockfleet.policy_model import SecurityPolicy
@@ -19,8 +26,18 @@ from dockfleet.policy_model import SecurityPolicy
 HostName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
 
 
+#: the file `dockfleet up` writes in the state folder: the Redis URL of the fleet it runs
+FLEET_ENV_FILE = "env"
+
+
 def _machine_hostname() -> str:
     return socket.gethostname().split(".")[0] or "localhost"
+
+
+def default_state_dir() -> Path:
+    """Where `dockfleet up` keeps its state: $XDG_STATE_HOME/dockfleet, ~/.local/state/dockfleet."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local/state")
+    return Path(base) / "dockfleet"
 
 
 class RetentionSettings(BaseModel):
@@ -124,7 +141,13 @@ class Settings(BaseSettings):
     job_lease_seconds: int = Field(
         default=15, ge=2, description="a dead worker's jobs are adopted this long after it died"
     )
-    log_format: Literal["text", "json"] = "text"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="worker, beat and exporter logs: text, or JSON lines"
+    )
+    state_dir: Path = Field(
+        default_factory=default_state_dir,
+        description="where `dockfleet up` keeps Redis data, logs, pids and credentials",
+    )
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     cleanup: CleanupSettings = Field(default_factory=CleanupSettings)
     policy: SecurityPolicy = Field(default_factory=SecurityPolicy)
@@ -132,6 +155,25 @@ class Settings(BaseSettings):
     #: registry address -> credentials, used by workers when a call brings none
     #: (env JSON: DOCKFLEET_REGISTRY_AUTH='{"reg:5000": {"username": "u", "password": "p"}}')
     registry_auth: dict[str, RegistryCredentials] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then the fleet `dockfleet up` runs (its env file).
+
+        So after ``dockfleet up`` every command of any shell finds the fleet's Redis,
+        while an explicit ``DOCKFLEET_REDIS_URL`` still wins.
+        """
+        given = getattr(init_settings, "init_kwargs", {}).get("state_dir")
+        state_dir = Path(given or os.environ.get("DOCKFLEET_STATE_DIR") or default_state_dir())
+        fleet_env = DotEnvSettingsSource(settings_cls, env_file=state_dir / FLEET_ENV_FILE)
+        return init_settings, env_settings, fleet_env, dotenv_settings, file_secret_settings
 
     @field_validator("api_version")
     @classmethod

@@ -12,6 +12,9 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
+# The Flower test screenshots the dashboard; the compose test builds its base image.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> installing Debian packages: ${need[*]}"

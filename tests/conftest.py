@@ -22,6 +22,7 @@ from dockfleet import Fleet, Settings
 from dockfleet.policy_model import SecurityPolicy
 from tests.support.services import DockerDaemon, RedisServer, WorkerProcess, require
 
+_STATE_DIR = pytest.StashKey[str]()
 TEST_IMAGE = "busybox:local"
 #: the engine the tests treat as "this machine's" (another dockerd may stand in for it)
 LOCAL_DOCKER = os.environ.get("DOCKFLEET_TEST_DOCKER_HOST", "unix:///var/run/docker.sock")
@@ -47,6 +48,18 @@ def _engine(url: str) -> docker.DockerClient:
     client = docker.DockerClient(base_url=url, version="1.41", timeout=60)
     client.api.trust_env = False
     return client
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests never see a fleet the developer runs with `dockfleet up` (its env file names
+    # its Redis): a private state folder for the run. (A hook, not module code: test files
+    # import this module again under its package name.)
+    config.stash[_STATE_DIR] = tempfile.mkdtemp(prefix="dockfleet-test-state-")
+    os.environ["DOCKFLEET_STATE_DIR"] = config.stash[_STATE_DIR]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(config.stash.get(_STATE_DIR, ""), ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

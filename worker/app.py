@@ -15,10 +15,17 @@ import threading
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from celery.signals import (
+    celeryd_init,
+    setup_logging,
+    worker_process_init,
+    worker_ready,
+    worker_shutdown,
+)
 from kombu import Queue
 
 from beat_schedule import build_schedule
+from dockfleet import logconfig
 from dockfleet.celery_config import celery_config
 from dockfleet.queues import MAINTENANCE_QUEUE, SHARED_QUEUE, host_queue
 from dockfleet.settings import Settings
@@ -63,10 +70,26 @@ def make_app(settings: Settings) -> Celery:
 
 
 settings = Settings()
+if settings.log_format == "json":
+    # Before Celery's start-up checks, whose warnings would otherwise be plain text.
+    logconfig.configure("json")
 runtime_module.configure(settings)
 app = make_app(settings)
 _heartbeats: list[Heartbeat] = []
 _followers: list[StateFollower] = []
+
+
+@setup_logging.connect
+def _configure_logging(loglevel: int | str | None = None, **_: Any) -> None:
+    # Connected, so Celery leaves logging to us: one format for Celery's lines and ours.
+    logconfig.configure(settings.log_format, loglevel)
+
+
+@celeryd_init.connect
+def _quiet_banner_for_json(instance: Any = None, **_: Any) -> None:
+    # The banner is plain text on stdout: in JSON mode every line must be JSON.
+    if settings.log_format == "json" and instance is not None:
+        instance.quiet = True
 
 
 @worker_process_init.connect

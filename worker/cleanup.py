@@ -19,6 +19,7 @@ from typing import Any
 
 from dockfleet import keys
 from dockfleet import labels as fleet_labels
+from dockfleet.logconfig import event
 from dockfleet.models import CleanupReport, ReconcileReport, RemovedObject
 from dockfleet.models.maintenance import ObjectKind
 from worker import image_gc
@@ -51,6 +52,25 @@ def run(rt: Runtime, *, dry_run: bool = False) -> CleanupReport:
     report.bytes_reclaimed = sum(r.size for r in report.removed)
     report.duration_ms = (time.perf_counter() - started) * 1000
     record(rt, keys.cleanup_reports(rt.host), report, counters(report))
+    if report.removed or report.errors:
+        event(
+            log,
+            "cleanup.finished",
+            "cleanup of host %s %s %d objects (%d bytes)%s",
+            rt.host,
+            "would remove" if dry_run else "removed",
+            len(report.removed),
+            report.bytes_reclaimed,
+            f"; kept {len(report.errors)} on errors" if report.errors else "",
+            host=rt.host,
+            dry_run=dry_run,
+            removed=len(report.removed),
+            containers=len(report.of_kind("container")),
+            networks=len(report.of_kind("network")),
+            images=len(report.of_kind("image")),
+            bytes_reclaimed=report.bytes_reclaimed,
+            errors=len(report.errors),
+        )
     return report
 
 

@@ -8,6 +8,7 @@ duplicated when a redelivered message asks for it again.
 
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from dockfleet import keys
 from dockfleet import labels as fleet_labels
 from dockfleet.errors import Conflict, ContainerLimitReached, ContainerNotFound, InvalidSpec
+from dockfleet.logconfig import event
 from dockfleet.models import (
     BatchAction,
     BatchOutcome,
@@ -32,6 +34,7 @@ from worker.engine.convert import create_arguments, summary_info
 from worker.runtime import Runtime
 from worker.slots import host_slot_lock
 
+log = logging.getLogger(__name__)
 BATCH_PARALLELISM = 4
 
 
@@ -57,6 +60,20 @@ def create(rt: Runtime, config: ContainerConfig, *, job: str | None = None) -> C
                 raise ContainerLimitReached(rt.host, rt.settings.max_containers)
             container_id = engine.create(rt.docker, arguments)
             info = engine.inspect(rt.docker, container_id, rt.host)
+            event(
+                log,
+                "container.created",
+                "container %s (%s) created on host %s from %s",
+                info.short_id,
+                info.name,
+                rt.host,
+                config.reference,
+                host=rt.host,
+                job=job,
+                container=info.id,
+                container_name=info.name,
+                image=config.reference,
+            )
     locator.remember(rt.redis, info)
     # Last use of the image, for cleanup's least-recently-used eviction.
     rt.redis.zadd(keys.image_last_use(rt.host), {info.image_id: time.time()})
@@ -114,6 +131,19 @@ def remove(rt: Runtime, ref: str, *, force: bool, volumes: bool = False) -> Remo
     removed = engine.remove(rt.docker, info.id, force=force, volumes=volumes)
     locator.forget(rt.redis, info)
     state_cache.drop(rt, info.id)
+    if removed:
+        event(
+            log,
+            "container.removed",
+            "container %s (%s) removed from host %s",
+            info.short_id,
+            info.name,
+            rt.host,
+            host=rt.host,
+            job=info.labels.get(fleet_labels.JOB),
+            container=info.id,
+            container_name=info.name,
+        )
     return RemoveResult(id=info.id, host=rt.host, removed=removed)
 
 

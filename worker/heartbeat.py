@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from dockfleet import keys
+from dockfleet.logconfig import event
 from worker.disk import data_root_usage
 from worker.engine import system as engine_system
 from worker.runtime import Runtime
@@ -36,9 +37,9 @@ class Heartbeat:
         self.worker_name = worker_name
         self.on_beat = on_beat
         self.on_engine_change = on_engine_change
-        #: what the last beat saw; None before the first one (a worker starts consuming)
-        self.engine_ok: bool | None = None
         self._stop = threading.Event()
+        #: whether the engine answered at the last beat (None before the first)
+        self.engine_ok: bool | None = None
         self._thread = threading.Thread(target=self._run, name="dockfleet-heartbeat", daemon=True)
 
     def start(self) -> None:
@@ -80,7 +81,7 @@ class Heartbeat:
             if disk is not None:
                 fields.update(disk_used=disk[0], disk_total=disk[1])
         except Exception as exc:  # the engine is down: say so, keep the worker listed
-            log.warning("Docker host %s unreachable: %s", self.rt.host, exc)
+            log.debug("Docker host %s unreachable: %s", self.rt.host, exc)
             fields["engine_ok"] = 0
         pipe = self.rt.redis.pipeline(transaction=False)
         pipe.hset(keys.host(self.rt.host), mapping=fields)  # type: ignore[arg-type]
@@ -88,10 +89,36 @@ class Heartbeat:
         pipe.zadd(keys.HOSTS, {self.rt.host: now})
         pipe.execute()
         engine_ok = fields["engine_ok"] == 1
-        changed = engine_ok != self.engine_ok and (self.engine_ok is not None or not engine_ok)
-        self.engine_ok = engine_ok
-        if changed and self.on_engine_change is not None:
-            log.warning("Docker host %s is %s", self.rt.host, "back" if engine_ok else "down")
-            self.on_engine_change(engine_ok)
+        previous, self.engine_ok = self.engine_ok, engine_ok
+        if engine_ok != previous:
+            self._report_change(engine_ok, fields)
+            # A worker starts consuming every queue: only a change calls for action.
+            if self.on_engine_change is not None and (previous is not None or not engine_ok):
+                self.on_engine_change(engine_ok)
         if engine_ok and self.on_beat is not None:
             self.on_beat()
+
+    def _report_change(self, ok: bool, fields: dict[str, str | float | int]) -> None:
+        """Log host.down / host.up when the engine's answer changes (and host.up at start)."""
+        host = self.rt.host
+        if ok:
+            event(
+                log,
+                "host.up",
+                "Docker host %s is up (engine %s)",
+                host,
+                fields.get("docker_version"),
+                host=host,
+                worker=self.worker_name,
+                docker_version=fields.get("docker_version"),
+            )
+        else:
+            event(
+                log,
+                "host.down",
+                "Docker host %s is down: its engine does not answer",
+                host,
+                level=logging.WARNING,
+                host=host,
+                worker=self.worker_name,
+            )

@@ -20,6 +20,7 @@ from typing import Any
 
 from dockfleet import keys
 from dockfleet import labels as fleet_labels
+from dockfleet.logconfig import event
 from dockfleet.models import ReconcileReport, RemovedObject
 from worker.cleanup import fleet_labels_of_host, record
 from worker.engine import containers as engine_containers
@@ -57,6 +58,20 @@ def run(rt: Runtime, *, dry_run: bool = False) -> ReconcileReport:
         "deadline_container": sum(r.id in expired_ids for r in gone),
     }
     record(rt, keys.reconcile_reports(rt.host), report, counts)
+    if report.removed or report.errors:
+        event(
+            log,
+            "reconcile.finished",
+            "reconcile of host %s %s %d objects of dead or overdue jobs",
+            rt.host,
+            "would remove" if dry_run else "removed",
+            len(report.removed),
+            host=rt.host,
+            dry_run=dry_run,
+            removed=len(report.removed),
+            errors=len(report.errors),
+            **counts,
+        )
     return report
 
 

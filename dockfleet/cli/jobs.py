@@ -12,8 +12,10 @@ from typing import Any
 
 import click
 
+from dockfleet import jobstate
 from dockfleet.cli.main import Context, cli
 from dockfleet.cli.output import emit_json
+from dockfleet.cli.progress import wait_with_spinner
 from dockfleet.cli.spec_options import config_from_options, container_options
 from dockfleet.client.job_handle import JobHandle
 from dockfleet.errors import InvalidSpec
@@ -84,8 +86,13 @@ def run(
         click.echo(handle.id)
         return
     try:
-        for line in handle.logs(follow=True):
-            _print(line, as_json)
+        lines = handle.logs(follow=True)
+        # Until the first line: a spinner saying what the job waits for (terminal only).
+        first = wait_with_spinner(lambda: next(lines, None), lambda: _waiting_for(handle))
+        if first is not None:
+            _print(first, as_json)
+            for line in lines:
+                _print(line, as_json)
         result = handle.wait()
     except KeyboardInterrupt:
         click.echo(f"dockfleet: canceling job {handle.id}...", err=True)
@@ -108,6 +115,16 @@ def follow_job(handle: JobHandle, follow: bool, as_json: bool) -> None:
     """Print a job's log (used by ``dockfleet logs JOB``)."""
     for line in handle.logs(follow=follow):
         _print(line, as_json)
+
+
+def _waiting_for(handle: JobHandle) -> str:
+    fields = jobstate.read(handle.transport.redis, handle.id)
+    state, host = fields.get("state", "queued"), fields.get("host")
+    if state == "queued":
+        return f"job {handle.id[:12]}: waiting for a Docker host to take it"
+    if state == "running" and not fields.get("started_at"):
+        return f"job {handle.id[:12]} on {host}: pulling the image, starting services"
+    return f"job {handle.id[:12]} on {host}: {state}"
 
 
 def _service(text: str) -> ServiceSpec:

@@ -19,9 +19,16 @@ class Context:
     """What every command shares: the settings and one lazily made `Fleet`."""
 
     def __init__(self, redis_url: str | None) -> None:
-        overrides: dict[str, Any] = {"redis_url": redis_url} if redis_url else {}
-        self.settings = Settings(**overrides)
+        self.redis_url_option = redis_url
+        self.settings = self.read_settings()
         self._fleet: Fleet | None = None
+
+    def read_settings(self) -> Settings:
+        """The settings from the environment, with ``--redis-url`` on top."""
+        overrides: dict[str, Any] = (
+            {"redis_url": self.redis_url_option} if self.redis_url_option else {}
+        )
+        return Settings(**overrides)
 
     @property
     def fleet(self) -> Fleet:
@@ -34,33 +41,74 @@ class Context:
             self._fleet.close()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: how `dockfleet --help` groups the commands, in the order a newcomer meets them
+SECTIONS: dict[str, list[str]] = {
+    "Local fleet": ["up", "down"],
+    "CI jobs": ["run", "logs", "cancel"],
+    "Containers": [
+        "create", "start", "ps", "inspect", "stats", "stop", "restart", "kill", "wait", "rm",
+    ],
+    "Images": ["images", "pull", "build", "tag", "push", "rmi"],
+    "Networks": ["network"],
+    "Fleet": ["hosts", "info", "cleanup", "exporter"],
+}  # fmt: skip
+
+
+class SectionedGroup(click.Group):
+    """A group whose help lists commands by section, like ``docker --help``."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        placed: set[str] = set()
+        for section, names in [*SECTIONS.items(), ("Other", sorted(self.commands))]:
+            rows = []
+            for name in names:
+                command = self.get_command(ctx, name)
+                if command is None or command.hidden or name in placed:
+                    continue
+                placed.add(name)
+                rows.append((name, command.get_short_help_str(limit=formatter.width - 14)))
+            if rows:
+                with formatter.section(section):
+                    formatter.write_dl(rows)
+
+
+@click.group(cls=SectionedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--redis-url",
     metavar="URL",
-    help="Redis of the fleet (default: $DOCKFLEET_REDIS_URL or redis://localhost:6379/0).",
+    help="Redis of the fleet (default: $DOCKFLEET_REDIS_URL, else the fleet of `dockfleet up`, "
+    "else redis://localhost:6379/0).",
 )
 @click.version_option(package_name="dockfleet")
 @click.pass_context
 def cli(ctx: click.Context, redis_url: str | None) -> None:
-    """Run CI/CD Docker work on a fleet of Docker hosts through Celery workers.
+    """Run the Docker work of CI/CD pipelines on a fleet of Docker hosts.
+
+    A Celery worker bound to each Docker host runs what you send; Redis carries
+    the work and its results; Flower shows it live.
 
     \b
-    CI jobs:     run, logs JOB, cancel
-    Containers:  create, start, ps, logs, inspect, stop, restart, kill, rm, wait, stats
-    Images:      images, pull, push, build, tag, rmi
-    Networks:    network create|ls|rm|connect|disconnect|inspect
-    Fleet:       hosts, info, cleanup, exporter
-    Every listing takes --json for machines.
+    First steps on one machine (Docker engine and redis-server installed):
+      dockfleet up -d                              # Redis, a worker, beat, Flower
+      dockfleet run busybox:local -- echo hello    # a CI job: live log, its exit code
+      dockfleet hosts                              # the fleet's Docker hosts
+      dockfleet stats --no-stream                  # what the containers use
+      dockfleet down                               # stop it all
+
+    \b
+    `dockfleet COMMAND -h` explains a command; every listing takes --json.
+    Settings are DOCKFLEET_* environment variables (README: Configuration).
+    Shell completion: eval "$(_DOCKFLEET_COMPLETE=bash_source dockfleet)"
+    (zsh_source and fish_source for zsh and fish).
     """
     state = Context(redis_url)
     ctx.obj = state
     ctx.call_on_close(state.close)
 
 
-def main() -> None:
-    """Run the CLI; a user mistake is one line on stderr, never a traceback."""
-    from dockfleet.cli import (  # noqa: F401  (registers the commands)
+def register_commands() -> None:
+    """Import the command modules: each adds its commands to `cli`."""
+    from dockfleet.cli import (  # noqa: F401
         containers,
         images,
         jobs,
@@ -68,8 +116,13 @@ def main() -> None:
         networks,
         stats,
         system,
+        up,
     )
 
+
+def main() -> None:
+    """Run the CLI; a user mistake is one line on stderr, never a traceback."""
+    register_commands()
     try:
         cli.main(standalone_mode=False, prog_name="dockfleet")
     except click.exceptions.Exit as exc:

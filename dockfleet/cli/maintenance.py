@@ -64,7 +64,9 @@ def _size(value: int) -> str:
 @click.pass_obj
 def exporter(state: Context, port: int, address: str) -> None:
     """Serve Prometheus metrics of the fleet on /metrics (read from Redis at each scrape)."""
+    from dockfleet import logconfig
     from dockfleet.exporter import serve
 
+    logconfig.configure(state.settings.log_format)
     click.echo(f"dockfleet exporter: serving http://{address}:{port}/metrics", err=True)
     serve(state.settings, port, address)

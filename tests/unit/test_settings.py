@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -11,10 +12,12 @@ from dockfleet.settings import Settings
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):
         if name.upper().startswith("DOCKFLEET_"):
             monkeypatch.delenv(name)
+    # and no fleet of `dockfleet up` (whose env file Settings would read)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
 
 
 def test_settings_without_environment_are_the_documented_defaults() -> None:

