@@ -138,3 +138,7 @@ def _stop_heartbeat(**_: Any) -> None:
         _heartbeats.pop().stop()
     while _followers:
         _followers.pop().stop()
+    try:
+        netpool.drain(runtime_module.runtime())
+    except Exception:  # Redis or the engine already gone: cleanup removes them later
+        logging.getLogger(__name__).warning("could not drain the network pool", exc_info=True)

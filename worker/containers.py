@@ -128,6 +128,16 @@ def remove(rt: Runtime, ref: str, *, force: bool, volumes: bool = False) -> Remo
         info = engine.inspect(rt.docker, ref, rt.host)
     except ContainerNotFound:
         return RemoveResult(id=ref, host=rt.host, removed=False)
+    removed = _remove(rt, info, force=force, volumes=volumes)
+    return RemoveResult(id=info.id, host=rt.host, removed=removed)
+
+
+def remove_listed(rt: Runtime, row: dict[str, Any]) -> None:
+    """Remove a container found by a listing (its row names it: no inspect needed)."""
+    _remove(rt, summary_info(row, rt.host), force=True, volumes=False)
+
+
+def _remove(rt: Runtime, info: ContainerInfo, *, force: bool, volumes: bool) -> bool:
     removed = engine.remove(rt.docker, info.id, force=force, volumes=volumes)
     locator.forget(rt.redis, info)
     state_cache.drop(rt, info.id)
@@ -144,15 +154,7 @@ def remove(rt: Runtime, ref: str, *, force: bool, volumes: bool = False) -> Remo
             container=info.id,
             container_name=info.name,
         )
-    return RemoveResult(id=info.id, host=rt.host, removed=removed)
-
-
-def remove_listed(rt: Runtime, row: dict[str, Any]) -> None:
-    """Remove a container found by a listing (its row names it: no inspect needed)."""
-    info = summary_info(row, rt.host)
-    engine.remove(rt.docker, info.id, force=True, volumes=False)
-    locator.forget(rt.redis, info)
-    state_cache.drop(rt, info.id)
+    return removed
 
 
 def wait(rt: Runtime, ref: str, timeout: float | None) -> WaitResult:

@@ -11,21 +11,22 @@ fleet from Redis in milliseconds instead of asking every host
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from dockfleet import keys
 from dockfleet import labels as fleet_labels
+from dockfleet.errors import ContainerNotFound
 from dockfleet.models import ContainerInfo
 from worker.engine import containers as engine
-from worker.engine.convert import summary_info
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 2.0
+RESYNC_PARALLELISM = 8
 STATE_CHANGES = frozenset(
     {"create", "start", "restart", "die", "kill", "stop", "oom", "pause", "unpause",
      "destroy", "rename", "update", "health_status"}
@@ -86,24 +87,35 @@ class StateFollower:
         if event.get("Action") == "destroy":
             self.rt.redis.hdel(key, container_id)
             return
-        rows = engine.list_summaries(self.rt.docker, {"id": [container_id]})
-        if rows:
-            self.rt.redis.hset(key, container_id, _summary(rows[0], self.rt.host))
-        else:
+        try:
+            info = engine.inspect(self.rt.docker, container_id, self.rt.host)
+        except ContainerNotFound:
             self.rt.redis.hdel(key, container_id)
+            return
+        self.rt.redis.hset(key, container_id, info.model_dump_json())
 
     def resync(self) -> int:
         """Rewrite the host's whole entry from the engine; returns how many it holds."""
         labels = [f"{fleet_labels.MANAGED}=true", f"{fleet_labels.HOST}={self.rt.host}"]
         rows = engine.list_summaries(self.rt.docker, {"label": labels})
+        # Inspected, not summarised: the cache keeps creation times to the nanosecond,
+        # so its listings order containers made within one second as the engine does.
+        with ThreadPoolExecutor(RESYNC_PARALLELISM) as pool:
+            infos = [i for i in pool.map(self._inspect, [str(r["Id"]) for r in rows]) if i]
         key = keys.state_containers(self.rt.host)
         pipe = self.rt.redis.pipeline(transaction=True)
         pipe.delete(key)
-        if rows:
-            pipe.hset(key, mapping={str(r["Id"]): _summary(r, self.rt.host) for r in rows})
+        if infos:
+            pipe.hset(key, mapping={i.id: i.model_dump_json() for i in infos})
         pipe.set(keys.state_synced(self.rt.host), time.time())
         pipe.execute()
-        return len(rows)
+        return len(infos)
+
+    def _inspect(self, container_id: str) -> ContainerInfo | None:
+        try:
+            return engine.inspect(self.rt.docker, container_id, self.rt.host)
+        except ContainerNotFound:  # removed since the listing
+            return None
 
 
 def put(rt: Runtime, info: ContainerInfo) -> None:
@@ -114,7 +126,3 @@ def put(rt: Runtime, info: ContainerInfo) -> None:
 
 def drop(rt: Runtime, container_id: str) -> None:
     rt.redis.hdel(keys.state_containers(rt.host), container_id)
-
-
-def _summary(row: dict[str, Any], host: str) -> str:
-    return json.dumps(summary_info(row, host).model_dump(mode="json"))

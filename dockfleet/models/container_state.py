@@ -68,10 +68,10 @@ class ContainerInfo(Result):
         return self.id[:12]
 
 
-def listing_order(info: ContainerInfo) -> tuple[int, str]:
-    """Sort key of listings, newest first when reversed. The engine lists creation to the
-    second, so ties go by id: the same order from every host, the cache or a limit."""
-    return (int(info.created.timestamp()) if info.created else 0, info.id)
+def listing_order(info: ContainerInfo) -> float:
+    """Sort key of listings (newest first when reversed). Sorts are stable, so containers
+    listed to the second keep the engine's own newest-first order among themselves."""
+    return info.created.timestamp() if info.created else 0.0
 
 
 class ContainerStats(Result):

@@ -91,6 +91,16 @@ def prewarm(rt: Runtime) -> int:
     return int(rt.redis.scard(keys.network_pool(rt.host)))
 
 
+def drain(rt: Runtime) -> int:
+    """Remove the idle pooled networks (a worker stopping leaves nothing behind; the pool
+    refills on demand). Networks that jobs hold are theirs to give back."""
+    removed = 0
+    while name := rt.redis.spop(keys.network_pool(rt.host)):
+        _remove(rt, str(name))
+        removed += 1
+    return removed
+
+
 def create(rt: Runtime) -> str:
     name = f"{NAME_PREFIX}{rt.host}-{uuid.uuid4().hex[:10]}"
     labels = {**fleet_labels.ownership(rt.host), fleet_labels.POOL: rt.host}
