@@ -330,14 +330,31 @@ class WorkerProcess:
         return [int(pid) for pid in out.stdout.split()]
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)  # warm shutdown: finish what runs
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # warm shutdown: finish what runs
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._remove_pooled_networks()
+
+    def _remove_pooled_networks(self) -> None:
+        """A worker drains its warm network pool when it stops; one killed cannot. Each
+        network holds one of the engine's ~30 address pools: never leave them behind."""
+        engine = self.env.get("DOCKFLEET_DOCKER_HOST", "unix:///var/run/docker.sock")
+        if not engine.startswith("unix://"):
+            return  # a TLS test engine goes away whole
+        selector = f"label=dockfleet.pool={self.host}"
+        listed = subprocess.run(
+            ["docker", "-H", engine, "network", "ls", "-q", "--filter", selector],
+            capture_output=True,
+            text=True,
+        )
+        for network_id in listed.stdout.split():
+            subprocess.run(
+                ["docker", "-H", engine, "network", "rm", network_id], capture_output=True
+            )
 
 
 class BeatProcess:
