@@ -66,6 +66,10 @@ def cli(local_engine: docker.DockerClient) -> Iterator[Cli]:
     for container in host_objects:
         if container.labels.get("dockfleet.host", "").startswith("tu-"):
             container.remove(force=True)
+    # A killed supervisor's worker had no chance to drain its warm network pool.
+    for network in local_engine.networks.list(filters={"label": "dockfleet.pool"}):
+        if network.attrs.get("Labels", {}).get("dockfleet.pool", "").startswith("tu-"):
+            network.remove()
 
 
 def alive(pid: int, started: int) -> bool:
