@@ -13,6 +13,7 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import docker
@@ -129,6 +130,27 @@ def start_host(
     return host
 
 
+@contextmanager
+def running_host(
+    prefix: str,
+    redis_url: str,
+    policy: SecurityPolicy,
+    engine: docker.DockerClient,
+    docker_url: str = LOCAL_DOCKER,
+    workers: int = 1,
+    **env: str,
+) -> Iterator[Host]:
+    """A host of the test fleet with its workers; stopped and cleaned up on the way out."""
+    settings = worker_env(redis_url, docker_url, policy, **env)
+    host = start_host(random_name(prefix), docker_url, engine, settings, workers, redis_url)
+    try:
+        yield host
+    finally:
+        for worker in host.workers:
+            worker.stop()
+        remove_host_objects(host)
+
+
 def remove_host_objects(host: Host) -> None:
     selector = {"label": f"dockfleet.host={host.name}"}
     for container in host.engine.containers.list(all=True, filters=selector):
@@ -144,12 +166,8 @@ def host_a(
     redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
 ) -> Iterator[Host]:
     """The local engine, served by one worker."""
-    env = worker_env(redis_url, LOCAL_DOCKER, policy, DOCKFLEET_MAX_CONTAINERS="20")
-    host = start_host(random_name("ta"), LOCAL_DOCKER, local_engine, env, 1, redis_url)
-    yield host
-    for worker in host.workers:
-        worker.stop()
-    remove_host_objects(host)
+    with running_host("ta", redis_url, policy, local_engine, DOCKFLEET_MAX_CONTAINERS="20") as host:
+        yield host
 
 
 @pytest.fixture(scope="session")
@@ -165,13 +183,10 @@ def engine_b(local_engine: docker.DockerClient) -> Iterator[DockerDaemon]:
 @pytest.fixture(scope="session")
 def host_b(redis_url: str, engine_b: DockerDaemon, policy: SecurityPolicy) -> Iterator[Host]:
     """A second dockerd on this machine, served by its own worker."""
-    env = worker_env(redis_url, engine_b.url, policy)
-    host = start_host(random_name("tb"), engine_b.url, _engine(engine_b.url), env, 1, redis_url)
-    yield host
-    for worker in host.workers:
-        worker.stop()
-    remove_host_objects(host)
-    host.engine.close()
+    engine = _engine(engine_b.url)
+    with running_host("tb", redis_url, policy, engine, docker_url=engine_b.url) as host:
+        yield host
+    engine.close()
 
 
 @pytest.fixture(scope="session")
@@ -179,12 +194,10 @@ def limited_host(
     redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
 ) -> Iterator[Host]:
     """The local engine as a host of max_containers=2, served by two worker processes."""
-    env = worker_env(redis_url, LOCAL_DOCKER, policy, DOCKFLEET_MAX_CONTAINERS="2")
-    host = start_host(random_name("tl"), LOCAL_DOCKER, local_engine, env, 2, redis_url)
-    yield host
-    for worker in host.workers:
-        worker.stop()
-    remove_host_objects(host)
+    with running_host(
+        "tl", redis_url, policy, local_engine, workers=2, DOCKFLEET_MAX_CONTAINERS="2"
+    ) as host:
+        yield host
 
 
 #: the short ages of the maintenance host (seconds), so tests need not wait long
@@ -197,22 +210,19 @@ def maintenance_host(
 ) -> Iterator[Host]:
     """The local engine under its own name, with short cleanup/reconcile ages and a tiny
     image budget (so any eligible image is evicted), and the pin ``pinned-*``."""
-    env = worker_env(
+    with running_host(
+        "tm",
         redis_url,
-        LOCAL_DOCKER,
         policy,
+        local_engine,
         DOCKFLEET_CLEANUP__CONTAINER_GRACE=str(MAINTENANCE_GRACE),
         DOCKFLEET_CLEANUP__NETWORK_GRACE=str(MAINTENANCE_GRACE),
         DOCKFLEET_CLEANUP__ORPHAN_GRACE=str(MAINTENANCE_GRACE),
         DOCKFLEET_CLEANUP__IMAGE_MIN_AGE="3600",
         DOCKFLEET_CLEANUP__IMAGE_BUDGET_BYTES="1",
         DOCKFLEET_CLEANUP__IMAGE_PINS='["dockfleet-test-pinned-*"]',
-    )
-    host = start_host(random_name("tm"), LOCAL_DOCKER, local_engine, env, 1, redis_url)
-    yield host
-    for worker in host.workers:
-        worker.stop()
-    remove_host_objects(host)
+    ) as host:
+        yield host
 
 
 @pytest.fixture(scope="session")

@@ -22,15 +22,7 @@ from dockfleet import (
 )
 from dockfleet.policy_model import SecurityPolicy
 from dockfleet.queues import host_queue
-from tests.conftest import (
-    LOCAL_DOCKER,
-    TEST_IMAGE,
-    Host,
-    random_name,
-    remove_host_objects,
-    start_host,
-    worker_env,
-)
+from tests.conftest import TEST_IMAGE, Host, running_host
 from tests.support.events import EventRecorder
 
 DOCKFLEET = str(Path(sys.executable).with_name("dockfleet"))
@@ -226,12 +218,10 @@ def narrow_host(
     redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
 ) -> Iterator[Host]:
     """One worker with concurrency 2."""
-    env = worker_env(redis_url, LOCAL_DOCKER, policy, DOCKFLEET_WORKER_CONCURRENCY="2")
-    host = start_host(random_name("tn"), LOCAL_DOCKER, local_engine, env, 1, redis_url)
-    yield host
-    for worker in host.workers:
-        worker.stop()
-    remove_host_objects(host)
+    with running_host(
+        "tn", redis_url, policy, local_engine, DOCKFLEET_WORKER_CONCURRENCY="2"
+    ) as host:
+        yield host
 
 
 def test_thirty_jobs_at_once_to_a_worker_of_concurrency_two_all_finish_none_lost(

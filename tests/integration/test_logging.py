@@ -12,15 +12,7 @@ import pytest
 from dockfleet import ContainerConfig, Fleet, JobSpec
 from dockfleet.models import ServiceSpec
 from dockfleet.policy_model import SecurityPolicy
-from tests.conftest import (
-    LOCAL_DOCKER,
-    TEST_IMAGE,
-    Host,
-    random_name,
-    remove_host_objects,
-    start_host,
-    worker_env,
-)
+from tests.conftest import TEST_IMAGE, Host, running_host
 from tests.support.services import wait_for
 
 pytestmark = pytest.mark.engine
@@ -30,12 +22,8 @@ pytestmark = pytest.mark.engine
 def json_host(
     redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
 ) -> Iterator[Host]:
-    env = worker_env(redis_url, LOCAL_DOCKER, policy, DOCKFLEET_LOG_FORMAT="json")
-    host = start_host(random_name("tj"), LOCAL_DOCKER, local_engine, env, 1, redis_url)
-    yield host
-    for worker in host.workers:
-        worker.stop()
-    remove_host_objects(host)
+    with running_host("tj", redis_url, policy, local_engine, DOCKFLEET_LOG_FORMAT="json") as host:
+        yield host
 
 
 def read_json_log(host: Host) -> list[dict[str, Any]]:
