@@ -11,9 +11,9 @@ import click
 
 from dockfleet.cli.jobs import follow_job
 from dockfleet.cli.main import Context, cli
-from dockfleet.cli.output import ago, emit_json, listing, table
+from dockfleet.cli.output import ago, emit_json, for_each, listing, table
 from dockfleet.cli.spec_options import config_from_options, container_options
-from dockfleet.errors import FleetError, InvalidSpec
+from dockfleet.errors import InvalidSpec
 from dockfleet.models import BatchOutcome, ContainerFilter, ContainerInfo, LogOptions
 
 F = Callable[..., Any]
@@ -91,7 +91,7 @@ def create(
 @click.pass_obj
 def start(state: Context, host: str | None, refs: tuple[str, ...]) -> None:
     """Start one or more containers."""
-    _each(refs, lambda ref: state.fleet.start_container(ref, host=host))
+    for_each(refs, lambda ref: state.fleet.start_container(ref, host=host))
 
 
 @cli.command()
@@ -112,7 +112,7 @@ def stop(
         query = parse_filters(filters, host=host)
         _show_batch(state.fleet.stop_containers(query, timeout))
         return
-    _each(_need(refs), lambda ref: state.fleet.stop_container(ref, timeout, host=host))
+    for_each(_need(refs), lambda ref: state.fleet.stop_container(ref, timeout, host=host))
 
 
 @cli.command()
@@ -132,7 +132,7 @@ def restart(
     if filters and not refs:
         _show_batch(state.fleet.restart_containers(parse_filters(filters, host=host), timeout))
         return
-    _each(_need(refs), lambda ref: state.fleet.restart_container(ref, timeout, host=host))
+    for_each(_need(refs), lambda ref: state.fleet.restart_container(ref, timeout, host=host))
 
 
 @cli.command()
@@ -142,7 +142,7 @@ def restart(
 @click.pass_obj
 def kill(state: Context, host: str | None, signal: str, refs: tuple[str, ...]) -> None:
     """Send a signal to one or more running containers."""
-    _each(refs, lambda ref: state.fleet.kill_container(ref, signal, host=host))
+    for_each(refs, lambda ref: state.fleet.kill_container(ref, signal, host=host))
 
 
 @cli.command()
@@ -158,7 +158,7 @@ def rm(
     if filters and not refs:
         _show_batch(state.fleet.remove_containers(parse_filters(filters, host=host)))
         return
-    _each(_need(refs), lambda ref: state.fleet.remove_container(ref, force=force, host=host))
+    for_each(_need(refs), lambda ref: state.fleet.remove_container(ref, force=force, host=host))
 
 
 @cli.command()
@@ -275,21 +275,6 @@ def _need(refs: tuple[str, ...]) -> tuple[str, ...]:
     if not refs:
         raise click.UsageError("give at least one container id or name, or --filter")
     return refs
-
-
-def _each(refs: tuple[str, ...], action: Callable[[str], object]) -> None:
-    """Act on every ref like docker does: print each that worked, fail if any did not."""
-    failed = False
-    for ref in refs:
-        try:
-            action(ref)
-        except FleetError as exc:
-            click.echo(f"dockfleet: error: {exc}", err=True)
-            failed = True
-            continue
-        click.echo(ref)
-    if failed:
-        sys.exit(1)
 
 
 def _show_batch(outcomes: list[BatchOutcome]) -> None:

@@ -17,9 +17,15 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
 from dockfleet.cli.main import Context, cli
-from dockfleet.cli.output import ago, emit_json, listing, size
-from dockfleet.errors import FleetError, InvalidSpec
-from dockfleet.models import BuildOptions, ImageFilter, ImageInfo, RegistryCredentials
+from dockfleet.cli.output import ago, emit_json, for_each, listing, size
+from dockfleet.errors import InvalidSpec
+from dockfleet.models import (
+    BuildOptions,
+    ImageFilter,
+    ImageInfo,
+    ImageRemoveResult,
+    RegistryCredentials,
+)
 from dockfleet.models.images import TransferProgress
 
 
@@ -257,22 +263,18 @@ def rmi(
     state: Context, host: str | None, force: bool, no_prune: bool, references: tuple[str, ...]
 ) -> None:
     """Remove images from a fleet host."""
-    failed = False
-    for reference in references:
-        try:
-            result = state.fleet.remove_image(reference, force, no_prune, host=host)
-        except FleetError as exc:
-            click.echo(f"dockfleet: error: {exc}", err=True)
-            failed = True
-            continue
+
+    def show(reference: str, result: ImageRemoveResult) -> None:
         for name in result.untagged:
             click.echo(f"Untagged: {name}")
         for layer in result.deleted:
             click.echo(f"Deleted: {layer}")
         if not result.removed:
             click.echo(f"{reference}: already gone")
-    if failed:
-        sys.exit(1)
+
+    for_each(
+        references, lambda ref: state.fleet.remove_image(ref, force, no_prune, host=host), show
+    )
 
 
 @cli.command("tag")

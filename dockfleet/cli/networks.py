@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from dockfleet.cli.images import pairs
 from dockfleet.cli.main import Context, cli
-from dockfleet.cli.output import ago, emit_json, listing
-from dockfleet.errors import FleetError, InvalidSpec
+from dockfleet.cli.output import ago, emit_json, for_each, listing
+from dockfleet.errors import InvalidSpec
 from dockfleet.models import NetworkFilter, NetworkOptions
 
 HOST_HELP = "The Docker host (default: the fleet's only live host)."
@@ -116,17 +114,7 @@ def ls(
 @click.pass_obj
 def rm(state: Context, host: str | None, refs: tuple[str, ...]) -> None:
     """Remove networks (one still in use is refused, naming its containers)."""
-    failed = False
-    for ref in refs:
-        try:
-            state.fleet.remove_network(ref, host=host)
-        except FleetError as exc:
-            click.echo(f"dockfleet: error: {exc}", err=True)
-            failed = True
-            continue
-        click.echo(ref)
-    if failed:
-        sys.exit(1)
+    for_each(refs, lambda ref: state.fleet.remove_network(ref, host=host))
 
 
 @network.command("connect")

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import click
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
+
+from dockfleet.errors import FleetError
+
+T = TypeVar("T")
 
 
 def console() -> Console:
@@ -59,6 +63,29 @@ def listing(
             click.echo(cast(Listed, item).short_id)
     else:
         table(headers, rows)
+
+
+def for_each(
+    refs: Sequence[str],
+    action: Callable[[str], T],
+    report: Callable[[str, T], None] | None = None,
+) -> None:
+    """Act on every ref like docker does: say what worked (the ref, or `report`), one error
+    line for each that did not, and a non-zero exit if any did not."""
+    failed = False
+    for ref in refs:
+        try:
+            outcome = action(ref)
+        except FleetError as exc:
+            click.echo(f"dockfleet: error: {exc}", err=True)
+            failed = True
+            continue
+        if report is None:
+            click.echo(ref)
+        else:
+            report(ref, outcome)
+    if failed:
+        sys.exit(1)
 
 
 def ago(when: datetime | None) -> str:
