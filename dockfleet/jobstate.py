@@ -13,6 +13,8 @@ the job is active; it is dropped in the same transaction that finishes it.
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
@@ -36,16 +38,31 @@ def now_iso() -> str:
 
 def submit(client: redis.Redis, job_id: str, wire_spec: dict[str, Any], host: str | None) -> bool:
     """Record a new queued job; False if the id is already taken."""
-    key = keys.job(job_id)
-    if not client.hsetnx(key, "state", "queued"):
-        return False
+    key, token = keys.job(job_id), uuid.uuid4().hex
     fields: dict[Any, Any] = {
+        "state": "queued",
         "spec": json.dumps(wire_spec),
         "created_at": now_iso(),
         "target": host or "",
+        # Ours: a submit repeated after a lost reply is not mistaken for a taken id.
+        "submission": token,
     }
-    client.hset(key, mapping=fields)
-    return True
+
+    def attempt(pipe: Pipeline) -> bool:
+        if pipe.exists(key):
+            return bool(pipe.hget(key, "submission") == token)
+        pipe.multi()
+        pipe.hset(key, mapping=fields)
+        pipe.execute()
+        return True
+
+    return _transaction(client, key, attempt)
+
+
+def mark_sent(client: redis.Redis, job_id: str) -> None:
+    """The job's message is with the broker: watched until a worker claims it, so that a
+    message the broker loses is sent again (`worker.jobs.requeue`)."""
+    client.zadd(keys.QUEUED_JOBS, {job_id: time.time()})
 
 
 def read(client: redis.Redis, job_id: str) -> dict[str, str]:
@@ -87,6 +104,7 @@ def claim(client: redis.Redis, job_id: str, host: str, retention: int) -> Claim:
         pipe.hset(key, mapping={"state": "running", "host": host})
         pipe.hsetnx(key, "claimed_at", now_iso())
         pipe.sadd(keys.host_jobs(host), job_id)
+        pipe.zrem(keys.QUEUED_JOBS, job_id)
         pipe.execute()
         return "rerun" if state == "running" else "run"
 
@@ -149,6 +167,7 @@ def _finish_in(pipe: Pipeline, job_id: str, result: JobResult, retention: int, h
     pipe.xadd(log, {END_FIELD: payload})
     pipe.expire(key, retention)
     pipe.expire(log, retention)
+    pipe.zrem(keys.QUEUED_JOBS, job_id)
     if host:
         pipe.srem(keys.host_jobs(host), job_id)
 

@@ -44,6 +44,12 @@ def host_jobs(host_name: str) -> str:
     return f"{PREFIX}:host:{host_name}:jobs"
 
 
+#: sorted set: id of a job sent to the broker and not yet claimed -> when it was sent
+QUEUED_JOBS = f"{PREFIX}:jobs:queued"
+#: held for one sweep period by the worker that looks for lost job messages (one at a time)
+REQUEUE_GUARD = f"{PREFIX}:jobs:requeue-guard"
+
+
 def job_adopting(job_id: str) -> str:
     """Short-lived marker: an adoption of this job has been sent (no double sends)."""
     return f"{PREFIX}:job:{job_id}:adopting"

@@ -141,6 +141,11 @@ class Settings(BaseSettings):
     job_lease_seconds: int = Field(
         default=15, ge=2, description="a dead worker's jobs are adopted this long after it died"
     )
+    job_requeue_seconds: float = Field(
+        default=30.0,
+        ge=1,
+        description="a job whose broker message was lost is sent again after this long",
+    )
     log_format: Literal["text", "json"] = Field(
         default="text", description="worker, beat and exporter logs: text, or JSON lines"
     )

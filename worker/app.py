@@ -33,6 +33,7 @@ from worker import runtime as runtime_module
 from worker.heartbeat import Heartbeat
 from worker.jobs import netpool
 from worker.jobs.adoption import adopt_orphans
+from worker.jobs.requeue import requeue_lost
 from worker.state_cache import StateFollower
 
 TASK_MODULES = [
@@ -104,13 +105,19 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     beat = Heartbeat(
         rt,
         name,
-        on_beat=lambda: adopt_orphans(rt, app),
+        on_beat=lambda: _look_after_jobs(rt),
         on_engine_change=lambda ok: _take_shared_jobs(name, ok),
     )
     beat.start()
     _heartbeats.append(beat)
     threading.Thread(target=_prewarm_networks, args=(rt,), name="netpool", daemon=True).start()
     _followers.append(StateFollower(rt).start())
+
+
+def _look_after_jobs(rt: runtime_module.Runtime) -> None:
+    """Each heartbeat: adopt the host's jobs whose worker died, resend lost job messages."""
+    adopt_orphans(rt, app)
+    requeue_lost(rt, app)
 
 
 def _prewarm_networks(rt: runtime_module.Runtime) -> None:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import uuid
 
 from dockfleet import jobstate
 from dockfleet.client.base import FleetBase
 from dockfleet.client.job_handle import JobHandle
-from dockfleet.errors import HostUnavailable, InvalidSpec
+from dockfleet.errors import BrokerUnavailable, HostUnavailable, InvalidSpec
 from dockfleet.models.jobs import JobSpec
 from dockfleet.policy import check_container
 from dockfleet.queues import SHARED_QUEUE, TaskNames, host_queue
+from dockfleet.redis_retry import UNAVAILABLE
 from dockfleet.validation import parse
+
+log = logging.getLogger(__name__)
 
 
 class JobsMixin(FleetBase):
@@ -35,10 +40,27 @@ class JobsMixin(FleetBase):
             raise InvalidSpec(f"job_id: {job_id!r} is already used")
         shown = repr([spec.model_dump(mode="json"), job_id])  # Flower's view: secrets masked
         queue = host_queue(spec.host) if spec.host else SHARED_QUEUE
-        self.transport.send(
-            TaskNames.JOB_RUN, [wire, job_id], queue, timeout=None, argsrepr=shown, task_id=job_id
-        )
-        return JobHandle(self.transport, job_id)
+        handle = JobHandle(self.transport, job_id)
+        try:
+            self.transport.send(
+                TaskNames.JOB_RUN,
+                [wire, job_id],
+                queue,
+                timeout=None,
+                argsrepr=shown,
+                task_id=job_id,
+            )
+        except BrokerUnavailable:
+            # The caller is told it failed, so it must never run: a message that did get
+            # through finds the job finished (canceled) and does nothing.
+            with contextlib.suppress(*UNAVAILABLE):
+                handle.cancel()
+            raise
+        try:
+            jobstate.mark_sent(self.transport.redis, job_id)
+        except UNAVAILABLE:  # sent all the same; only the watch for a lost message is missing
+            log.warning("job %s sent, but Redis went away before it was marked sent", job_id)
+        return handle
 
     def job(self, job_id: str) -> JobHandle:
         """A handle to a job submitted earlier (by anyone)."""

@@ -1,9 +1,9 @@
 """The lease: the exclusive right to run one job, held in Redis while its worker lives.
 
-Taken with SET NX and a short TTL, renewed by a thread every third of the
-TTL, released only by its owner (compare-and-delete). A worker that dies
-stops renewing; the lease lapses within the TTL and another worker of the
-host may adopt the job. Nobody runs a job whose lease someone else holds.
+Held with a token and a short TTL (`dockfleet.owned_key`), renewed by a thread
+every third of the TTL, released only by its owner. A worker that dies stops
+renewing; the lease lapses within the TTL and another worker of the host may
+adopt the job. Nobody runs a job whose lease someone else holds.
 """
 
 from __future__ import annotations
@@ -12,19 +12,13 @@ import logging
 import threading
 import uuid
 from types import TracebackType
-from typing import Any
 
 import redis
 
-from dockfleet import keys
+from dockfleet import keys, owned_key
 
 log = logging.getLogger(__name__)
 TTL_SECONDS = 15
-
-# Renew / release only while the lease is still ours.
-_OURS = "if redis.call('get', KEYS[1]) == ARGV[1] then "
-_RENEW = _OURS + "return redis.call('expire', KEYS[1], ARGV[2]) end return 0"
-_RELEASE = _OURS + "return redis.call('del', KEYS[1]) end return 0"
 
 
 class Lease:
@@ -38,7 +32,11 @@ class Lease:
         self._thread: threading.Thread | None = None
 
     def acquire(self) -> bool:
-        return bool(self.client.set(self.key, self.token, nx=True, ex=self.ttl))
+        """Take the lease, or keep it if it is ours already (safe to repeat)."""
+        held = owned_key.take(self.client, self.key, self.token, self.ttl * 1000)
+        if held:
+            self.lost.clear()
+        return held
 
     def __enter__(self) -> Lease:
         self._thread = threading.Thread(target=self._keep, name=f"lease-{self.key}", daemon=True)
@@ -53,18 +51,21 @@ class Lease:
 
     def release(self) -> None:
         try:
-            self.client.eval(_RELEASE, 1, self.key, self.token)
+            owned_key.release(self.client, self.key, self.token)
         except redis.RedisError:  # it lapses by itself within the TTL
             log.warning("could not release %s", self.key, exc_info=True)
 
     def _keep(self) -> None:
         while not self._stop.wait(self.ttl / 3):
+            if self.lost.is_set():
+                continue  # the job retakes it (or stops) at its next check
             try:
-                renewed: Any = self.client.eval(_RENEW, 1, self.key, self.token, self.ttl)
+                renewed = owned_key.renew(self.client, self.key, self.token, self.ttl * 1000)
             except redis.RedisError:
                 log.warning("could not renew %s; retrying", self.key, exc_info=True)
                 continue
             if not renewed:
+                # Lapsed (Redis was away longer than the TTL) or taken over: the job
+                # retakes it if it is still free, else stops acting.
                 log.error("lost the lease %s", self.key)
                 self.lost.set()
-                return

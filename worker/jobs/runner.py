@@ -96,10 +96,20 @@ def run(rt: Runtime, spec: JobSpec, job_id: str) -> JobResult | None:
                 job=job_id,
                 image=spec.container.reference,
             )
-            try:
-                decided = job.execute()
-            except LeaseLost:
-                return None
+            decided = None
+            while decided is None:
+                try:
+                    decided = job.execute()
+                except LeaseLost:
+                    return None
+                except UNAVAILABLE as exc:
+                    # Redis went away mid-setup: nothing is lost, so wait for it and go on
+                    # as an adoption of our own job (what exists is found by name).
+                    log.warning("job %s paused, Redis is unavailable: %s", job_id, exc)
+                    retrying(rt.redis.ping, "waiting for Redis")
+                    if not retrying(lease.acquire, "retaking a lease"):
+                        return None  # adopted by another worker meanwhile: it reports
+                    job = JobRun(rt, spec, job_id, lease, fresh=False)
             outcome = retrying(
                 lambda: jobstate.record_outcome(rt.redis, job_id, decided), "recording an outcome"
             )
@@ -154,8 +164,8 @@ class JobRun:
             wait_ready(self.rt, [(s, doc["Id"]) for s, doc in started], network)
             doc = self._start(self._job_config(network), is_job=True)
             return self._supervise(doc)
-        except LeaseLost:
-            raise
+        except (LeaseLost, *UNAVAILABLE):
+            raise  # not the job's outcome: run() stops, or resumes once Redis is back
         except JobCanceled as exc:
             return self._result("canceled", error=str(exc))
         except Exception as exc:
@@ -193,9 +203,11 @@ class JobRun:
         if held:
             return str(held)
         name = netpool.take(self.rt, self.job_id)
-        if not self.rt.redis.hsetnx(key, "network", name):  # another run got there first
-            netpool.give_back(self.rt, name)
-            return str(self.rt.redis.hget(key, "network"))
+        if not self.rt.redis.hsetnx(key, "network", name):
+            held = str(self.rt.redis.hget(key, "network"))
+            if held != name:  # another run got there first (else: a repeated HSETNX)
+                netpool.give_back(self.rt, name)
+            return held
         return name
 
     def _service_config(self, service: Any, network: str | None) -> ContainerConfig:

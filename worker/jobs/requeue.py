@@ -1,0 +1,149 @@
+"""Requeue: a job whose message the broker lost is sent again, so that it still runs once.
+
+Kombu's Redis transport takes a message off its queue (BRPOP) and records it
+as unacknowledged in a second step. A Redis that dies between the two (or
+just before its BRPOP reply went out) loses that message, and a worker whose
+broker connection drops forgets the messages it had reserved, which Redis
+then hides for the whole visibility timeout (an hour). Either way the job
+would stay ``queued`` forever: the job's state says it was sent, yet nobody
+will claim it.
+
+So the client records each sent job in ``keys.QUEUED_JOBS`` and the claim
+removes it. Every heartbeat, one worker of the fleet at a time (a guard key)
+looks at the jobs queued for longer than a grace period (the setting
+``job_requeue_seconds``) and asks Redis, in
+one script, where their messages are: still in their queue (fine: they wait
+their turn), delivered to a worker (fine while recent; stranded when older
+than the grace: dropped from kombu's unacked set so it is not restored as a
+copy later), or nowhere (lost). Lost and stranded jobs are sent again under
+their own id. A copy sent in error is harmless: the claim, the lease and
+`jobstate.finish` let one delivery run the job and the others do nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from celery import Celery
+
+from dockfleet import keys
+from dockfleet.queues import SHARED_QUEUE, TaskNames, host_queue
+from worker.runtime import Runtime
+
+log = logging.getLogger(__name__)
+#: at most one sweep per this many seconds across the whole fleet (half the grace if shorter)
+SWEEP_SECONDS = 15.0
+#: jobs looked at per sweep, oldest first (a bigger backlog is covered by later sweeps)
+BATCH = 200
+#: kombu's Redis transport defaults (the fleet does not change them)
+UNACKED_KEY = "unacked"
+UNACKED_INDEX_KEY = "unacked_index"
+PRIORITY_SEPARATOR = "\x06\x16"
+PRIORITY_STEPS = (0, 3, 6, 9)
+
+# KEYS: the queue lists, then kombu's unacked hash; ARGV: the job ids looked for.
+# Returns the ids found in a queue, and (id, delivery tag) pairs found delivered.
+_FIND = """
+local wanted = {}
+for _, id in ipairs(ARGV) do wanted[id] = true end
+local queued, delivered = {}, {}
+for i = 1, #KEYS - 1 do
+  local size = redis.call('llen', KEYS[i])
+  for first = 0, size - 1, 500 do
+    for _, raw in ipairs(redis.call('lrange', KEYS[i], first, first + 499)) do
+      for id in string.gmatch(raw, '"id": "([^"]+)"') do
+        if wanted[id] then queued[#queued + 1] = id end
+      end
+    end
+  end
+end
+local unacked = redis.call('hgetall', KEYS[#KEYS])
+for i = 1, #unacked, 2 do
+  for id in string.gmatch(unacked[i + 1], '"id": "([^"]+)"') do
+    if wanted[id] then
+      delivered[#delivered + 1] = id
+      delivered[#delivered + 1] = unacked[i]
+    end
+  end
+end
+return {queued, delivered}
+"""
+
+
+def requeue_lost(rt: Runtime, app: Celery) -> list[str]:
+    """Send again the queued jobs whose message is lost or stranded; returns their ids."""
+    now, grace = time.time(), rt.settings.job_requeue_seconds
+    period_ms = int(1000 * min(SWEEP_SECONDS, grace / 2))
+    if not rt.redis.set(keys.REQUEUE_GUARD, rt.host, nx=True, px=period_ms):
+        return []  # another worker swept within the period
+    job_ids = [
+        str(j)
+        for j in rt.redis.zrangebyscore(keys.QUEUED_JOBS, "-inf", now - grace, start=0, num=BATCH)
+    ]
+    if not job_ids:
+        return []
+    pipe = rt.redis.pipeline(transaction=False)
+    for job_id in job_ids:
+        pipe.hmget(keys.job(job_id), ["state", "target", "spec"])
+    waiting: dict[str, tuple[str, str]] = {}
+    for job_id, (state, target, spec) in zip(job_ids, pipe.execute(), strict=True):
+        if state != "queued" or not spec:
+            rt.redis.zrem(keys.QUEUED_JOBS, job_id)  # claimed or finished since
+            continue
+        waiting[job_id] = (host_queue(target) if target else SHARED_QUEUE, spec)
+    if not waiting:
+        return []
+    in_queue, delivered = _where(rt, waiting)
+    resent = []
+    for job_id, (queue, spec) in waiting.items():
+        if job_id in in_queue:
+            continue
+        tag = delivered.get(job_id)
+        if tag is not None and not _stranded(rt, tag, now - grace):
+            continue  # a worker has just taken it: the claim follows
+        _resend(rt, app, job_id, queue, spec, tag)
+        resent.append(job_id)
+    return resent
+
+
+def _where(rt: Runtime, waiting: dict[str, tuple[str, str]]) -> tuple[set[str], dict[str, str]]:
+    """The waiting jobs whose message is in a queue, and those delivered (id -> tag)."""
+    queues = sorted({queue for queue, _ in waiting.values()})
+    lists = [_priority_list(queue, step) for queue in queues for step in PRIORITY_STEPS]
+    answer: Any = rt.redis.eval(_FIND, len(lists) + 1, *lists, UNACKED_KEY, *waiting)
+    found, pairs = answer
+    delivered = {str(pairs[i]): str(pairs[i + 1]) for i in range(0, len(pairs), 2)}
+    return {str(job_id) for job_id in found}, delivered
+
+
+def _priority_list(queue: str, step: int) -> str:
+    """The Redis list kombu keeps a queue's messages of one priority step in."""
+    return f"{queue}{PRIORITY_SEPARATOR}{step}" if step else queue
+
+
+def _stranded(rt: Runtime, tag: str, cutoff: float) -> bool:
+    """Delivered before `cutoff` (a grace ago) and still unclaimed: its worker lost it."""
+    delivered_at = rt.redis.zscore(UNACKED_INDEX_KEY, tag)
+    return delivered_at is None or float(delivered_at) < cutoff
+
+
+def _resend(rt: Runtime, app: Celery, job_id: str, queue: str, spec: str, tag: str | None) -> None:
+    log.warning("job %s: its message was lost by the broker; sending it again", job_id)
+    if tag is not None:
+        # Else kombu restores the stranded copy after its visibility timeout.
+        pipe = rt.redis.pipeline(transaction=True)
+        pipe.hdel(UNACKED_KEY, tag)
+        pipe.zrem(UNACKED_INDEX_KEY, tag)
+        pipe.execute()
+    app.send_task(
+        TaskNames.JOB_RUN,
+        args=[json.loads(spec), job_id],
+        queue=queue,
+        task_id=job_id,
+        argsrepr=f"(<requeued job {job_id}>)",
+    )
+    # Looked at again only after another grace period.
+    rt.redis.zadd(keys.QUEUED_JOBS, {job_id: time.time()})
