@@ -1,7 +1,10 @@
-"""Redis dies (SIGKILL) and comes back (AOF, fsync always) while 100 jobs are queued or running.
+"""Redis dies (SIGKILL) and comes back (AOF, fsync always), twice, while 100 jobs are queued or
+running.
 
 Every job must be reported exactly once, with its true exit code and its full
-log; no container is made twice or left behind. With persistence off, a Redis
+log; no container is made twice or left behind. A job cut mid-setup resumes;
+a message the broker lost in the kill is sent again after
+`job_requeue_seconds`. With persistence off, a Redis
 restart loses what it held (queued messages, job state): see README.
 """
 
@@ -21,6 +24,8 @@ from tests.support.services import RedisServer, WorkerProcess
 
 pytestmark = pytest.mark.chaos
 JOBS = 100
+#: (seconds of work before the kill, seconds down): the second kill finds half-done setups
+OUTAGES = [(3.0, 2.0), (1.5, 0.5)]
 
 
 @pytest.fixture
@@ -58,11 +63,12 @@ def test_a_redis_crash_under_100_jobs_loses_and_duplicates_nothing(
             for i in range(JOBS)
         ]
 
-        # When Redis is killed mid-run and comes back from its AOF
-        time.sleep(3)
-        persistent_redis.kill()
-        time.sleep(2)
-        persistent_redis.start()
+        # When Redis is killed mid-run and comes back from its AOF, twice
+        for running, down in OUTAGES:
+            time.sleep(running)
+            persistent_redis.kill()
+            time.sleep(down)
+            persistent_redis.start()
 
         # Then every job reports once, with its own exit code and log
         results = [h.wait(timeout=300) for h in handles]

@@ -10,6 +10,10 @@ Why it is exactly once:
 - The log copy resumes from a cursor written atomically with each line.
 - `jobstate.finish` stores the first result only; the result is stored before
   cleanup, so a crash after it loses nothing and reconcile removes leftovers.
+- A Redis outage is not the job's outcome: state writes are retried, and a
+  step cut by the outage is resumed once Redis is back, as an adoption of the
+  job by its own worker (what it had made is found by name).
+- A message the broker loses before any claim is sent again (`requeue`).
 """
 
 from __future__ import annotations
