@@ -24,6 +24,7 @@ from redis.client import Pipeline
 
 from dockfleet import keys
 from dockfleet.models.jobs import JobResult
+from dockfleet.queues import job_queue
 
 State = Literal["queued", "running", "finished"]
 #: run: a first run; rerun: claimed before (a redelivery or an adoption); finished: done
@@ -59,10 +60,10 @@ def submit(client: redis.Redis, job_id: str, wire_spec: dict[str, Any], host: st
     return _transaction(client, key, attempt)
 
 
-def mark_sent(client: redis.Redis, job_id: str) -> None:
-    """The job's message is with the broker: watched until a worker claims it, so that a
-    message the broker loses is sent again (`worker.jobs.requeue`)."""
-    client.zadd(keys.QUEUED_JOBS, {job_id: time.time()})
+def mark_sent(client: redis.Redis, job_id: str, queue: str) -> None:
+    """The job's message is with the broker, in `queue`: watched until a worker claims it, so
+    that a message the broker loses is sent again (`worker.jobs.requeue`)."""
+    client.zadd(keys.queued_jobs(queue), {job_id: time.time()})
 
 
 def read(client: redis.Redis, job_id: str) -> dict[str, str]:
@@ -93,10 +94,11 @@ def claim(client: redis.Redis, job_id: str, host: str, retention: int) -> Claim:
     key = keys.job(job_id)
 
     def attempt(pipe: Pipeline) -> Claim:
-        state, cancel = pipe.hmget(key, ["state", "cancel"])
+        state, cancel, target = pipe.hmget(key, ["state", "cancel", "target"])
         if state == "finished":
             return "finished"
         pipe.multi()
+        pipe.zrem(keys.queued_jobs(job_queue(str(target or ""))), job_id)
         if state in (None, "queued") and cancel == "1":
             _finish_in(pipe, job_id, _canceled_result(job_id, host), retention, host)
             pipe.execute()
@@ -104,7 +106,6 @@ def claim(client: redis.Redis, job_id: str, host: str, retention: int) -> Claim:
         pipe.hset(key, mapping={"state": "running", "host": host})
         pipe.hsetnx(key, "claimed_at", now_iso())
         pipe.sadd(keys.host_jobs(host), job_id)
-        pipe.zrem(keys.QUEUED_JOBS, job_id)
         pipe.execute()
         return "rerun" if state == "running" else "run"
 
@@ -126,6 +127,7 @@ def request_cancel(client: redis.Redis, job_id: str, retention: int) -> State | 
         pipe.hset(key, "cancel", "1")
         if state == "queued":
             _finish_in(pipe, job_id, _canceled_result(job_id, target or ""), retention, "")
+            pipe.zrem(keys.queued_jobs(job_queue(target)), job_id)
         pipe.execute()
         return "queued" if state == "queued" else "running"
 
@@ -167,7 +169,6 @@ def _finish_in(pipe: Pipeline, job_id: str, result: JobResult, retention: int, h
     pipe.xadd(log, {END_FIELD: payload})
     pipe.expire(key, retention)
     pipe.expire(log, retention)
-    pipe.zrem(keys.QUEUED_JOBS, job_id)
     if host:
         pipe.srem(keys.host_jobs(host), job_id)
 

@@ -44,10 +44,14 @@ def host_jobs(host_name: str) -> str:
     return f"{PREFIX}:host:{host_name}:jobs"
 
 
-#: sorted set: id of a job sent to the broker and not yet claimed -> when it was sent
-QUEUED_JOBS = f"{PREFIX}:jobs:queued"
-#: held for one sweep period by the worker that looks for lost job messages (one at a time)
-REQUEUE_GUARD = f"{PREFIX}:jobs:requeue-guard"
+def queued_jobs(queue: str) -> str:
+    """Sorted set: id of a job sent to `queue` and not yet claimed -> when it was sent."""
+    return f"{PREFIX}:queued:{queue}"
+
+
+def requeue_guard(queue: str) -> str:
+    """Held for one sweep period by the worker looking for `queue`'s lost job messages."""
+    return f"{PREFIX}:queued:{queue}:guard"
 
 
 def job_adopting(job_id: str) -> str:

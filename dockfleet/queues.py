@@ -14,6 +14,11 @@ def host_queue(host: str) -> str:
     return HOST_QUEUE_PREFIX + host
 
 
+def job_queue(target_host: str | None) -> str:
+    """Where a job is sent: its target host's queue, else the shared one."""
+    return host_queue(target_host) if target_host else SHARED_QUEUE
+
+
 class TaskNames:
     """Stable task names; producers send by name and never import `tasks`."""
 

@@ -12,7 +12,7 @@ from dockfleet.client.job_handle import JobHandle
 from dockfleet.errors import BrokerUnavailable, HostUnavailable, InvalidSpec
 from dockfleet.models.jobs import JobSpec
 from dockfleet.policy import check_container
-from dockfleet.queues import SHARED_QUEUE, TaskNames, host_queue
+from dockfleet.queues import TaskNames, job_queue
 from dockfleet.redis_retry import UNAVAILABLE
 from dockfleet.validation import parse
 
@@ -39,7 +39,7 @@ class JobsMixin(FleetBase):
         if not jobstate.submit(self.transport.redis, job_id, wire, spec.host):
             raise InvalidSpec(f"job_id: {job_id!r} is already used")
         shown = repr([spec.model_dump(mode="json"), job_id])  # Flower's view: secrets masked
-        queue = host_queue(spec.host) if spec.host else SHARED_QUEUE
+        queue = job_queue(spec.host)
         handle = JobHandle(self.transport, job_id)
         try:
             self.transport.send(
@@ -57,7 +57,7 @@ class JobsMixin(FleetBase):
                 handle.cancel()
             raise
         try:
-            jobstate.mark_sent(self.transport.redis, job_id)
+            jobstate.mark_sent(self.transport.redis, job_id, queue)
         except UNAVAILABLE:  # sent all the same; only the watch for a lost message is missing
             log.warning("job %s sent, but Redis went away before it was marked sent", job_id)
         return handle

@@ -8,9 +8,10 @@ then hides for the whole visibility timeout (an hour). Either way the job
 would stay ``queued`` forever: the job's state says it was sent, yet nobody
 will claim it.
 
-So the client records each sent job in ``keys.QUEUED_JOBS`` and the claim
-removes it. Every heartbeat, one worker of the fleet at a time (a guard key)
-looks at the jobs queued for longer than a grace period (the setting
+So the client records each sent job in ``keys.queued_jobs(queue)`` and the
+claim removes it. Every heartbeat, one worker of each queue at a time (a guard
+key; a host's workers for its queue, any worker for the shared one) looks at
+the jobs queued there for longer than a grace period (the setting
 ``job_requeue_seconds``) and asks Redis, in
 one script, where their messages are: still in their queue (fine: they wait
 their turn), delivered to a worker (fine while recent; stranded when older
@@ -74,31 +75,42 @@ return {queued, delivered}
 
 
 def requeue_lost(rt: Runtime, app: Celery) -> list[str]:
-    """Send again the queued jobs whose message is lost or stranded; returns their ids."""
+    """Send again the jobs of this worker's queues whose message is lost or stranded.
+
+    A worker looks after its host's queue and the shared one, each at most once per
+    sweep period across all the workers that share it. Returns the ids sent again.
+    """
+    resent: list[str] = []
+    for queue in (host_queue(rt.host), SHARED_QUEUE):
+        resent += _sweep(rt, app, queue)
+    return resent
+
+
+def _sweep(rt: Runtime, app: Celery, queue: str) -> list[str]:
     now, grace = time.time(), rt.settings.job_requeue_seconds
     period_ms = int(1000 * min(SWEEP_SECONDS, grace / 2))
-    if not rt.redis.set(keys.REQUEUE_GUARD, rt.host, nx=True, px=period_ms):
-        return []  # another worker swept within the period
+    if not rt.redis.set(keys.requeue_guard(queue), rt.host, nx=True, px=period_ms):
+        return []  # another worker of the queue swept it within the period
+    watched = keys.queued_jobs(queue)
     job_ids = [
-        str(j)
-        for j in rt.redis.zrangebyscore(keys.QUEUED_JOBS, "-inf", now - grace, start=0, num=BATCH)
+        str(j) for j in rt.redis.zrangebyscore(watched, "-inf", now - grace, start=0, num=BATCH)
     ]
     if not job_ids:
         return []
     pipe = rt.redis.pipeline(transaction=False)
     for job_id in job_ids:
-        pipe.hmget(keys.job(job_id), ["state", "target", "spec"])
-    waiting: dict[str, tuple[str, str]] = {}
-    for job_id, (state, target, spec) in zip(job_ids, pipe.execute(), strict=True):
+        pipe.hmget(keys.job(job_id), ["state", "spec"])
+    waiting: dict[str, str] = {}
+    for job_id, (state, spec) in zip(job_ids, pipe.execute(), strict=True):
         if state != "queued" or not spec:
-            rt.redis.zrem(keys.QUEUED_JOBS, job_id)  # claimed or finished since
+            rt.redis.zrem(watched, job_id)  # claimed, finished or expired since
             continue
-        waiting[job_id] = (host_queue(target) if target else SHARED_QUEUE, spec)
+        waiting[job_id] = spec
     if not waiting:
         return []
-    in_queue, delivered = _where(rt, waiting)
+    in_queue, delivered = _where(rt, queue, list(waiting))
     resent = []
-    for job_id, (queue, spec) in waiting.items():
+    for job_id, spec in waiting.items():
         if job_id in in_queue:
             continue
         tag = delivered.get(job_id)
@@ -109,11 +121,10 @@ def requeue_lost(rt: Runtime, app: Celery) -> list[str]:
     return resent
 
 
-def _where(rt: Runtime, waiting: dict[str, tuple[str, str]]) -> tuple[set[str], dict[str, str]]:
-    """The waiting jobs whose message is in a queue, and those delivered (id -> tag)."""
-    queues = sorted({queue for queue, _ in waiting.values()})
-    lists = [_priority_list(queue, step) for queue in queues for step in PRIORITY_STEPS]
-    answer: Any = rt.redis.eval(_FIND, len(lists) + 1, *lists, UNACKED_KEY, *waiting)
+def _where(rt: Runtime, queue: str, job_ids: list[str]) -> tuple[set[str], dict[str, str]]:
+    """The jobs whose message is in `queue`, and those delivered (id -> delivery tag)."""
+    lists = [_priority_list(queue, step) for step in PRIORITY_STEPS]
+    answer: Any = rt.redis.eval(_FIND, len(lists) + 1, *lists, UNACKED_KEY, *job_ids)
     found, pairs = answer
     delivered = {str(pairs[i]): str(pairs[i + 1]) for i in range(0, len(pairs), 2)}
     return {str(job_id) for job_id in found}, delivered
@@ -145,5 +156,8 @@ def _resend(rt: Runtime, app: Celery, job_id: str, queue: str, spec: str, tag: s
         task_id=job_id,
         argsrepr=f"(<requeued job {job_id}>)",
     )
+    pipe = rt.redis.pipeline(transaction=False)
+    pipe.hincrby(keys.job(job_id), "requeued", 1)  # for the operator (and the tests)
     # Looked at again only after another grace period.
-    rt.redis.zadd(keys.QUEUED_JOBS, {job_id: time.time()})
+    pipe.zadd(keys.queued_jobs(queue), {job_id: time.time()})
+    pipe.execute()
