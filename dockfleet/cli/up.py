@@ -110,7 +110,10 @@ def up(
         supervisor.stop()
     if died is not None:
         tail = died.log_tail()
-        fail(f"{died.name} exited on its own; the fleet was stopped. Its log ends:\n{tail}")
+        fail(
+            f"{died.name} kept exiting on its own (or did not come back); the fleet was "
+            f"stopped. Its log ends:\n{tail}"
+        )
     _say("stopped")
 
 

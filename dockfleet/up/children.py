@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -145,11 +146,14 @@ class Children:
         name = self.worker_name
         child = self.celery("worker", ["-n", name, "--without-mingle", "--without-gossip"])
         host_key = keys.host(self.options.host_name)
+        # Its own heartbeat, not one left by an earlier worker of the name that was killed.
+        made_at = time.time()
 
         def registered() -> bool:
             client = redis.Redis.from_url(self.redis_plan.url, socket_connect_timeout=1)
             try:
-                if not client.hexists(host_key, f"worker:{name}"):
+                beat_at = client.hget(host_key, f"worker:{name}")
+                if beat_at is None or float(beat_at) < made_at:
                     return False
                 # Up, but is its engine? Say so now rather than when a job fails.
                 on_registered(client.hget(host_key, "engine_ok") != b"0")

@@ -6,8 +6,11 @@ stop in reverse order, Redis last so the worker can withdraw from it. They
 never outlive the supervisor: each child is in its own session (a Ctrl-C
 reaches only the supervisor, which stops them in order) and asks the kernel
 for SIGTERM should the supervisor die without stopping them (PR_SET_PDEATHSIG).
-If a child dies on its own, the whole fleet is stopped and the log tail shown:
-a half-running fleet is worse than none.
+A child that dies on its own is started again (a killed worker's jobs are
+adopted by its successor, a killed Redis comes back from its append-only
+file); one that keeps dying (``MAX_RESTARTS`` within ``RESTART_WINDOW``) or
+does not come back stops the whole fleet with its log tail shown: a fleet
+that is half running for good is worse than none.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from dockfleet.up.state import FleetRecord, ProcessRecord, StateDir, process_sta
 READY_TIMEOUT = {"redis": 20.0, "worker": 90.0, "beat": 30.0, "flower": 60.0}
 #: seconds a child may take to stop after SIGTERM before the harder signal
 STOP_GRACE = {"flower": 5.0, "beat": 5.0, "worker": 15.0, "redis": 10.0}
+#: a child dying more often than this within RESTART_WINDOW seconds is not started again
+MAX_RESTARTS = 3
+RESTART_WINDOW = 120.0
 
 __all__ = ["Options", "Supervisor", "stop_process", "stop_recorded"]
 
@@ -46,6 +52,8 @@ class Supervisor:
         self.say = say
         self.stopping = threading.Event()
         self.children: list[Child] = []
+        #: how to make each child again, for a restart
+        self.factories: dict[str, Callable[[], Child]] = {}
         self.make = Children(state, redis_plan, options)
         me = os.getpid()
         self.record = FleetRecord(
@@ -63,13 +71,14 @@ class Supervisor:
         """Start every child and wait until each is healthy; the fleet's record."""
         self.state.write(self.record)
         if self.redis_plan.start:
-            self._launch(self.make.redis())
+            self._launch(self.make.redis)
         self.state.write_env(self.redis_plan.url)
-        self._launch(self.make.worker(on_registered=self._engine_answered))
+        self._launch(lambda: self.make.worker(on_registered=self._engine_answered))
         if self.options.beat:
-            self._launch(self.make.celery("beat", ["-s", str(self.state.beat_dir / "schedule")]))
+            schedule = str(self.state.beat_dir / "schedule")
+            self._launch(lambda: self.make.celery("beat", ["-s", schedule]))
         if self.options.flower:
-            self._launch(self.make.flower())
+            self._launch(self.make.flower)
             self.record.flower_url = f"http://{self.make.flower_host()}:{self.options.flower_port}"
         self.record.status = "up"
         self.state.write(self.record)
@@ -78,7 +87,14 @@ class Supervisor:
     def _engine_answered(self, ok: bool) -> None:
         self.record.engine_ok = ok
 
-    def _launch(self, child: Child) -> None:
+    def _launch(self, make: Callable[[], Child]) -> None:
+        child = make()
+        self.factories[child.name] = make
+        self.children.append(child)
+        self._spawn(child)
+
+    def _spawn(self, child: Child) -> None:
+        """Start the child's process, record it, and wait until it is healthy."""
         if self.stopping.is_set():
             raise UpError("stopped while starting")
         self.say(f"starting {child.name} (log: {child.log})")
@@ -92,8 +108,8 @@ class Supervisor:
                 start_new_session=True,
                 preexec_fn=die_with_parent,  # runs in the child before exec
             )
-        self.children.append(child)
         pid = child.process.pid
+        self.record.processes = [p for p in self.record.processes if p.name != child.name]
         self.record.processes.append(
             ProcessRecord(
                 name=child.name,
@@ -128,11 +144,31 @@ class Supervisor:
     # -- run and stop -------------------------------------------------------------------
 
     def watch(self) -> Child | None:
-        """Block until asked to stop (None) or until a child dies on its own (that child)."""
+        """Block until asked to stop (None), starting again each child that dies on its own;
+        returns the child that kept dying or did not come back."""
+        deaths: dict[str, list[float]] = {}
         while not self.stopping.wait(0.5):
-            for child in self.children:
-                if not child.alive():
+            for index, child in enumerate(self.children):
+                if child.alive():
+                    continue
+                now = time.monotonic()
+                recent = [t for t in deaths.get(child.name, []) if now - t < RESTART_WINDOW]
+                deaths[child.name] = [*recent, now]
+                if len(recent) >= MAX_RESTARTS:
                     return child
+                code = child.process.returncode if child.process else None
+                self.say(
+                    f"{child.name} exited on its own (code {code}); starting it again. "
+                    f"Its log ends:\n{child.log_tail()}"
+                )
+                again = self.children[index] = self.factories[child.name]()
+                try:
+                    self._spawn(again)
+                except UpError:
+                    if self.stopping.is_set():
+                        return None
+                    return again
+                self.state.write(self.record)
         return None
 
     def stop(self) -> None:

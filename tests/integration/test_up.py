@@ -220,3 +220,34 @@ def test_up_warns_when_the_docker_engine_does_not_answer(tmp_path: Path) -> None
         assert user.record().engine_ok is False
     finally:
         assert user.run("down", "--purge").returncode == 0
+
+
+def test_a_worker_that_dies_is_started_again_and_its_running_job_still_reports(
+    cli: Cli,
+) -> None:
+    # Given a fleet in the foreground with a job running on its worker
+    host = random_name("tu")
+    process = cli.popen("up", "--host-name", host, "--no-flower", "--no-beat")
+    try:
+        wait_for(lambda: cli.record().status == "up", 90, "the fleet")
+        (first,) = [p for p in cli.record().processes if p.name == "worker"]
+        job = cli.popen("run", "busybox:local", "--", "sh", "-c", "sleep 3; echo survived; exit 3")
+        wait_for(lambda: b"dfj-" in subprocess.run(
+            ["docker", "ps", "--filter", f"label=dockfleet.host={host}", "--format", "{{.Names}}"],
+            capture_output=True,
+        ).stdout, 30, "the job's container")  # fmt: skip
+
+        # When the worker is killed outright
+        os.kill(first.pid, signal.SIGKILL)
+
+        # Then `up` starts a new worker, which adopts the job: it reports once, in full
+        out, err = job.communicate(timeout=120)
+        assert job.returncode == 3, err
+        assert out == "survived\n"
+        (second,) = [p for p in cli.record().processes if p.name == "worker"]
+        assert second.pid != first.pid and alive(second.pid, second.started)
+        assert cli.record().status == "up" and process.poll() is None
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=90)
+    assert "worker exited on its own (code -9); starting it again" in err
