@@ -168,7 +168,6 @@ class Supervisor:
                     if self.stopping.is_set():
                         return None
                     return again
-                self.state.write(self.record)
         return None
 
     def stop(self) -> None:

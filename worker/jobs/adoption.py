@@ -10,14 +10,14 @@ returns the stored result.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from celery import Celery
 
 from dockfleet import jobstate, keys
 from dockfleet.models.jobs import JobResult
-from dockfleet.queues import TaskNames, host_queue
+from dockfleet.queues import host_queue
+from worker.jobs.resend import send_again
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -52,12 +52,6 @@ def adopt_orphans(rt: Runtime, app: Celery) -> list[str]:
             jobstate.finish(rt.redis, job_id, lost, rt.settings.retention.results_seconds)
             continue
         log.warning("adopting job %s on host %s: its worker is gone", job_id, rt.host)
-        app.send_task(
-            TaskNames.JOB_RUN,
-            args=[json.loads(spec), job_id],
-            queue=host_queue(rt.host),
-            task_id=job_id,
-            argsrepr=f"(<adopted job {job_id}>)",
-        )
+        send_again(app, job_id, spec, host_queue(rt.host), "adopted")
         sent.append(job_id)
     return sent

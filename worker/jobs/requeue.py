@@ -12,8 +12,8 @@ So the client records each sent job in ``keys.queued_jobs(queue)`` and the
 claim removes it. Every heartbeat, one worker of each queue at a time (a guard
 key; a host's workers for its queue, any worker for the shared one) looks at
 the jobs queued there for longer than a grace period (the setting
-``job_requeue_seconds``) and asks Redis, in
-one script, where their messages are: still in their queue (fine: they wait
+``job_requeue_seconds``) and asks Redis, in one script, where their messages
+are: still in their queue (fine: they wait
 their turn), delivered to a worker (fine while recent; stranded when older
 than the grace: dropped from kombu's unacked set so it is not restored as a
 copy later), or nowhere (lost). Lost and stranded jobs are sent again under
@@ -23,7 +23,6 @@ their own id. A copy sent in error is harmless: the claim, the lease and
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -31,11 +30,13 @@ from typing import Any
 from celery import Celery
 
 from dockfleet import keys
-from dockfleet.queues import SHARED_QUEUE, TaskNames, host_queue
+from dockfleet.queues import SHARED_QUEUE, host_queue
+from worker.jobs.resend import send_again
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
-#: at most one sweep per this many seconds across the whole fleet (half the grace if shorter)
+#: at most one sweep of a queue per this many seconds, by any of its workers (half the
+#: grace if that is shorter)
 SWEEP_SECONDS = 15.0
 #: jobs looked at per sweep, oldest first (a bigger backlog is covered by later sweeps)
 BATCH = 200
@@ -101,11 +102,14 @@ def _sweep(rt: Runtime, app: Celery, queue: str) -> list[str]:
     for job_id in job_ids:
         pipe.hmget(keys.job(job_id), ["state", "spec"])
     waiting: dict[str, str] = {}
+    done: list[str] = []  # claimed, finished or expired since
     for job_id, (state, spec) in zip(job_ids, pipe.execute(), strict=True):
-        if state != "queued" or not spec:
-            rt.redis.zrem(watched, job_id)  # claimed, finished or expired since
-            continue
-        waiting[job_id] = spec
+        if state == "queued" and spec:
+            waiting[job_id] = spec
+        else:
+            done.append(job_id)
+    if done:
+        rt.redis.zrem(watched, *done)
     if not waiting:
         return []
     in_queue, delivered = _where(rt, queue, list(waiting))
@@ -149,13 +153,7 @@ def _resend(rt: Runtime, app: Celery, job_id: str, queue: str, spec: str, tag: s
         pipe.hdel(UNACKED_KEY, tag)
         pipe.zrem(UNACKED_INDEX_KEY, tag)
         pipe.execute()
-    app.send_task(
-        TaskNames.JOB_RUN,
-        args=[json.loads(spec), job_id],
-        queue=queue,
-        task_id=job_id,
-        argsrepr=f"(<requeued job {job_id}>)",
-    )
+    send_again(app, job_id, spec, queue, "requeued")
     pipe = rt.redis.pipeline(transaction=False)
     pipe.hincrby(keys.job(job_id), "requeued", 1)  # for the operator (and the tests)
     # Looked at again only after another grace period.
