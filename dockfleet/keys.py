@@ -84,6 +84,12 @@ def state_containers(host_name: str) -> str:
     return f"{PREFIX}:state:{host_name}:containers"
 
 
+def state_versions(host_name: str) -> str:
+    """Hash: container id -> version of its cached summary ("removed" once gone), so a
+    summary read before a newer one never overwrites it (see `worker.state_cache`)."""
+    return f"{PREFIX}:state:{host_name}:versions"
+
+
 def state_synced(host_name: str) -> str:
     """When the state cache of a host was last rewritten whole from its engine."""
     return f"{PREFIX}:state:{host_name}:synced"

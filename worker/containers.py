@@ -158,7 +158,14 @@ def _remove(rt: Runtime, info: ContainerInfo, *, force: bool, volumes: bool) -> 
 
 
 def wait(rt: Runtime, ref: str, timeout: float | None) -> WaitResult:
-    return engine.wait(rt.docker, ref, rt.host, timeout)
+    result = engine.wait(rt.docker, ref, rt.host, timeout)
+    # A caller that lists right after the wait must see the exit, not the cache as it was
+    # before the follower's "die" event arrives.
+    try:
+        _changed(rt, engine.inspect(rt.docker, result.id, rt.host))
+    except ContainerNotFound:  # removed on exit (auto-remove)
+        state_cache.drop(rt, result.id)
+    return result
 
 
 def list_containers(rt: Runtime, query: ContainerFilter) -> list[ContainerInfo]:

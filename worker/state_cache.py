@@ -7,6 +7,14 @@ start, after the stream breaks (a missed event heals there) and every
 ``state_resync_interval``, so the cache heals itself. Clients then list the whole
 fleet from Redis in milliseconds instead of asking every host
 (`dockfleet.client.state_cache`).
+
+Writers race: a task's own write (read-your-writes) and the follower's write
+for an event each inspect first and write later, so a summary read while a
+container was running could land after the one read once it exited. Each
+write therefore carries a version (the container's latest start, then its
+phase within that run: see `version`) and is applied only if not older
+than the cached one; a removal leaves the mark ``removed`` so nothing read
+before it brings the container back. Resyncs merge by the same rule.
 """
 
 from __future__ import annotations
@@ -17,11 +25,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import docker
+
 from dockfleet import keys
 from dockfleet import labels as fleet_labels
 from dockfleet.errors import ContainerNotFound
 from dockfleet.models import ContainerInfo
 from worker.engine import containers as engine
+from worker.engine.convert import engine_time
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -83,33 +94,38 @@ class StateFollower:
         container_id = str(event.get("id") or event.get("Actor", {}).get("ID", ""))
         if not container_id:
             return
-        key = keys.state_containers(self.rt.host)
         if event.get("Action") == "destroy":
-            self.rt.redis.hdel(key, container_id)
+            drop(self.rt, container_id)
             return
         try:
             info = engine.inspect(self.rt.docker, container_id, self.rt.host)
         except ContainerNotFound:
-            self.rt.redis.hdel(key, container_id)
+            drop(self.rt, container_id)
             return
-        self.rt.redis.hset(key, container_id, info.model_dump_json())
+        _write(self.rt, info)
 
     def resync(self) -> int:
-        """Rewrite the host's whole entry from the engine; returns how many it holds."""
+        """Bring the host's entry in line with the engine; returns how many it holds.
+
+        A merge, not a rewrite: a summary the listing read may already be older than
+        one a task wrote meanwhile, and a container made after the listing began is
+        not in it. So listed summaries go through the same version rule as any write,
+        and an unlisted entry is dropped only if nothing about it is newer than the
+        listing (by the engine's own clock, so a remote engine's skew does not matter).
+        """
+        began = engine_now(self.rt.docker)
         labels = [f"{fleet_labels.MANAGED}=true", f"{fleet_labels.HOST}={self.rt.host}"]
         rows = engine.list_summaries(self.rt.docker, {"label": labels})
         # Inspected, not summarised: the cache keeps creation times to the nanosecond,
         # so its listings order containers made within one second as the engine does.
         with ThreadPoolExecutor(RESYNC_PARALLELISM) as pool:
             infos = [i for i in pool.map(self._inspect, [str(r["Id"]) for r in rows]) if i]
-        key = keys.state_containers(self.rt.host)
-        pipe = self.rt.redis.pipeline(transaction=True)
-        pipe.delete(key)
-        if infos:
-            pipe.hset(key, mapping={i.id: i.model_dump_json() for i in infos})
-        pipe.set(keys.state_synced(self.rt.host), time.time())
-        pipe.execute()
-        return len(infos)
+        entries = [field for i in infos for field in (i.id, version(i), i.model_dump_json())]
+        held: Any = self.rt.redis.eval(
+            _RESYNC, 3, *_keys(self.rt), keys.state_synced(self.rt.host), time.time(), began,
+            *entries,
+        )  # fmt: skip
+        return int(held)
 
     def _inspect(self, container_id: str) -> ContainerInfo | None:
         try:
@@ -121,8 +137,97 @@ class StateFollower:
 def put(rt: Runtime, info: ContainerInfo) -> None:
     """Record a container the fleet just changed (read-your-writes; events follow)."""
     if info.managed and info.labels.get(fleet_labels.HOST) == rt.host:
-        rt.redis.hset(keys.state_containers(rt.host), info.id, info.model_dump_json())
+        _write(rt, info)
 
 
 def drop(rt: Runtime, container_id: str) -> None:
-    rt.redis.hdel(keys.state_containers(rt.host), container_id)
+    """Forget a removed container for good (container ids are never reused)."""
+    rt.redis.eval(_DROP, 2, *_keys(rt), container_id)
+
+
+def version(info: ContainerInfo) -> int:
+    """Orders the states of one container: a later state has a larger version.
+
+    The latest (re)start, or the creation if never started, then the phase within
+    that run. Finished times cannot be used: the engine stamps a start once the
+    process is running, so a process that exits at once can carry a finish time
+    before its start time.
+    """
+    moments = [t for t in (info.created, info.started_at) if t is not None]
+    run = max(moments).timestamp() if moments else 0.0
+    return _stamp(run) + _PHASES.get(info.status, 1)
+
+
+def engine_now(client: docker.DockerClient) -> int:
+    """The engine's clock on the scale of `version` (phase 0)."""
+    now = engine_time(client.api.info().get("SystemTime"))
+    return _stamp(now.timestamp()) if now else 0
+
+
+def _stamp(seconds: float) -> int:
+    # Milliseconds times 4 keeps the versions exact in Lua's doubles (2^53) for ages.
+    return int(seconds * 1000) * 4
+
+
+_PHASES = {"created": 0, "exited": 2, "dead": 2, "removing": 2}  # running, paused...: 1
+
+
+def _write(rt: Runtime, info: ContainerInfo) -> None:
+    rt.redis.eval(_PUT, 2, *_keys(rt), info.id, version(info), info.model_dump_json())
+
+
+def _keys(rt: Runtime) -> tuple[str, str]:
+    return keys.state_containers(rt.host), keys.state_versions(rt.host)
+
+
+# Equal versions are applied: pause, rename or a health change leave the times alone.
+_NEWER = """
+local function newer(id, version)
+  local cached = redis.call('hget', KEYS[2], id)
+  if cached == 'removed' or (cached and tonumber(cached) > tonumber(version)) then return false end
+  return true
+end
+"""
+_PUT = (
+    _NEWER
+    + """
+if not newer(ARGV[1], ARGV[2]) then return 0 end
+redis.call('hset', KEYS[1], ARGV[1], ARGV[3])
+redis.call('hset', KEYS[2], ARGV[1], ARGV[2])
+return 1
+"""
+)
+# KEYS: containers, versions, synced; ARGV: now, listing began, then (id, version, json)...
+# Removal marks of unlisted ids go too (the engine no longer has them), so marks do
+# not pile up; an entry without a version (a ghost) is dropped when unlisted.
+_RESYNC = (
+    _NEWER
+    + """
+local began, listed = tonumber(ARGV[2]), {}
+for i = 3, #ARGV, 3 do
+  listed[ARGV[i]] = true
+  if newer(ARGV[i], ARGV[i + 1]) then
+    redis.call('hset', KEYS[1], ARGV[i], ARGV[i + 2])
+    redis.call('hset', KEYS[2], ARGV[i], ARGV[i + 1])
+  end
+end
+local function stale(id)
+  if listed[id] then return false end
+  local cached = redis.call('hget', KEYS[2], id)
+  return (not cached) or cached == 'removed' or tonumber(cached) < began
+end
+for _, id in ipairs(redis.call('hkeys', KEYS[1])) do
+  if stale(id) then redis.call('hdel', KEYS[1], id); redis.call('hdel', KEYS[2], id) end
+end
+for _, id in ipairs(redis.call('hkeys', KEYS[2])) do
+  if stale(id) then redis.call('hdel', KEYS[2], id) end
+end
+redis.call('set', KEYS[3], ARGV[1])
+return redis.call('hlen', KEYS[1])
+"""
+)
+_DROP = """
+redis.call('hdel', KEYS[1], ARGV[1])
+redis.call('hset', KEYS[2], ARGV[1], 'removed')
+return 1
+"""

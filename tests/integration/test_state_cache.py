@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import docker
+import pytest
 
 from dockfleet import ContainerConfig, ContainerFilter, Fleet
 from tests.conftest import TEST_IMAGE, Host
 from tests.support.services import wait_for
+from worker import state_cache
+from worker.runtime import Runtime
+from worker.state_cache import StateFollower
 
 
 def cache_of(fleet: Fleet, host: Host) -> set[str]:
@@ -82,3 +87,61 @@ def test_the_cache_heals_itself_after_missed_events(fleet: Fleet, host_a: Host) 
 
     wait_for(healed, 10, "resync")
     assert info.id in ids(fleet.list_containers(ContainerFilter(host=host_a.name)))
+
+
+def test_a_summary_read_before_a_newer_one_never_overwrites_it(fleet: Fleet, host_a: Host) -> None:
+    # Given a container that ran and exited, waited for through the fleet
+    info = fleet.create_container(
+        ContainerConfig(image=TEST_IMAGE, cmd=["sh", "-c", "exit 3"]), host=host_a.name
+    )
+    fleet.start_container(info.id)
+    fleet.wait_container(info.id, timeout=10)
+    exited = ContainerFilter(host=host_a.name, status=["exited"])
+    assert ids(fleet.list_containers(exited)) == [info.id]  # the wait wrote the exit
+
+    # When a summary read while it still ran lands late (a start task's, an event's)
+    worker = Runtime(fleet.settings.model_copy(update={"host_name": host_a.name}))
+    final = fleet.inspect_container(info.id)
+    stale = final.model_copy(update={"status": "running", "finished_at": None, "exit_code": None})
+    state_cache.put(worker, stale)
+
+    # Then the cache keeps the exit
+    [cached] = fleet.list_containers(ContainerFilter(host=host_a.name))
+    assert (cached.status, cached.exit_code) == ("exited", 3)
+
+    # And once removed, no summary read before the removal brings it back
+    state_cache.drop(worker, info.id)
+    state_cache.put(worker, final)
+    assert info.id not in cache_of(fleet, host_a)
+    fleet.remove_container(info.id)
+
+
+def test_a_resync_merges_by_version(
+    fleet: Fleet, host_a: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an exited container, and a resync whose inspect of it was read while it ran
+    # (the race the engine cannot be made to lose on demand: the inspect is stubbed)
+    info = fleet.create_container(
+        ContainerConfig(image=TEST_IMAGE, cmd=["sh", "-c", "exit 3"]), host=host_a.name
+    )
+    fleet.start_container(info.id)
+    fleet.wait_container(info.id, timeout=10)
+    final = fleet.inspect_container(info.id)
+    stale = final.model_copy(update={"status": "running", "finished_at": None, "exit_code": None})
+    follower = StateFollower(Runtime(fleet.settings.model_copy(update={"host_name": host_a.name})))
+    monkeypatch.setattr(follower, "_inspect", lambda ref: stale if ref == info.id else None)
+
+    # And two entries the engine does not list: one older than the listing (a ghost),
+    # one made after it began (its container is newer than what the listing saw)
+    later = datetime.now(UTC) + timedelta(seconds=30)
+    state_cache.put(follower.rt, final.model_copy(update={"id": "ghost"}))
+    state_cache.put(follower.rt, final.model_copy(update={"id": "newborn", "created": later}))
+
+    # When the resync runs
+    follower.resync()
+
+    # Then the newer exit stays, the ghost goes, the newborn stays
+    listed = {c.id: c for c in fleet.list_containers(ContainerFilter(host=host_a.name))}
+    assert (listed[info.id].status, listed[info.id].exit_code) == ("exited", 3)
+    assert cache_of(fleet, host_a) == {info.id, "newborn"}
+    state_cache.drop(follower.rt, "newborn")

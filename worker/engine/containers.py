@@ -19,7 +19,12 @@ def create(client: docker.DockerClient, arguments: dict[str, Any]) -> str:
 
 
 def inspect(client: docker.DockerClient, ref: str, host: str) -> ContainerInfo:
-    return container_info(inspect_raw(client, ref), host)
+    """The container's summary; `ContainerNotFound` if it is gone (callers branch on it)."""
+    try:
+        doc = inspect_raw(client, ref)
+    except docker.errors.NotFound:
+        raise ContainerNotFound(ref, host) from None
+    return container_info(doc, host)
 
 
 def inspect_raw(client: docker.DockerClient, ref: str) -> dict[str, Any]:
