@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--docker-host", default=docker_url_from_env())
     parser.add_argument("--network", action="store_true", help="with the per-job network")
     parser.add_argument("--jobs", type=int, default=20)
+    parser.add_argument("--all", action="store_true", help="show every frame (no hiding)")
     args = parser.parse_args()
     from pyinstrument import Profiler  # optional: only this tool needs it
 
@@ -43,7 +44,7 @@ def main() -> None:
             for _ in range(args.jobs):
                 result = runner.run(rt, *_submitted(rt, spec))
                 assert result is not None and result.status == "succeeded", result
-        print(profiler.output_text(unicode=True, show_all=False))
+        print(profiler.output_text(unicode=True, show_all=args.all))
     finally:
         server.stop()
 

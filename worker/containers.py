@@ -38,8 +38,16 @@ log = logging.getLogger(__name__)
 BATCH_PARALLELISM = 4
 
 
-def create(rt: Runtime, config: ContainerConfig, *, job: str | None = None) -> ContainerInfo:
-    """Create a container on this host, or adopt the one an earlier delivery made."""
+def create(
+    rt: Runtime, config: ContainerConfig, *, job: str | None = None, image_id: str | None = None
+) -> ContainerInfo:
+    """Create a container on this host, or adopt the one an earlier delivery made.
+
+    A caller that knows the image's id (the job runner, which just made sure of
+    the image) gets back a summary of what it asked for instead of an inspect of
+    the new container: a job needs only the id, and the state cache gets the
+    full summary from the engine's "create" event.
+    """
     policy = rt.settings.policy
     check_container(config, policy, resolve_symlinks=True)
     if config.cpu_limit and rt.host_cpus and config.cpu_limit > rt.host_cpus:
@@ -59,7 +67,11 @@ def create(rt: Runtime, config: ContainerConfig, *, job: str | None = None) -> C
             if len(fleet) >= rt.settings.max_containers:
                 raise ContainerLimitReached(rt.host, rt.settings.max_containers)
             container_id = engine.create(rt.docker, arguments)
-            info = engine.inspect(rt.docker, container_id, rt.host)
+            info = (
+                engine.inspect(rt.docker, container_id, rt.host)
+                if image_id is None
+                else made_info(rt, container_id, config, labels, image_id)
+            )
             event(
                 log,
                 "container.created",
@@ -77,8 +89,25 @@ def create(rt: Runtime, config: ContainerConfig, *, job: str | None = None) -> C
     locator.remember(rt.redis, info)
     # Last use of the image, for cleanup's least-recently-used eviction.
     rt.redis.zadd(keys.image_last_use(rt.host), {info.image_id: time.time()})
-    state_cache.put(rt, info)
+    if info.created is not None:  # the engine's summary, not only what was asked for
+        state_cache.put(rt, info)
     return info
+
+
+def made_info(
+    rt: Runtime, container_id: str, config: ContainerConfig, labels: dict[str, str], image_id: str
+) -> ContainerInfo:
+    """What this worker knows of a container it just made, without asking the engine."""
+    return ContainerInfo(
+        id=container_id,
+        name=config.name or "",
+        host=rt.host,
+        image=config.reference,
+        image_id=image_id,
+        status="created",
+        labels={**config.labels, **labels},
+        managed=True,
+    )
 
 
 def _adoptable(fleet: list[dict[str, Any]], config: ContainerConfig) -> str | None:
@@ -135,6 +164,15 @@ def remove(rt: Runtime, ref: str, *, force: bool, volumes: bool = False) -> Remo
 def remove_listed(rt: Runtime, row: dict[str, Any]) -> None:
     """Remove a container found by a listing (its row names it: no inspect needed)."""
     _remove(rt, summary_info(row, rt.host), force=True, volumes=False)
+
+
+def remove_made(rt: Runtime, container_id: str, name: str, job: str) -> None:
+    """Remove a container of a job that this worker made (known by id: no lookup)."""
+    info = ContainerInfo(
+        id=container_id, name=name, host=rt.host, image="", status="unknown",
+        labels={fleet_labels.JOB: job},
+    )  # fmt: skip
+    _remove(rt, info, force=True, volumes=False)
 
 
 def _remove(rt: Runtime, info: ContainerInfo, *, force: bool, volumes: bool) -> bool:

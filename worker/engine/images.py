@@ -20,11 +20,16 @@ from worker.engine.convert import engine_time
 
 def exists(client: docker.DockerClient, reference: str) -> bool:
     """Whether the engine already holds `reference` (no registry call)."""
+    return image_id(client, reference) is not None
+
+
+def image_id(client: docker.DockerClient, reference: str) -> str | None:
+    """The id of the image `reference` names on this engine, None if it holds none."""
     try:
-        client.api.inspect_image(reference)  # type: ignore[no-untyped-call]
+        doc: Any = client.api.inspect_image(reference)  # type: ignore[no-untyped-call]
     except docker.errors.ImageNotFound:
-        return False
-    return True
+        return None
+    return str(doc["Id"])
 
 
 def split_reference(reference: str) -> tuple[str, str]:

@@ -10,18 +10,19 @@ from worker.engine.errors import translate
 from worker.runtime import Runtime
 
 
-def ensure(rt: Runtime, reference: str, policy: PullPolicy) -> None:
-    """Pull `reference` when the policy asks for it; ``never`` requires it present.
+def ensure(rt: Runtime, reference: str, policy: PullPolicy) -> str:
+    """Pull `reference` when the policy asks for it (``never`` requires it present); its id.
 
     The pull is the fleet's single-flight one: jobs of one host that need the
     same new image wait for one pull instead of each starting their own.
     """
-    if policy != "always" and images.exists(rt.docker, reference):
-        return
+    present = None if policy == "always" else images.image_id(rt.docker, reference)
+    if present is not None:
+        return present
     if policy == "never":
         raise ImageNotFound(reference, rt.host)
     try:
-        worker_images.pull(rt, reference)
+        return worker_images.pull(rt, reference).id
     except (ImageNotFound, RegistryAuthError, PolicyViolation):
         raise
     except Exception as exc:

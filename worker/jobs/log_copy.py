@@ -28,15 +28,20 @@ Line = tuple[str, str, datetime | None]
 
 
 class JobLogCopy:
-    def __init__(self, rt: Runtime, job_id: str, secrets: list[str], limit: int) -> None:
+    def __init__(
+        self, rt: Runtime, job_id: str, secrets: list[str], limit: int, *, resume: bool = True
+    ) -> None:
+        """`resume`: an earlier run may have copied part of the log (read its cursor)."""
         self.rt = rt
         self.job_id = job_id
         self.secrets = secrets
         self.limit = limit
-        fields: dict[str, str] = retrying(
-            lambda: rt.redis.hgetall(keys.job(job_id)),  # type: ignore[arg-type, return-value]
-            "reading a log cursor",
-        )
+        fields: dict[str, str] = {}
+        if resume:
+            fields = retrying(
+                lambda: rt.redis.hgetall(keys.job(job_id)),  # type: ignore[arg-type, return-value]
+                "reading a log cursor",
+            )
         self.cursor_ts = _parse(fields.get("log_ts", ""))
         self.at_cursor = int(fields.get("log_at_ts", 0))
         self.bytes = int(fields.get("log_bytes", 0))

@@ -2,7 +2,10 @@
 
 Read from the container's cgroup files when this worker can see them (same
 machine: ~microseconds a read), else from one-shot engine stats. Sampled
-while the container runs, since its cgroup vanishes when it exits.
+while the container runs, since its cgroup vanishes when it exits. Cgroup
+reads are cheap enough for the job's own watch loop to make them (`tick`):
+a thread per job costs more to start than a short job's reads. A one-shot
+stats call takes ~1 s, so API mode samples in a thread of its own.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from pathlib import Path
 import docker
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-CGROUP_INTERVAL = 0.25
 API_INTERVAL = 2.0
 
 
@@ -32,7 +34,8 @@ def cgroup_files(container_id: str) -> tuple[Path, Path] | None:
 
 
 class ResourceMeter:
-    """Samples a container in a thread until stopped; keeps the maxima."""
+    """Samples a container until stopped (on `tick`, or in a thread in API mode); keeps the
+    maxima."""
 
     def __init__(self, client: docker.DockerClient, container_id: str) -> None:
         self.client = client
@@ -44,22 +47,31 @@ class ResourceMeter:
         self._thread = threading.Thread(target=self._run, name="job-meter", daemon=True)
 
     def start(self) -> ResourceMeter:
-        self._thread.start()
+        if self._files is None:
+            self._thread.start()
         return self
+
+    def tick(self) -> None:
+        """Sample now when that is a file read (the job's watch loop calls it each turn)."""
+        if self._files is not None:
+            self._sample_quietly()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        interval = CGROUP_INTERVAL if self._files else API_INTERVAL
         while True:
-            try:
-                self.sample()
-            except (OSError, ValueError, docker.errors.APIError):
-                pass  # the container may just have exited: keep what we have
-            if self._stop.wait(interval):
+            self._sample_quietly()
+            if self._stop.wait(API_INTERVAL):
                 return
+
+    def _sample_quietly(self) -> None:
+        try:
+            self.sample()
+        except (OSError, ValueError, docker.errors.APIError):
+            pass  # the container may just have exited: keep what we have
 
     def sample(self) -> None:
         if self._files:

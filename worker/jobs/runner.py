@@ -156,6 +156,8 @@ class JobRun:
         self.began = time.monotonic()
         self.started_at: str | None = None
         self.network: str | None = None
+        #: (id, name) of each container this run made, in order
+        self.created: list[tuple[str, str]] = []
 
     # -- the steps ---------------------------------------------------------------
 
@@ -247,8 +249,9 @@ class JobRun:
         assert config.name is not None
         doc = None if self.fresh else self._existing(config.name, is_job)
         if doc is None:
-            job_images.ensure(self.rt, config.reference, self.spec.pull)
-            created = self._create_when_a_slot_frees(config)
+            image_id = job_images.ensure(self.rt, config.reference, self.spec.pull)
+            created = self._create_when_a_slot_frees(config, image_id)
+            self.created.append((created, config.name))
             doc = {"Id": created, "Config": {"Tty": False}, "State": {"Status": "created"}}
         if doc["State"]["Status"] == "created":
             if is_job:
@@ -270,7 +273,7 @@ class JobRun:
         self.adopted = self.adopted or is_job
         return doc
 
-    def _create_when_a_slot_frees(self, config: ContainerConfig) -> str:
+    def _create_when_a_slot_frees(self, config: ContainerConfig, image_id: str) -> str:
         """Create the container, waiting (within the job's timeout) while the host is full.
 
         A full host is a queue, not a failure: CI jobs wait for capacity.
@@ -278,7 +281,7 @@ class JobRun:
         delay = SLOT_POLL_SECONDS
         while True:
             try:
-                return containers.create(self.rt, config, job=self.job_id).id
+                return containers.create(self.rt, config, job=self.job_id, image_id=image_id).id
             except ContainerLimitReached:
                 if time.monotonic() - self.began > self.spec.timeout:
                     raise
@@ -298,7 +301,13 @@ class JobRun:
             started_at = fields.get("started_at")
         began = datetime.fromisoformat(started_at or jobstate.now_iso())
         deadline = began.timestamp() + self.spec.timeout
-        copy = JobLogCopy(self.rt, self.job_id, self.spec.secret_values(), self.spec.log_limit)
+        copy = JobLogCopy(
+            self.rt,
+            self.job_id,
+            self.spec.secret_values(),
+            self.spec.log_limit,
+            resume=not self.fresh,
+        )
         copier = threading.Thread(target=copy.run, args=(doc,), name="job-log", daemon=True)
         copier.start()
         meter = ResourceMeter(self.rt.docker, container_id).start()
@@ -316,7 +325,7 @@ class JobRun:
         threading.Thread(target=wait_for_exit, name="job-wait", daemon=True).start()
         ended_by: JobStatus | None = None
         try:
-            ended_by = self._watch(container_id, exited, deadline)
+            ended_by = self._watch(container_id, exited, deadline, meter)
         finally:
             meter.stop()
             copier.join(LOG_DRAIN_SECONDS)
@@ -361,10 +370,13 @@ class JobRun:
         )
 
     def _watch(
-        self, container_id: str, exited: threading.Event, deadline: float
+        self, container_id: str, exited: threading.Event, deadline: float, meter: ResourceMeter
     ) -> JobStatus | None:
-        """Wait for the exit; returns canceled/timed_out when we had to stop it."""
-        while not exited.wait(CHECK_SECONDS):
+        """Wait for the exit, sampling the meter; returns canceled/timed_out when we stopped it."""
+        while True:
+            meter.tick()
+            if exited.wait(CHECK_SECONDS):
+                return None
             if self.lease.lost.is_set() and not retrying(self.lease.acquire, "retaking a lease"):
                 raise LeaseLost(self.job_id)
             if self._cancel_requested():
@@ -373,7 +385,6 @@ class JobRun:
             if time.time() > deadline:
                 self._stop(container_id, exited)
                 return "timed_out"
-        return None
 
     def _cancel_requested(self) -> bool:
         try:
@@ -399,20 +410,36 @@ class JobRun:
             return
         # A first run knows its network; a rerun looks it up (it may have none of its own).
         known = self.fresh or self.network is not None
+        # A first run whose job ran to its exit knows every container it made; any other
+        # (an error mid-create may hide one the engine made) lists the job's by label.
+        made = self.created if self.fresh and result.status in ("succeeded", "failed") else None
         try:
-            remove_job_objects(self.rt, self.job_id, self.network, look_up=not known)
+            remove_job_objects(self.rt, self.job_id, self.network, look_up=not known, made=made)
         except Exception:  # reconcile removes what is left; the result is already safe
             log.warning("cleanup of job %s incomplete", self.job_id, exc_info=True)
 
 
 def remove_job_objects(
-    rt: Runtime, job_id: str, network: str | None = None, *, look_up: bool = True
+    rt: Runtime,
+    job_id: str,
+    network: str | None = None,
+    *,
+    look_up: bool = True,
+    made: list[tuple[str, str]] | None = None,
 ) -> None:
-    """Remove the job's containers (found by label: a crash may have left any), then give
-    back or remove its network: the one given, or with `look_up` the one it had."""
-    selector = [f"{fleet_labels.JOB}={job_id}", f"{fleet_labels.HOST}={rt.host}"]
-    for row in engine.list_summaries(rt.docker, {"label": selector}):
-        containers.remove_listed(rt, row)
+    """Remove the job's containers, then give back or remove its network: the one given,
+    or with `look_up` the one it had.
+
+    The containers are the (id, name) pairs `made`, when the caller knows them all;
+    otherwise they are found by label (a crash may have left any).
+    """
+    if made is not None:
+        for container_id, name in reversed(made):  # the job first, then its services
+            containers.remove_made(rt, container_id, name, job_id)
+    else:
+        selector = [f"{fleet_labels.JOB}={job_id}", f"{fleet_labels.HOST}={rt.host}"]
+        for row in engine.list_summaries(rt.docker, {"label": selector}):
+            containers.remove_listed(rt, row)
     if look_up:
         network = str(rt.redis.hget(keys.job(job_id), "network") or object_name(job_id))
     if network is None:
