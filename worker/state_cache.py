@@ -23,6 +23,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import docker
@@ -97,12 +98,35 @@ class StateFollower:
         if event.get("Action") == "destroy":
             drop(self.rt, container_id)
             return
+        if action == "die" and self._exited(container_id, event):
+            return
         try:
             info = engine.inspect(self.rt.docker, container_id, self.rt.host)
         except ContainerNotFound:
             drop(self.rt, container_id)
             return
         _write(self.rt, info)
+
+    def _exited(self, container_id: str, event: dict[str, Any]) -> bool:
+        """Mark a cached running container exited from its "die" event, without an inspect.
+
+        Every job container dies, and most are destroyed a moment later: an inspect
+        per exit is engine work for nothing. The entry keeps its run (its start
+        time), so its version is what an inspect's would be, and a later inspect
+        (an event, a resync) rewrites it with the engine's exact times.
+        """
+        cached = self.rt.redis.hget(keys.state_containers(self.rt.host), container_id)
+        code = (event.get("Actor", {}).get("Attributes") or {}).get("exitCode")
+        if cached is None or code is None or not str(code).lstrip("-").isdigit():
+            return False
+        info = ContainerInfo.model_validate_json(cached)
+        if info.status not in ("running", "paused", "restarting"):
+            return False
+        nanos = int(event.get("timeNano") or time.time_ns())
+        finished = datetime.fromtimestamp(nanos / 1e9, tz=UTC)
+        update = {"status": "exited", "exit_code": int(code), "finished_at": finished}
+        _write(self.rt, info.model_copy(update=update))
+        return True
 
     def resync(self) -> int:
         """Bring the host's entry in line with the engine; returns how many it holds.

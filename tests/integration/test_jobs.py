@@ -157,6 +157,16 @@ def test_a_big_log_is_capped_with_the_truncated_flag_and_the_exit_code_kept(
     assert set(lines[:-1]) == {"0123456789abcdef"}
 
 
+def test_a_job_still_running_when_its_log_is_capped_is_waited_for_to_its_exit(
+    fleet: Fleet, host_a: Host
+) -> None:
+    # The runner watches for the end of the log as the exit; a capped copy ends early.
+    spec = job("yes x | head -c 8192; sleep 2; exit 7", log_limit=1024, host=host_a.name)
+    result = fleet.run_job(spec).wait(timeout=60)
+    assert (result.status, result.exit_code, result.log_truncated) == ("failed", 7, True)
+    assert result.duration >= 2
+
+
 def test_a_secret_never_shows_in_log_result_or_task_arguments(
     fleet: Fleet, host_a: Host, redis_url: str
 ) -> None:

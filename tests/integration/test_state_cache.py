@@ -72,6 +72,24 @@ def test_changes_behind_the_fleets_back_reach_the_cache_by_events(
     wait_for(lambda: info.id not in cache_of(fleet, host_a), 5, "removal seen by events")
 
 
+def test_an_exit_behind_the_fleets_back_reaches_the_cache_with_its_code(
+    fleet: Fleet, host_a: Host, local_engine: docker.DockerClient
+) -> None:
+    info = fleet.create_container(
+        ContainerConfig(image=TEST_IMAGE, cmd=["sh", "-c", "sleep 0.5; exit 4"]), host=host_a.name
+    )
+    local_engine.containers.get(info.id).start()  # not through the fleet: no wait writes it
+
+    def exited() -> bool:
+        listed = {c.id: c for c in fleet.list_containers(ContainerFilter(host=host_a.name))}
+        return info.id in listed and (listed[info.id].status, listed[info.id].exit_code) == (
+            "exited",
+            4,
+        )
+
+    wait_for(exited, 10, "the exit seen by events")
+
+
 def test_the_cache_heals_itself_after_missed_events(fleet: Fleet, host_a: Host) -> None:
     # Given a cache that lost an entry and gained a ghost (as after missed events)
     info = fleet.create_container(ContainerConfig(image=TEST_IMAGE), host=host_a.name)

@@ -308,31 +308,35 @@ class JobRun:
             self.spec.log_limit,
             resume=not self.fresh,
         )
-        copier = threading.Thread(target=copy.run, args=(doc,), name="job-log", daemon=True)
+        log_ended = threading.Event()
+
+        def copy_log() -> None:
+            try:
+                copy.run(doc)
+            finally:
+                log_ended.set()
+
+        copier = threading.Thread(target=copy_log, name="job-log", daemon=True)
         copier.start()
         meter = ResourceMeter(self.rt.docker, container_id).start()
-        exited = threading.Event()
         lost_engine: list[BaseException] = []
-
-        def wait_for_exit() -> None:
-            try:
-                self.rt.docker.api.wait(container_id, timeout=None)
-            except BaseException as exc:  # the engine went away mid-wait
-                lost_engine.append(exc)
-            finally:
-                exited.set()
-
-        threading.Thread(target=wait_for_exit, name="job-wait", daemon=True).start()
-        ended_by: JobStatus | None = None
         try:
-            ended_by = self._watch(container_id, exited, deadline, meter)
+            # A container's log ends when it exits: watching for that end spares every
+            # job a wait call and its thread. Only a copy that stopped early (its cap,
+            # a broken stream) leaves the container running; then wait for the exit.
+            ended_by = self._watch(container_id, log_ended, deadline, meter)
+            final = engine.inspect_raw(self.rt.docker, container_id)
+            if ended_by is None and final["State"].get("Running"):
+                exited = self._wait_in_thread(container_id, lost_engine)
+                ended_by = self._watch(container_id, exited, deadline, meter)
+                if not lost_engine:
+                    final = engine.inspect_raw(self.rt.docker, container_id)
         finally:
             meter.stop()
             copier.join(LOG_DRAIN_SECONDS)
             copy.close()
         if lost_engine:
             raise lost_engine[0]  # translated by execute(): the host is unavailable
-        final = engine.inspect_raw(self.rt.docker, container_id)
         state = final["State"]
         if state.get("Running") and ended_by is None:
             raise EngineError(f"the engine of host {self.rt.host!r} lost track of the job")
@@ -368,6 +372,23 @@ class JobRun:
             log_truncated=copy.truncated,
             error=f"log copy failed: {copy.error}" if copy.error else None,
         )
+
+    def _wait_in_thread(
+        self, container_id: str, lost_engine: list[BaseException]
+    ) -> threading.Event:
+        """An event set once the container has exited (or the engine went away mid-wait)."""
+        exited = threading.Event()
+
+        def wait_for_exit() -> None:
+            try:
+                self.rt.docker.api.wait(container_id, timeout=None)
+            except BaseException as exc:  # the engine went away mid-wait
+                lost_engine.append(exc)
+            finally:
+                exited.set()
+
+        threading.Thread(target=wait_for_exit, name="job-wait", daemon=True).start()
+        return exited
 
     def _watch(
         self, container_id: str, exited: threading.Event, deadline: float, meter: ResourceMeter
