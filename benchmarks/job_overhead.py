@@ -9,10 +9,11 @@ default). Throughput: a fixed number of jobs with 1, 2 and 4 in flight.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from benchmarks import direct
+from benchmarks import direct, procs
 from benchmarks.env import IMAGE, BenchEnv
 from benchmarks.harness import Report, Table, Variant, interleaved, timed
 from benchmarks.render import show
@@ -108,6 +109,7 @@ def run(env: BenchEnv, report: Report) -> None:
     show(latency)
     _steps_table(report, steps, env)
     _throughput_table(report, env, host)
+    _cpu_table(report, env, host)
     _targets(report, latency)
 
 
@@ -120,7 +122,7 @@ def _steps_table(report: Report, steps: dict[str, list[float]], env: BenchEnv) -
 
 
 def _throughput_table(report: Report, env: BenchEnv, host: str) -> None:
-    jobs = 2 if env.quick else 12
+    jobs = 2 if env.quick else 16
     table = report.table(
         Table(f"Job throughput, {jobs} jobs per run", "jobs/s", higher_is_better=True)
     )
@@ -134,7 +136,7 @@ def _throughput_table(report: Report, env: BenchEnv, host: str) -> None:
                 fleet: throughput(fleet_job(env, host, False), jobs, concurrency),
                 fleet_net: throughput(fleet_job(env, host, True), jobs, concurrency),
             },
-            repeats=env.repeats(3, 1),
+            repeats=env.repeats(5, 1),
             warmup=0,
         )
         table.add(base, samples[base])
@@ -146,6 +148,47 @@ def _throughput_table(report: Report, env: BenchEnv, host: str) -> None:
         report.target(
             f"job throughput at c={concurrency} ≥ 0.95× direct", f"{ratio:.2f}×", ratio >= 0.95
         )
+
+
+def _cpu_table(report: Report, env: BenchEnv, host: str) -> None:
+    """CPU time per job, by process. With 4 jobs in flight the engine uses both cores,
+    so CPU the fleet spends is CPU the engine lacks: this is throughput's cost sheet."""
+    jobs = 2 if env.quick else 20
+    worker = next(w for w in env.workers if w.host == host)
+    assert worker.process is not None and env.redis.process is not None
+    processes = {
+        "client": [os.getpid()],
+        "worker": procs.tree(worker.process.pid),
+        "Redis": [env.redis.process.pid],
+        "engine": procs.engine_pids(),
+    }
+    variants = {"docker-py direct": direct_job(env, False), "fleet": fleet_job(env, host, False)}
+    samples: dict[str, list[float]] = {}
+    for _ in range(env.repeats(3, 1)):
+        for name, job in variants.items():
+            before = {part: procs.cpu_seconds(pids) for part, pids in processes.items()}
+            for _ in range(jobs):
+                job()
+            for part, pids in processes.items():
+                spent = (procs.cpu_seconds(pids) - before[part]) * 1000 / jobs
+                samples.setdefault(f"{name}: {part}", []).append(spent)
+    table = report.table(Table(f"CPU time per job, {jobs} jobs one at a time", "ms CPU per job"))
+    for name in variants:
+        ours = [
+            sum(samples[f"{name}: {part}"][i] for part in ("client", "worker", "Redis"))
+            for i in range(len(samples[f"{name}: client"]))
+        ]
+        samples[f"{name}: all but the engine"] = ours
+    for part in (*processes, "all but the engine"):
+        for name in variants:
+            compared = name != "docker-py direct" and part in ("engine", "all but the engine")
+            baseline = f"docker-py direct: {part}" if compared else None
+            table.add(f"{name}: {part}", samples[f"{name}: {part}"], baseline)
+    table.notes.append(
+        "engine: dockerd and containerd (a container's shim and runc exit with it, "
+        "their CPU time with them)"
+    )
+    show(table)
 
 
 def _targets(report: Report, latency: Table) -> None:

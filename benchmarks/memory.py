@@ -17,6 +17,7 @@ from pathlib import Path
 from benchmarks import direct
 from benchmarks.env import BenchEnv
 from benchmarks.harness import Report, Table
+from benchmarks.procs import tree
 from benchmarks.render import show
 from dockfleet import keys
 from dockfleet.models.jobs import JobSpec
@@ -26,19 +27,6 @@ from tests.support.services import WorkerProcess
 NAME = "memory"
 MB = 1024 * 1024
 JOB_SECONDS = 3
-
-
-def tree(pid: int) -> list[int]:
-    """`pid` and all its descendants."""
-    found = [pid]
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            children = (task / "children").read_text().split()
-        except OSError:
-            continue
-        for child in children:
-            found += tree(int(child))
-    return found
 
 
 def _field_kb(path: str, name: str) -> int:
