@@ -164,7 +164,8 @@ def test_a_job_still_running_when_its_log_is_capped_is_waited_for_to_its_exit(
     spec = job("yes x | head -c 8192; sleep 2; exit 7", log_limit=1024, host=host_a.name)
     result = fleet.run_job(spec).wait(timeout=60)
     assert (result.status, result.exit_code, result.log_truncated) == ("failed", 7, True)
-    assert result.duration >= 2
+    # Its 2-s sleep, less the moment the engine stamps a start after the process runs.
+    assert result.duration >= 1.9
 
 
 def test_a_secret_never_shows_in_log_result_or_task_arguments(
