@@ -196,14 +196,17 @@ def _remove(rt: Runtime, info: ContainerInfo, *, force: bool, volumes: bool) -> 
 
 
 def wait(rt: Runtime, ref: str, timeout: float | None) -> WaitResult:
-    result = engine.wait(rt.docker, ref, rt.host, timeout)
-    # A caller that lists right after the wait must see the exit, not the cache as it was
-    # before the follower's "die" event arrives.
+    container_id, exit_code, error = engine.wait(rt.docker, ref, rt.host, timeout)
+    # One inspect for the OOM flag and the state cache: a caller that lists right after
+    # the wait must see the exit, not the cache as it was before the "die" event lands.
     try:
-        _changed(rt, engine.inspect(rt.docker, result.id, rt.host))
+        oom_killed = _changed(rt, engine.inspect(rt.docker, container_id, rt.host)).oom_killed
     except ContainerNotFound:  # removed on exit (auto-remove)
-        state_cache.drop(rt, result.id)
-    return result
+        state_cache.drop(rt, container_id)
+        oom_killed = False
+    return WaitResult(
+        id=container_id, host=rt.host, exit_code=exit_code, error=error, oom_killed=oom_killed
+    )
 
 
 def list_containers(rt: Runtime, query: ContainerFilter) -> list[ContainerInfo]:

@@ -7,7 +7,7 @@ from typing import Any
 import docker
 
 from dockfleet.errors import ContainerNotFound, OperationTimeout
-from dockfleet.models import ContainerFilter, ContainerInfo, WaitResult
+from dockfleet.models import ContainerFilter, ContainerInfo
 from worker.engine.convert import container_info
 
 
@@ -62,7 +62,10 @@ def remove(client: docker.DockerClient, ref: str, *, force: bool, volumes: bool)
     return True
 
 
-def wait(client: docker.DockerClient, ref: str, host: str, timeout: float | None) -> WaitResult:
+def wait(
+    client: docker.DockerClient, ref: str, host: str, timeout: float | None
+) -> tuple[str, int, str | None]:
+    """Block until the container exits: (its id, its exit code, the engine's error if any)."""
     container_id = inspect_raw(client, ref)["Id"]
     try:
         status = client.api.wait(container_id, timeout=timeout)  # type: ignore[arg-type]
@@ -72,16 +75,8 @@ def wait(client: docker.DockerClient, ref: str, host: str, timeout: float | None
         if "timed out" in str(exc).lower():
             raise OperationTimeout(f"container {ref} still running after {timeout}s") from None
         raise
-    state = inspect_raw(client, container_id)["State"]
     error_doc: Any = status.get("Error") or {}
-    error = error_doc.get("Message") or None
-    return WaitResult(
-        id=container_id,
-        host=host,
-        exit_code=int(status.get("StatusCode", -1)),
-        error=error,
-        oom_killed=bool(state.get("OOMKilled")),
-    )
+    return container_id, int(status.get("StatusCode", -1)), error_doc.get("Message") or None
 
 
 def list_summaries(
