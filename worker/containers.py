@@ -70,7 +70,7 @@ def create(
             info = (
                 engine.inspect(rt.docker, container_id, rt.host)
                 if image_id is None
-                else made_info(rt, container_id, config, labels, image_id)
+                else _made_info(rt, container_id, config, labels, image_id)
             )
             event(
                 log,
@@ -89,12 +89,12 @@ def create(
     locator.remember(rt.redis, info)
     # Last use of the image, for cleanup's least-recently-used eviction.
     rt.redis.zadd(keys.image_last_use(rt.host), {info.image_id: time.time()})
-    if info.created is not None:  # the engine's summary, not only what was asked for
+    if adopted is not None or image_id is None:  # an inspect, not only what was asked for
         state_cache.put(rt, info)
     return info
 
 
-def made_info(
+def _made_info(
     rt: Runtime, container_id: str, config: ContainerConfig, labels: dict[str, str], image_id: str
 ) -> ContainerInfo:
     """What this worker knows of a container it just made, without asking the engine."""
