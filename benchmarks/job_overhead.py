@@ -169,16 +169,14 @@ def _cpu_table(report: Report, env: BenchEnv, host: str) -> None:
             before = {part: procs.cpu_seconds(pids) for part, pids in processes.items()}
             for _ in range(jobs):
                 job()
-            for part, pids in processes.items():
-                spent = (procs.cpu_seconds(pids) - before[part]) * 1000 / jobs
-                samples.setdefault(f"{name}: {part}", []).append(spent)
+            spent = {
+                part: (procs.cpu_seconds(pids) - before[part]) * 1000 / jobs
+                for part, pids in processes.items()
+            }
+            spent["all but the engine"] = spent["client"] + spent["worker"] + spent["Redis"]
+            for part, value in spent.items():
+                samples.setdefault(f"{name}: {part}", []).append(value)
     table = report.table(Table(f"CPU time per job, {jobs} jobs one at a time", "ms CPU per job"))
-    for name in variants:
-        ours = [
-            sum(samples[f"{name}: {part}"][i] for part in ("client", "worker", "Redis"))
-            for i in range(len(samples[f"{name}: client"]))
-        ]
-        samples[f"{name}: all but the engine"] = ours
     for part in (*processes, "all but the engine"):
         for name in variants:
             compared = name != "docker-py direct" and part in ("engine", "all but the engine")
