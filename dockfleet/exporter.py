@@ -15,15 +15,13 @@ import redis
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from dockfleet import keys
+from dockfleet import keys, queue_depth
 from dockfleet.client import stats_store
 from dockfleet.client.hosts import read_hosts
 from dockfleet.queues import MAINTENANCE_QUEUE, SHARED_QUEUE, host_queue
 from dockfleet.redis_client import connect
 from dockfleet.settings import Settings
 
-#: kombu's Redis transport keeps each priority level of a queue in its own list
-PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 CONTAINER_LABELS = ["host", "id", "name"]
 
 
@@ -65,14 +63,8 @@ class FleetCollector:
             "dockfleet_queue_depth", "Messages waiting in a queue", labels=["queue"]
         )
         queues = [SHARED_QUEUE, MAINTENANCE_QUEUE, *(host_queue(h) for h in hosts)]
-        pipe = self.redis.pipeline(transaction=False)
-        for queue in queues:
-            for suffix in PRIORITY_SUFFIXES:
-                pipe.llen(queue + suffix)
-        lengths = pipe.execute()
-        step = len(PRIORITY_SUFFIXES)
-        for i, queue in enumerate(queues):
-            depth.add_metric([queue], sum(lengths[i * step : (i + 1) * step]))
+        for queue, waiting in queue_depth.depths(self.redis, queues).items():
+            depth.add_metric([queue], waiting)
         return depth
 
     def _containers(self, hosts: list[str]) -> Iterator[Metric]:

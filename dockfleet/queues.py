@@ -7,6 +7,10 @@ SHARED_QUEUE = "dockfleet.jobs"
 HOST_QUEUE_PREFIX = "dockfleet.host."
 #: beat's dispatch ticks: every worker consumes it, away from long jobs in the shared queue
 MAINTENANCE_QUEUE = "dockfleet.maintenance"
+#: kombu's Redis transport keeps each priority step of a queue in its own list (its
+#: defaults; the fleet does not change them)
+PRIORITY_SEPARATOR = "\x06\x16"
+PRIORITY_STEPS = (0, 3, 6, 9)
 
 
 def host_queue(host: str) -> str:
@@ -60,3 +64,8 @@ class TaskNames:
     SAMPLE_STATS = "dockfleet.maintenance.sample_stats"
     CLEANUP = "dockfleet.maintenance.cleanup"
     RECONCILE = "dockfleet.maintenance.reconcile"
+
+
+def priority_lists(queue: str) -> list[str]:
+    """The Redis lists the broker keeps `queue`'s messages in, one per priority step."""
+    return [f"{queue}{PRIORITY_SEPARATOR}{step}" if step else queue for step in PRIORITY_STEPS]

@@ -30,6 +30,7 @@ from dockfleet.celery_config import celery_config
 from dockfleet.queues import MAINTENANCE_QUEUE, SHARED_QUEUE, host_queue
 from dockfleet.settings import Settings
 from worker import runtime as runtime_module
+from worker.consumer_watchdog import ConsumerWatchdog
 from worker.heartbeat import Heartbeat
 from worker.jobs import netpool
 from worker.jobs.adoption import adopt_orphans
@@ -102,10 +103,11 @@ def _drop_inherited_clients(**_: Any) -> None:
 def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     name = getattr(sender, "hostname", None) or f"worker@{settings.host_name}"
     rt = runtime_module.runtime()
+    watchdog = ConsumerWatchdog(sender, rt.redis, rt.host) if sender is not None else None
     beat = Heartbeat(
         rt,
         name,
-        on_beat=lambda: _look_after_jobs(rt),
+        on_beat=lambda: _look_after_jobs(rt, watchdog),
         on_engine_change=lambda ok: _take_shared_jobs(name, ok),
     )
     beat.start()
@@ -114,8 +116,11 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     _followers.append(StateFollower(rt).start())
 
 
-def _look_after_jobs(rt: runtime_module.Runtime) -> None:
-    """Each heartbeat: adopt the host's jobs whose worker died, resend lost job messages."""
+def _look_after_jobs(rt: runtime_module.Runtime, watchdog: ConsumerWatchdog | None) -> None:
+    """Each heartbeat: unstick a stalled consumer, adopt the host's jobs whose worker died,
+    resend lost job messages."""
+    if watchdog is not None:
+        watchdog.check()
     adopt_orphans(rt, app)
     requeue_lost(rt, app)
 

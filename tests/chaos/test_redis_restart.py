@@ -21,11 +21,15 @@ from dockfleet.policy_model import SecurityPolicy
 from tests.conftest import HEARTBEAT, LOCAL_DOCKER, TEST_IMAGE, random_name, worker_env
 from tests.support.events import EventRecorder
 from tests.support.services import RedisServer, WorkerProcess
+from tests.support.stuck_jobs import describe, wait_all
 
 pytestmark = pytest.mark.chaos
 JOBS = 100
 #: (seconds of work before the kill, seconds down): the second kill finds half-done setups
 OUTAGES = [(3.0, 2.0), (1.5, 0.5)]
+#: every job reports within this (~30 s here), leaving the rest of the test's 300 s to say
+#: where the ones that did not are
+WAIT_SECONDS = 200
 
 
 @pytest.fixture
@@ -71,7 +75,13 @@ def test_a_redis_crash_under_100_jobs_loses_and_duplicates_nothing(
             persistent_redis.start()
 
         # Then every job reports once, with its own exit code and log
-        results = [h.wait(timeout=300) for h in handles]
+        results, unfinished = wait_all(handles, timeout=WAIT_SECONDS)
+        assert not unfinished, (
+            f"{len(unfinished)} jobs unfinished after {WAIT_SECONDS}s:\n"
+            + describe(persistent_redis.url, host, unfinished)
+            + "\nworker log:\n"
+            + worker.log_lines(*unfinished, "WARNING/", "ERROR/", "CRITICAL/")
+        )
         assert [r.exit_code for r in results] == [i % 5 for i in range(JOBS)]
         logs = [[ln.line for ln in h.logs(follow=False)] for h in handles]
         assert logs == [[f"start-{i}", f"end-{i}"] for i in range(JOBS)]

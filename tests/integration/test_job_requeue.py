@@ -19,7 +19,7 @@ from dockfleet.queues import host_queue
 from tests import conftest
 from tests.support.events import EventRecorder
 from tests.support.services import WorkerProcess
-from worker.jobs.requeue import UNACKED_INDEX_KEY, UNACKED_KEY
+from worker.broker import UNACKED_INDEX_KEY, UNACKED_KEY
 
 pytestmark = pytest.mark.engine
 GRACE = "2"

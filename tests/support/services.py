@@ -318,6 +318,15 @@ class WorkerProcess:
         except OSError:
             return "(no log)"
 
+    def log_lines(self, *needles: str, lines: int = 80) -> str:
+        """The last `lines` log lines that hold any of `needles` (a job id, "WARNING/")."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        hits = [line for line in text.splitlines() if any(n in line for n in needles)]
+        return "\n".join(hits[-lines:])
+
     def kill(self) -> None:
         """kill -9: the worker dies mid-work, as in a crash or an OOM kill."""
         assert self.process is not None

@@ -27,10 +27,12 @@ import logging
 import time
 from typing import Any
 
+import redis
 from celery import Celery
 
 from dockfleet import keys
-from dockfleet.queues import SHARED_QUEUE, host_queue
+from dockfleet.queues import SHARED_QUEUE, host_queue, priority_lists
+from worker.broker import UNACKED_INDEX_KEY, UNACKED_KEY
 from worker.jobs.resend import send_again
 from worker.runtime import Runtime
 
@@ -40,11 +42,6 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = 15.0
 #: jobs looked at per sweep, oldest first (a bigger backlog is covered by later sweeps)
 BATCH = 200
-#: kombu's Redis transport defaults (the fleet does not change them)
-UNACKED_KEY = "unacked"
-UNACKED_INDEX_KEY = "unacked_index"
-PRIORITY_SEPARATOR = "\x06\x16"
-PRIORITY_STEPS = (0, 3, 6, 9)
 
 # KEYS: the queue lists, then kombu's unacked hash; ARGV: the job ids looked for.
 # Returns the ids found in a queue, and (id, delivery tag) pairs found delivered.
@@ -112,7 +109,7 @@ def _sweep(rt: Runtime, app: Celery, queue: str) -> list[str]:
         rt.redis.zrem(watched, *done)
     if not waiting:
         return []
-    in_queue, delivered = _where(rt, queue, list(waiting))
+    in_queue, delivered = locate_messages(rt.redis, queue, list(waiting))
     resent = []
     for job_id, spec in waiting.items():
         if job_id in in_queue:
@@ -125,18 +122,15 @@ def _sweep(rt: Runtime, app: Celery, queue: str) -> list[str]:
     return resent
 
 
-def _where(rt: Runtime, queue: str, job_ids: list[str]) -> tuple[set[str], dict[str, str]]:
+def locate_messages(
+    client: redis.Redis, queue: str, job_ids: list[str]
+) -> tuple[set[str], dict[str, str]]:
     """The jobs whose message is in `queue`, and those delivered (id -> delivery tag)."""
-    lists = [_priority_list(queue, step) for step in PRIORITY_STEPS]
-    answer: Any = rt.redis.eval(_FIND, len(lists) + 1, *lists, UNACKED_KEY, *job_ids)
+    lists = priority_lists(queue)
+    answer: Any = client.eval(_FIND, len(lists) + 1, *lists, UNACKED_KEY, *job_ids)
     found, pairs = answer
     delivered = {str(pairs[i]): str(pairs[i + 1]) for i in range(0, len(pairs), 2)}
     return {str(job_id) for job_id in found}, delivered
-
-
-def _priority_list(queue: str, step: int) -> str:
-    """The Redis list kombu keeps a queue's messages of one priority step in."""
-    return f"{queue}{PRIORITY_SEPARATOR}{step}" if step else queue
 
 
 def _stranded(rt: Runtime, tag: str, cutoff: float) -> bool:
