@@ -64,6 +64,8 @@ class ConsumerWatchdog:
 
     def check(self) -> bool:
         """Look once (from the heartbeat thread); True if it made the consumer reconnect."""
+        if _shutting_down():
+            return False  # a worker stopping has stopped consuming on purpose
         now = time.monotonic()
         waiting = self._waiting()
         if not waiting or not self._has_free_slot():
@@ -125,8 +127,15 @@ class ConsumerWatchdog:
 
         def raise_in_loop() -> None:
             # Only the stalled connection: a reconnect since the look needs no other.
-            if self.consumer.connection is connection:
+            if self.consumer.connection is connection and not _shutting_down():
                 raise ConsumerStalled(f"no message taken for {idle_for:.0f}s ({summary} waiting)")
 
         hub.call_soon(raise_in_loop)
         return True
+
+
+def _shutting_down() -> bool:
+    # Celery sets these to an exit code (0 included) when a warm or cold shutdown begins,
+    # and reads None and False alike as "running" (`celery.worker.state.maybe_shutdown`).
+    flags = (worker_state.should_stop, worker_state.should_terminate)
+    return any(flag is not None and flag is not False for flag in flags)
