@@ -27,8 +27,9 @@ from dockfleet.models.jobs import JobResult
 from dockfleet.queues import job_queue
 
 State = Literal["queued", "running", "finished"]
-#: run: a first run; rerun: claimed before (a redelivery or an adoption); finished: done
-Claim = Literal["run", "rerun", "finished"]
+#: run: a first run; rerun: claimed before (a redelivery or an adoption); finished: done;
+#: gone: a redelivered message for a job Redis no longer knows (finished, record expired)
+Claim = Literal["run", "rerun", "finished", "gone"]
 END_FIELD = "end"
 T = TypeVar("T")
 
@@ -86,10 +87,17 @@ def record_outcome(client: redis.Redis, job_id: str, result: JobResult) -> JobRe
     return outcome_of(read(client, job_id)) or result
 
 
-def claim(client: redis.Redis, job_id: str, host: str, retention: int) -> Claim:
+def claim(
+    client: redis.Redis, job_id: str, host: str, retention: int, *, redelivered: bool = False
+) -> Claim:
     """A worker takes the job: ``run`` it (or adopt it), or it is already ``finished``.
 
-    A job canceled while queued is finished here as canceled: it never starts.
+    A job canceled while queued is finished here as canceled: it never starts. A job
+    with no record at all is new when its message is (sent by a producer other than
+    `submit`), but ``gone`` when the broker redelivers it: every job a worker ever
+    took has a record, so that message belongs to a job that finished and whose record
+    expired (kombu restores an unacknowledged message after its visibility timeout,
+    which can be long after the result), and running it would run the job twice.
     """
     key = keys.job(job_id)
 
@@ -97,6 +105,8 @@ def claim(client: redis.Redis, job_id: str, host: str, retention: int) -> Claim:
         state, cancel, target = pipe.hmget(key, ["state", "cancel", "target"])
         if state == "finished":
             return "finished"
+        if state is None and redelivered:
+            return "gone"
         pipe.multi()
         pipe.zrem(keys.queued_jobs(job_queue(str(target or ""))), job_id)
         if state in (None, "queued") and cancel == "1":

@@ -25,9 +25,11 @@ class JobTask(DockerTask):
 
 @app.task(name=TaskNames.JOB_RUN, base=JobTask, bind=True)
 def run(self: JobTask, spec: dict[str, Any], job_id: str) -> dict[str, Any]:
-    result = runner.run(self.rt, parse(JobSpec, spec), job_id)
+    # kombu marks a message it restored (unacknowledged past its visibility timeout).
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    result = runner.run(self.rt, parse(JobSpec, spec), job_id, redelivered=redelivered)
     if result is None:
-        raise Ignore()  # another worker holds the job and reports it
+        raise Ignore()  # another worker holds the job and reports it, or it is long over
     return dump(result)
 
 

@@ -1,5 +1,6 @@
 """A job whose broker message is lost, or stranded in a worker that lost its connection, still
-runs once: the requeue sweep sends it again, and leaves messages that are only waiting alone."""
+runs once: the requeue sweep sends it again, and leaves messages that are only waiting alone.
+And a message the broker restores long after its job finished does not run it again."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from dockfleet.policy_model import SecurityPolicy
 from dockfleet.queues import host_queue
 from tests import conftest
 from tests.support.events import EventRecorder
-from tests.support.services import WorkerProcess
+from tests.support.services import WorkerProcess, wait_for
 from worker.broker import UNACKED_INDEX_KEY, UNACKED_KEY
 
 pytestmark = pytest.mark.engine
@@ -134,3 +135,31 @@ def test_a_job_stranded_in_a_worker_that_lost_its_broker_connection_is_sent_agai
     finally:
         idle.client.hdel(UNACKED_KEY, tag)
         idle.client.zrem(UNACKED_INDEX_KEY, tag)
+
+
+def test_a_message_restored_after_its_job_record_expired_does_not_run_the_job_again(
+    idle: IdleHost,
+) -> None:
+    # Given a job that finished long ago (its record has expired) and whose message kombu
+    # restores now, as it does with a message left unacknowledged past its visibility timeout
+    job = idle.fleet.run_job(idle.job(6))
+    message = json.loads(idle.take_message(job.id))
+    idle.client.delete(keys.job(job.id), keys.job_log(job.id))
+    idle.client.zrem(keys.queued_jobs(idle.queue), job.id)
+    message["headers"]["redelivered"] = True
+    message["properties"]["delivery_info"]["redelivered"] = True
+    idle.client.lpush(idle.queue, json.dumps(message))
+
+    # When a worker of the host takes it
+    with idle.recorder() as recorder:
+        worker = idle.start_worker()
+        wait_for(
+            lambda: f"job {job.id}: a late redelivery" in worker.log_path.read_text(),
+            30,
+            "the worker to take the restored message",
+        )
+
+    # Then nothing runs and no record comes back
+    assert recorder.count("create") == {}
+    assert idle.client.llen(idle.queue) == 0
+    assert not idle.client.exists(keys.job(job.id))

@@ -68,8 +68,9 @@ def object_name(job_id: str, alias: str | None = None) -> str:
     return f"{NAME_PREFIX}{job_id}" + (f"-{alias}" if alias else "")
 
 
-def run(rt: Runtime, spec: JobSpec, job_id: str) -> JobResult | None:
-    """Run (or adopt) the job; None when another worker holds it and will report."""
+def run(rt: Runtime, spec: JobSpec, job_id: str, *, redelivered: bool = False) -> JobResult | None:
+    """Run (or adopt) the job; None when another worker holds it and will report, or when
+    a `redelivered` message finds no record of the job (it finished long ago)."""
     retention = rt.settings.retention.results_seconds
     lease = Lease(
         rt.redis, job_id, holder=f"{rt.host}/{os.getpid()}", ttl=rt.settings.job_lease_seconds
@@ -77,7 +78,13 @@ def run(rt: Runtime, spec: JobSpec, job_id: str) -> JobResult | None:
     if not retrying(lease.acquire, "taking a job lease"):
         return None
     with lease:
-        claim = retrying(lambda: jobstate.claim(rt.redis, job_id, rt.host, retention), "claim")
+        claim = retrying(
+            lambda: jobstate.claim(rt.redis, job_id, rt.host, retention, redelivered=redelivered),
+            "claim",
+        )
+        if claim == "gone":
+            log.info("job %s: a late redelivery of a job whose record expired; ignored", job_id)
+            return None
         fields = {}
         if claim != "run":  # a first run has no history to read
             fields = retrying(lambda: jobstate.read(rt.redis, job_id), "reading a job")
