@@ -78,9 +78,7 @@ def test_a_redis_crash_under_100_jobs_loses_and_duplicates_nothing(
         results, unfinished = wait_all(handles, timeout=WAIT_SECONDS)
         assert not unfinished, (
             f"{len(unfinished)} jobs unfinished after {WAIT_SECONDS}s:\n"
-            + describe(persistent_redis.url, host, unfinished)
-            + "\nworker log:\n"
-            + worker.log_lines(*unfinished, "WARNING/", "ERROR/", "CRITICAL/")
+            + describe(persistent_redis.url, host, unfinished, worker)
         )
         assert [r.exit_code for r in results] == [i % 5 for i in range(JOBS)]
         logs = [[ln.line for ln in h.logs(follow=False)] for h in handles]

@@ -9,6 +9,7 @@ queued, delivered or nowhere, followed by the worker's warnings.
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import redis
 
@@ -17,7 +18,11 @@ from dockfleet.client.job_handle import JobHandle
 from dockfleet.errors import OperationTimeout
 from dockfleet.models.jobs import JobResult
 from dockfleet.queues import host_queue
+from tests.support.services import WorkerProcess
 from worker.jobs.requeue import locate_messages
+
+#: what says where a job got to (never ``spec``: it holds the job's secret values)
+SHOWN_FIELDS = ("state", "host", "claimed_at", "started_at", "log_lines", "requeued", "cancel")
 
 
 def wait_all(handles: list[JobHandle], timeout: float) -> tuple[list[JobResult], list[str]]:
@@ -32,16 +37,23 @@ def wait_all(handles: list[JobHandle], timeout: float) -> tuple[list[JobResult],
     return results, unfinished
 
 
-def describe(redis_url: str, host: str, job_ids: list[str]) -> str:
-    """Where each job is: state, lease, requeue watch and message, one block per job."""
+def describe(
+    redis_url: str, host: str, job_ids: list[str], worker: WorkerProcess, detailed: int = 10
+) -> str:
+    """How many of the jobs are in each state now; for the first `detailed` still not
+    finished, their state fields, lease, requeue watch and where their message is; then
+    the worker's log lines about them and its latest warnings."""
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     try:
         queue = host_queue(host)
-        queued, delivered = locate_messages(client, queue, job_ids)
-        now, blocks = time.time(), []
-        for job_id in job_ids:
-            fields = client.hgetall(keys.job(job_id))
-            fields.pop("spec", None)  # holds the job's secret values
+        records = {j: client.hgetall(keys.job(j)) for j in job_ids}
+        states = Counter(r.get("state", "(no record)") for r in records.values())
+        stuck = [j for j, r in records.items() if r.get("state") != "finished"][:detailed]
+        queued, delivered = locate_messages(client, queue, stuck)
+        lines = [f"states now: {dict(states)}; queue {queue}: {client.llen(queue)} messages"]
+        now = time.time()
+        for job_id in stuck:
+            fields = {k: v for k, v in records[job_id].items() if k in SHOWN_FIELDS}
             watched = client.zscore(keys.queued_jobs(queue), job_id)
             message = (
                 "queued"
@@ -50,15 +62,14 @@ def describe(redis_url: str, host: str, job_ids: list[str]) -> str:
                 if job_id in delivered
                 else "nowhere"
             )
-            blocks.append(
-                f"job {job_id}: {fields}\n"
-                f"  lease: {client.get(keys.job_lease(job_id))!r}, "
-                f"ttl {client.pttl(keys.job_lease(job_id))} ms; "
+            lines.append(
+                f"job {job_id}: {fields}; lease ttl {client.pttl(keys.job_lease(job_id))} ms; "
                 f"host set: {client.sismember(keys.host_jobs(host), job_id)}; "
                 f"requeue watch: {'no' if watched is None else f'{now - watched:.0f}s old'}; "
                 f"message: {message}"
             )
-        blocks.append(f"queue {queue}: {client.llen(queue)} messages")
-        return "\n".join(blocks)
+        lines.append("worker log:")
+        lines.append(worker.log_lines(*stuck, "WARNING/", "ERROR/", "CRITICAL/"))
+        return "\n".join(lines)
     finally:
         client.close()
