@@ -68,8 +68,9 @@ def describe(
                 f"requeue watch: {'no' if watched is None else f'{now - watched:.0f}s old'}; "
                 f"message: {message}"
             )
-        lines.append("worker log:")
-        lines.append(worker.log_lines(*stuck, "WARNING/", "ERROR/", "CRITICAL/"))
+        if stuck:
+            lines += ["worker log about them:", worker.log_lines(*stuck, lines=40)]
+        lines += ["worker's last warnings:", worker.log_lines("WARNING/", "ERROR/", lines=30)]
         return "\n".join(lines)
     finally:
         client.close()
