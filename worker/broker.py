@@ -1,9 +1,22 @@
-"""The Redis broker transport, hardened against messages that are not messages.
+"""The Redis broker transport, hardened where kombu's own can stop a worker for good.
 
-Kombu's Redis channel decodes what BRPOP returns without a guard, so a single
-undecodable item pushed onto a queue (by a bug, a stray script, an attacker
-with Redis access) raises out of the event loop and stops the whole worker.
-This channel logs such an item and drops it; the worker keeps serving.
+- A message that is not a message: kombu's Redis channel decodes what BRPOP
+  returns without a guard, so a single undecodable item pushed onto a queue
+  (by a bug, a stray script, an attacker with Redis access) raises out of the
+  event loop and stops the whole worker. This channel logs such an item and
+  drops it; the worker keeps serving.
+- A broker lost while a BRPOP is in flight (kombu 5.7, seen here under the
+  Redis-crash chaos test, about one run in forty): the channel's close first
+  drains that BRPOP, which fails on the dead socket before the channel is
+  marked closed. Celery's `Connection.collect()` then clears the transport's
+  client, and the second close (`Connection.close()`) goes on to restore the
+  unacknowledged messages through a new connection pool built from that
+  client: ``AttributeError: 'NoneType' object has no attribute 'hostname'``.
+  Not a connection error, so Celery logs "Unrecoverable error" and the
+  worker's consumer is gone while the process lives on: every job queued for
+  its host waits forever. Here a closed connection is reported as one
+  (`redis.ConnectionError`), which kombu and Celery already handle: the close
+  completes, the messages stay unacknowledged in Redis, the consumer reconnects.
 
 Also here: the keys where this transport keeps delivered, unacknowledged
 messages (the requeue sweep looks there for stranded jobs).
@@ -14,6 +27,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from kombu.transport import redis as kombu_redis
 
 log = logging.getLogger(__name__)
@@ -26,6 +40,11 @@ UNACKED_INDEX_KEY = "unacked_index"
 
 
 class Channel(kombu_redis.Channel):
+    def _connparams(self, asynchronous: bool = False) -> dict[str, Any]:
+        if self.connection.client is None:
+            raise redis.ConnectionError("the broker connection is closed")
+        return super()._connparams(asynchronous=asynchronous)  # type: ignore[misc, no-any-return]
+
     def _brpop_read(self, **options: Any) -> bool:
         try:
             return bool(super()._brpop_read(**options))  # type: ignore[misc]
