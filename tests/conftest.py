@@ -70,6 +70,14 @@ def redis_url() -> Iterator[str]:
     server.stop()
 
 
+@pytest.fixture
+def persistent_redis() -> Iterator[RedisServer]:
+    """A Redis of the test's own with AOF fsynced on every write, for tests that kill it."""
+    server = RedisServer(persistent=True).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def local_engine() -> docker.DockerClient:
     client = _engine(LOCAL_DOCKER)

@@ -11,7 +11,6 @@ restart loses what it held (queued messages, job state): see README.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import docker
 import pytest
@@ -30,13 +29,6 @@ OUTAGES = [(3.0, 2.0), (1.5, 0.5)]
 #: every job reports within this (~30 s here), leaving the rest of the test's 300 s to say
 #: where the ones that did not are
 WAIT_SECONDS = 200
-
-
-@pytest.fixture
-def persistent_redis() -> Iterator[RedisServer]:
-    server = RedisServer(persistent=True).start()
-    yield server
-    server.stop()
 
 
 def test_a_redis_crash_under_100_jobs_loses_and_duplicates_nothing(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,13 +23,6 @@ from kombu.common import ignore_errors
 from tests.conftest import random_name
 from tests.support.services import RedisServer
 from worker.broker import UNACKED_KEY, Channel
-
-
-@pytest.fixture
-def persistent_redis() -> Iterator[RedisServer]:
-    server = RedisServer(persistent=True).start()
-    yield server
-    server.stop()
 
 
 def test_closing_a_lost_connection_whose_transport_is_cleared_keeps_the_consumer_alive(
