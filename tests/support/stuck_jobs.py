@@ -70,7 +70,8 @@ def describe(
             )
         if stuck:
             lines += ["worker log about them:", worker.log_lines(*stuck, lines=40)]
-        lines += ["worker's last warnings:", worker.log_lines("WARNING/", "ERROR/", lines=30)]
+        warnings = worker.log_lines("WARNING/", "ERROR/", "CRITICAL/", lines=30)
+        lines += ["worker's last warnings:", warnings]
         return "\n".join(lines)
     finally:
         client.close()
