@@ -70,8 +70,9 @@ def describe(
             )
         if stuck:
             lines += ["worker log about them:", worker.log_lines(*stuck, lines=40)]
-        warnings = worker.log_lines("WARNING/", "ERROR/", "CRITICAL/", lines=30)
-        lines += ["worker's last warnings:", warnings]
+        # Apart: a worker's critical lines are few, and the retries' warnings many.
+        lines += ["worker's critical lines:", worker.log_lines("CRITICAL/", lines=10)]
+        lines += ["worker's last warnings:", worker.log_lines("WARNING/", "ERROR/", lines=30)]
         return "\n".join(lines)
     finally:
         client.close()
