@@ -9,10 +9,10 @@ from dockfleet.queues import priority_lists
 
 def depths(client: redis.Redis, queues: list[str]) -> dict[str, int]:
     """Messages waiting in each of `queues` (every priority step counted), in one round trip."""
+    lists = {queue: priority_lists(queue) for queue in queues}
     pipe = client.pipeline(transaction=False)
-    for queue in queues:
-        for name in priority_lists(queue):
+    for names in lists.values():
+        for name in names:
             pipe.llen(name)
-    lengths = [int(n) for n in pipe.execute()]
-    step = len(lengths) // len(queues) if queues else 0
-    return {queue: sum(lengths[i * step : (i + 1) * step]) for i, queue in enumerate(queues)}
+    lengths = iter(pipe.execute())
+    return {queue: sum(int(next(lengths)) for _ in names) for queue, names in lists.items()}

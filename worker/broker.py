@@ -5,18 +5,19 @@
   (by a bug, a stray script, an attacker with Redis access) raises out of the
   event loop and stops the whole worker. This channel logs such an item and
   drops it; the worker keeps serving.
-- A broker lost while a BRPOP is in flight (kombu 5.7, seen here under the
-  Redis-crash chaos test, about one run in forty): the channel's close first
-  drains that BRPOP, which fails on the dead socket before the channel is
-  marked closed. Celery's `Connection.collect()` then clears the transport's
-  client, and the second close (`Connection.close()`) goes on to restore the
-  unacknowledged messages through a new connection pool built from that
-  client: ``AttributeError: 'NoneType' object has no attribute 'hostname'``.
-  Not a connection error, so Celery logs "Unrecoverable error" and the
-  worker's consumer is gone while the process lives on: every job queued for
-  its host waits forever. Here a closed connection is reported as one
-  (`redis.ConnectionError`), which kombu and Celery already handle: the close
-  completes, the messages stay unacknowledged in Redis, the consumer reconnects.
+- A connection lost with messages delivered and not yet acknowledged (jobs
+  running, late ack), kombu 5.7: Celery tears it down with `collect()`, which
+  clears the transport's client, then `close()`; in two worker logs of the
+  Redis-crash stress run (2 of ~50 runs, fsync slowed) that close still found
+  the channel open and went on to restore those messages through a new
+  connection pool built from the cleared client: ``AttributeError: 'NoneType'
+  object has no attribute 'hostname'``. Not a connection error, so Celery
+  logged "Unrecoverable error" and the worker's consumer was gone while the
+  process lived on: every job queued for its host waited forever. An ack of a
+  message from the torn-down channel reaches the same spot. Here a closed
+  connection is reported as one (`redis.ConnectionError`), which kombu and
+  Celery already handle: the close completes (an ack is logged as not done),
+  the messages stay unacknowledged in Redis, the consumer reconnects.
 
 Also here: the keys where this transport keeps delivered, unacknowledged
 messages (the requeue sweep looks there for stranded jobs).

@@ -94,10 +94,7 @@ class ConsumerWatchdog:
         return [str(queue.name) for queue in task_consumer.queues]
 
     def _waiting(self) -> dict[str, int]:
-        queues = self._queues()
-        if not queues:
-            return {}
-        return {q: n for q, n in queue_depth.depths(self.client, queues).items() if n}
+        return {q: n for q, n in queue_depth.depths(self.client, self._queues()).items() if n}
 
     def _has_free_slot(self) -> bool:
         # Received and not yet done (running, or waiting for a thread, or an ETA).
