@@ -21,6 +21,11 @@ RUN python3 -m venv /opt/dockfleet \
  && /opt/dockfleet/bin/dockfleet --version
 
 FROM ${BASE_IMAGE}
+# Workers probe job services with a container made from this static busybox (no registry
+# needed); the debootstrap base has it already, other bases get Debian's package.
+RUN command -v busybox >/dev/null || { apt-get update -qq \
+      && apt-get install -y -qq --no-install-recommends busybox-static \
+      && rm -rf /var/lib/apt/lists/*; }
 LABEL org.opencontainers.image.title="dockfleet" \
       org.opencontainers.image.description="CI/CD Docker work on a fleet of Celery workers"
 COPY --from=build /opt/dockfleet /opt/dockfleet

@@ -2,7 +2,8 @@
 
 A direct container gets the very create body the fleet sends (its security
 defaults included: cap-drop ALL, no-new-privileges, pids limit, non-root
-user), so a ratio measures the fleet's path, not different engine work.
+user with its tmpfs home, as busybox:local runs as root), so a ratio measures the
+fleet's path, not different engine work.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import docker
 from dockfleet.models import ContainerConfig
 from dockfleet.policy_model import SecurityPolicy
 from worker.engine.convert import create_arguments
+from worker.users import DEFAULT_HOME
 
 IMAGE, TAG = "busybox", "local"
 
@@ -26,7 +28,10 @@ def config(cmd: list[str], network: str | None = None) -> ContainerConfig:
 
 def create_body(cmd: list[str], labels: dict[str, str], network: str | None = None) -> Any:
     """Keyword arguments of ``APIClient.create_container``, as the fleet builds them."""
-    return create_arguments(config(cmd, network), SecurityPolicy(), labels)
+    policy = SecurityPolicy()
+    return create_arguments(
+        config(cmd, network), policy, labels, user=policy.default_user, home=DEFAULT_HOME
+    )
 
 
 def run_job(

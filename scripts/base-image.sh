@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds a Debian base image for the dockfleet image with no registry: debootstrap (minbase)
-# plus Python and redis-server, imported into the local engine. Prints the image's tag.
+# plus Python, redis-server and busybox (the workers' service probe), imported into the
+# local engine. Prints the image's tag.
 #
 # The tag is a hash of this script (suite, mirror and package list included), so a rerun
 # with nothing changed finds the image and returns at once; a changed list makes a new one.
@@ -8,7 +9,7 @@ set -euo pipefail
 
 suite=${DOCKFLEET_BASE_SUITE:-bookworm}
 mirror=${DOCKFLEET_BASE_MIRROR:-http://deb.debian.org/debian}
-packages=python3,python3-venv,redis-server,ca-certificates
+packages=python3,python3-venv,redis-server,ca-certificates,busybox-static
 hash=$( { cat "$0"; echo "$suite $mirror $packages"; } | sha256sum | cut -c1-12)
 tag="dockfleet-base:$hash"
 

@@ -23,13 +23,15 @@ from dockfleet.models import (
     ContainerConfig,
     ContainerFilter,
     ContainerInfo,
+    ImageInfo,
     RemoveResult,
     WaitResult,
 )
 from dockfleet.models.container_state import listing_order
 from dockfleet.policy import check_container
-from worker import locator, state_cache
+from worker import locator, state_cache, users
 from worker.engine import containers as engine
+from worker.engine import images as engine_images
 from worker.engine.convert import create_arguments, summary_info
 from worker.runtime import Runtime
 from worker.slots import host_slot_lock
@@ -39,14 +41,14 @@ BATCH_PARALLELISM = 4
 
 
 def create(
-    rt: Runtime, config: ContainerConfig, *, job: str | None = None, image_id: str | None = None
+    rt: Runtime, config: ContainerConfig, *, job: str | None = None, image: ImageInfo | None = None
 ) -> ContainerInfo:
     """Create a container on this host, or adopt the one an earlier delivery made.
 
-    A caller that knows the image's id (the job runner, which just made sure of
-    the image) gets back a summary of what it asked for instead of an inspect of
-    the new container: a job needs only the id, and the state cache gets the
-    full summary from the engine's "create" event.
+    A caller that knows the image (the job runner, which just made sure of it)
+    gets back a summary of what it asked for instead of an inspect of the new
+    container: a job needs only the id, and the state cache gets the full
+    summary from the engine's "create" event.
     """
     policy = rt.settings.policy
     check_container(config, policy, resolve_symlinks=True)
@@ -57,7 +59,11 @@ def create(
     labels = fleet_labels.ownership(
         rt.host, job=job, request=config.request_id, max_lifetime=config.max_lifetime
     )
-    arguments = create_arguments(config, policy, labels)
+    known_image = image
+    if image is None:
+        image = engine_images.inspect_if_present(rt.docker, config.reference, rt.host)
+    runs_as = users.run_as(rt, config, image)
+    arguments = create_arguments(config, policy, labels, user=runs_as.user, home=runs_as.home)
     with host_slot_lock(rt.redis, rt.host, rt.settings.default_timeout):
         fleet = fleet_summaries(rt)
         adopted = _adoptable(fleet, config)
@@ -69,8 +75,8 @@ def create(
             container_id = engine.create(rt.docker, arguments)
             info = (
                 engine.inspect(rt.docker, container_id, rt.host)
-                if image_id is None
-                else _made_info(rt, container_id, config, labels, image_id)
+                if known_image is None
+                else _made_info(rt, container_id, config, labels, known_image.id)
             )
             event(
                 log,
@@ -89,7 +95,7 @@ def create(
     locator.remember(rt.redis, info)
     # Last use of the image, for cleanup's least-recently-used eviction.
     rt.redis.zadd(keys.image_last_use(rt.host), {info.image_id: time.time()})
-    if adopted is not None or image_id is None:  # an inspect, not only what was asked for
+    if adopted is not None or known_image is None:  # an inspect, not only what was asked for
         state_cache.put(rt, info)
     return info
 

@@ -86,8 +86,8 @@ def pull(
             )
     try:
         if _count(rt.redis.get(done_key)) > seen:
-            reused = _inspect_if_there(rt, reference)
-            if reused is not None:
+            reused = engine.inspect_if_present(rt.docker, reference, rt.host)
+            if reused is not None:  # else removed since that pull: pull it again
                 return reused
         events = lambda: engine.pull(rt.docker, reference, auth, platform=platform)  # noqa: E731
         _transfer(rt, reference, events, tracker, on_progress, lock)
@@ -196,15 +196,6 @@ def _in_context(
     if isinstance(error, ImageNotFound) and action == "pull":
         return ImageNotFound(reference, host)
     return error
-
-
-def _inspect_if_there(rt: Runtime, reference: str) -> ImageInfo | None:
-    try:
-        return engine.inspect(rt.docker, reference, rt.host)
-    except Exception as exc:
-        if isinstance(translate(exc, rt.host), ImageNotFound):
-            return None  # removed since that pull: pull it again
-        raise
 
 
 def _release(lock: redis.lock.Lock) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -17,13 +18,18 @@ from redis import Redis
 
 from dockfleet.redis_client import connect
 from dockfleet.settings import Settings
+from worker.engine import system
 from worker.engine.client import make_client
+
+#: how long a process trusts what `docker info` said of its engine
+ENGINE_FACTS_SECONDS = 30.0
 
 
 @dataclass
 class Runtime:
     settings: Settings
     pid: int = field(default_factory=os.getpid)
+    _engine_facts: tuple[float, system.EngineFacts | None] = (0.0, None)
 
     @property
     def host(self) -> str:
@@ -42,9 +48,19 @@ class Runtime:
         """The same Redis, answering bytes: for binary values (uploaded build contexts)."""
         return connect(self.settings, text=False)
 
-    @cached_property
+    @property
+    def engine_facts(self) -> system.EngineFacts:
+        """The engine's CPUs and user remapping, read again after `ENGINE_FACTS_SECONDS`
+        (an engine restarted with another configuration must not keep its old facts)."""
+        read_at, facts = self._engine_facts
+        if facts is None or time.monotonic() - read_at > ENGINE_FACTS_SECONDS:
+            facts = system.facts(self.docker)
+            self._engine_facts = (time.monotonic(), facts)
+        return facts
+
+    @property
     def host_cpus(self) -> int:
-        return int(self.docker.api.info().get("NCPU", 0))
+        return self.engine_facts.cpus
 
 
 _lock = threading.Lock()

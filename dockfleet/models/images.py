@@ -123,6 +123,7 @@ class ImageInfo(Result):
     created: datetime | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     managed: bool = Field(default=False, description="built by the fleet (ownership labels)")
+    user: str = Field(default="", description="the image's USER ('' runs as root); inspect only")
 
     @property
     def short_id(self) -> str:

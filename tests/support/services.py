@@ -115,8 +115,15 @@ class RedisServer:
 class DockerDaemon:
     """An extra dockerd on this machine: a second Docker host for the fleet."""
 
-    def __init__(self, tag: str, subnet_octet: int, tls: TlsFiles | None = None) -> None:
+    def __init__(
+        self,
+        tag: str,
+        subnet_octet: int,
+        tls: TlsFiles | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.tag = tag
+        self.extra_args = extra_args
         self.socket = f"/run/dft-{tag}.sock"
         self.local_url = f"unix://{self.socket}"
         self.tls = tls
@@ -167,7 +174,7 @@ class DockerDaemon:
         args += ["--exec-root", self.exec_root, "--pidfile", f"{self.exec_root}/dockerd.pid"]
         # --iptables=false: with the default it would flush the first daemon's chains.
         args += ["--bridge", self.bridge, "--iptables=false", "--shutdown-timeout", "2"]
-        args += ["--default-address-pool", self.address_pool]
+        args += ["--default-address-pool", self.address_pool, *self.extra_args]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         wait_for(lambda: self.docker(["version"]).returncode == 0, 30, f"dockerd {self.tag}")
@@ -405,6 +412,15 @@ class BeatProcess:
                 self.process.kill()
                 self.process.wait(10)
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def run_script(name: str) -> str:
+    """Run one of the project's scripts/ (e.g. base-image.sh); what it printed."""
+    done = subprocess.run(
+        ["bash", str(REPO / "scripts" / name)], cwd=REPO, capture_output=True, text=True
+    )
+    assert done.returncode == 0, f"{name} failed:\n{done.stderr[-3000:]}"
+    return done.stdout.strip()
 
 
 def _run(args: list[str], check: bool = True) -> None:

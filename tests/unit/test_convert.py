@@ -17,7 +17,9 @@ OWNERSHIP = {"dockfleet.managed": "true", "dockfleet.host": "ci-1"}
 
 def arguments(**spec: Any) -> dict[str, Any]:
     config = ContainerConfig.model_validate({"image": "busybox", **spec})
-    return create_arguments(config, SecurityPolicy(), dict(OWNERSHIP))
+    return create_arguments(
+        config, SecurityPolicy(), dict(OWNERSHIP), user=config.user or "65534:65534"
+    )
 
 
 def test_security_defaults_are_always_applied() -> None:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import io
+import posixpath
+import tarfile
 from typing import Any
 
 import docker
 
+from dockfleet import labels as fleet_labels
 from dockfleet.errors import ContainerNotFound, OperationTimeout
 from dockfleet.models import ContainerFilter, ContainerInfo
 from worker.engine.convert import container_info
+
+#: symlinks followed when reading a file out of an image (the kernel's own limit is 40)
+SYMLINK_HOPS = 40
 
 
 def create(client: docker.DockerClient, arguments: dict[str, Any]) -> str:
@@ -77,6 +84,42 @@ def wait(
         raise
     error_doc: Any = status.get("Error") or {}
     return container_id, int(status.get("StatusCode", -1)), error_doc.get("Message") or None
+
+
+def read_image_file(
+    client: docker.DockerClient, image: str, path: str, *, host: str
+) -> bytes | None:
+    """The content of one file of `image` (None if it has none), without running it.
+
+    Symlinks are followed inside the image, as the engine does when it reads the file.
+    Reads through a container that is created and removed, never started (the engine's
+    archive API works on any container); it carries the fleet's labels, so that cleanup
+    reaps it should this process die in between.
+    """
+    created = client.api.create_container(
+        image,
+        command=["/dockfleet-never-started"],
+        labels=fleet_labels.ownership(host),
+        network_disabled=True,
+    )
+    try:
+        for _ in range(SYMLINK_HOPS):
+            try:
+                stream, _ = client.api.get_archive(created["Id"], path)
+            except docker.errors.NotFound:
+                return None
+            with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+                member = archive.next()
+                if member is None:
+                    return None
+                if member.issym():
+                    path = posixpath.join(posixpath.dirname(path), member.linkname)
+                    continue
+                handle = archive.extractfile(member)
+                return handle.read() if handle is not None else None
+        return None  # a symlink loop: the engine cannot read it either
+    finally:
+        client.api.remove_container(created["Id"], force=True)
 
 
 def list_summaries(

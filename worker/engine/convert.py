@@ -14,7 +14,7 @@ from docker.types import Healthcheck
 
 from dockfleet import labels as fleet_labels
 from dockfleet.models import ContainerConfig, ContainerInfo, Mount, PortBinding
-from dockfleet.policy import effective_pids_limit, effective_user
+from dockfleet.policy import effective_pids_limit
 from dockfleet.policy_model import SecurityPolicy
 
 NANO = 1_000_000_000
@@ -23,15 +23,27 @@ MASK = "***"
 
 
 def create_arguments(
-    config: ContainerConfig, policy: SecurityPolicy, labels: dict[str, str]
+    config: ContainerConfig,
+    policy: SecurityPolicy,
+    labels: dict[str, str],
+    *,
+    user: str | None,
+    home: str | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments for ``APIClient.create_container`` (host config included)."""
+    """Keyword arguments for ``APIClient.create_container`` (host config included).
+
+    Args:
+        user: the ``User`` to run as (`worker.users` decides); None keeps the image's.
+        home: a writable tmpfs ``HOME`` for `user` (one the image has no home for).
+    """
     secret_keys = sorted(config.secret_env)
     all_labels = {**config.labels, **labels}
     if secret_keys:
         # Lets inspect and logs mask these values later, from the container alone.
         all_labels[fleet_labels.SECRET_ENV] = ",".join(secret_keys)
     environment = [*config.env, *(f"{k}={v}" for k, v in config.secret_values_by_key())]
+    if home:
+        environment.append(f"HOME={home}")
     container_ports = [_container_port(p) for p in config.ports.values()]
     return {
         "image": config.reference,
@@ -40,19 +52,27 @@ def create_arguments(
         "entrypoint": config.entrypoint,
         "environment": environment,
         "labels": all_labels,
-        "user": effective_user(config, policy),
+        "user": user,
         "working_dir": config.working_dir,
         "hostname": config.hostname,
         "ports": container_ports or None,
         "healthcheck": _healthcheck(config),
         "stop_timeout": config.stop_timeout,
         "networking_config": _networking(config),
-        "host_config": host_config(config, policy),
+        "host_config": host_config(config, policy, home_for=(user, home) if home else None),
     }
 
 
-def host_config(config: ContainerConfig, policy: SecurityPolicy) -> dict[str, Any]:
-    """The HostConfig JSON: limits, mounts, ports and the security defaults."""
+def host_config(
+    config: ContainerConfig,
+    policy: SecurityPolicy,
+    *,
+    home_for: tuple[str | None, str] | None = None,
+) -> dict[str, Any]:
+    """The HostConfig JSON: limits, mounts, ports and the security defaults.
+
+    `home_for` is (user, path): a tmpfs home at path, owned by user when it is numeric.
+    """
     security_opt = [NO_NEW_PRIVILEGES, *config.security_opt]
     binds = []
     for source, target in config.volumes.items():
@@ -67,7 +87,7 @@ def host_config(config: ContainerConfig, policy: SecurityPolicy) -> dict[str, An
         "PidsLimit": effective_pids_limit(config, policy),
         "Privileged": config.privileged,
         "ReadonlyRootfs": config.read_only,
-        "Tmpfs": config.tmpfs or None,
+        "Tmpfs": {**config.tmpfs, **_home_tmpfs(home_for)} or None,
         "Init": config.init or None,
         "RestartPolicy": {
             "Name": "" if config.restart_policy.name == "no" else config.restart_policy.name,
@@ -86,6 +106,19 @@ def host_config(config: ContainerConfig, policy: SecurityPolicy) -> dict[str, An
     if config.shm_size:
         result["ShmSize"] = config.shm_size
     return {k: v for k, v in result.items() if v is not None}
+
+
+def _home_tmpfs(home_for: tuple[str | None, str] | None) -> dict[str, str]:
+    if home_for is None:
+        return {}
+    user, path = home_for
+    uid, _, gid = (user or "").partition(":")
+    if uid.isdigit() and (not gid or gid.isdigit()):
+        owner = f",uid={uid},gid={gid or uid},mode=0700"
+    else:
+        owner = ",mode=1777"  # a user name: the engine alone knows its uid
+    # exec: tools installed under $HOME (pip --user, npm) run from there.
+    return {path: "rw,exec,nosuid,nodev" + owner}
 
 
 def _networking(config: ContainerConfig) -> dict[str, Any] | None:

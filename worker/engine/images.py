@@ -20,16 +20,23 @@ from worker.engine.convert import engine_time
 
 def exists(client: docker.DockerClient, reference: str) -> bool:
     """Whether the engine already holds `reference` (no registry call)."""
-    return image_id(client, reference) is not None
+    return inspect_if_present(client, reference, "") is not None
 
 
-def image_id(client: docker.DockerClient, reference: str) -> str | None:
-    """The id of the image `reference` names on this engine, None if it holds none."""
+def inspect_if_present(client: docker.DockerClient, reference: str, host: str) -> ImageInfo | None:
+    """The image `reference` names on this engine, None if it holds none."""
     try:
-        doc: Any = client.api.inspect_image(reference)  # type: ignore[no-untyped-call]
+        return inspect(client, reference, host)
     except docker.errors.ImageNotFound:
         return None
-    return str(doc["Id"])
+
+
+def import_tar(
+    client: docker.DockerClient, data: bytes, reference: str, changes: list[str]
+) -> None:
+    """Make an image of a root file system tar (``docker import``), tagged `reference`."""
+    repository, tag = split_reference(reference)
+    client.api.import_image_from_data(data, repository=repository, tag=tag, changes=changes)
 
 
 def split_reference(reference: str) -> tuple[str, str]:
@@ -156,6 +163,7 @@ def inspect(client: docker.DockerClient, reference: str, host: str) -> ImageInfo
         created=engine_time(doc.get("Created")),
         labels=labels,
         managed=fleet_labels.is_managed(labels),
+        user=(doc.get("Config") or {}).get("User") or "",
     )
 
 

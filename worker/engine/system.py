@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import docker
 
@@ -29,6 +30,30 @@ def info(client: docker.DockerClient, host: str) -> SystemInfo:
         docker_root_dir=doc.get("DockerRootDir", ""),
         cgroup_version=str(doc.get("CgroupVersion", "")),
     )
+
+
+@dataclass(frozen=True)
+class EngineFacts:
+    """What the fleet needs to know of an engine before it creates anything there."""
+
+    cpus: int
+    #: root in a container is not root on the host (userns-remap or a rootless engine)
+    remaps_root: bool
+
+
+def facts(client: docker.DockerClient) -> EngineFacts:
+    """The engine's CPUs and whether it remaps root, from one ``docker info``."""
+    doc = client.api.info()
+    # Each option is "name=seccomp,profile=default", "name=userns", "name=rootless"...
+    names = set()
+    for option in doc.get("SecurityOptions") or []:
+        fields = dict(part.partition("=")[::2] for part in str(option).split(","))
+        names.add(fields.get("name"))
+    return EngineFacts(cpus=int(doc.get("NCPU", 0)), remaps_root=bool(names & REMAPPING))
+
+
+#: security options under which the container's uid 0 maps to an unprivileged host uid
+REMAPPING = {"userns", "rootless"}
 
 
 def ping(client: docker.DockerClient, host: str) -> PingResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dockfleet.errors import EngineError, ImageNotFound, PolicyViolation, RegistryAuthError
+from dockfleet.models import ImageInfo
 from dockfleet.models.jobs import PullPolicy
 from worker import images as worker_images
 from worker.engine import images
@@ -10,19 +11,20 @@ from worker.engine.errors import translate
 from worker.runtime import Runtime
 
 
-def ensure(rt: Runtime, reference: str, policy: PullPolicy) -> str:
-    """Pull `reference` when the policy asks for it (``never`` requires it present); its id.
+def ensure(rt: Runtime, reference: str, policy: PullPolicy) -> ImageInfo:
+    """Pull `reference` when the policy asks for it (``never`` requires it present).
 
     The pull is the fleet's single-flight one: jobs of one host that need the
     same new image wait for one pull instead of each starting their own.
     """
-    present = None if policy == "always" else images.image_id(rt.docker, reference)
-    if present is not None:
-        return present
+    if policy != "always":
+        present = images.inspect_if_present(rt.docker, reference, rt.host)
+        if present is not None:
+            return present
     if policy == "never":
         raise ImageNotFound(reference, rt.host)
     try:
-        return worker_images.pull(rt, reference).id
+        return worker_images.pull(rt, reference)
     except (ImageNotFound, RegistryAuthError, PolicyViolation):
         raise
     except Exception as exc:

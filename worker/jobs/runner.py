@@ -37,7 +37,7 @@ from dockfleet.errors import (
     JobCanceled,
 )
 from dockfleet.logconfig import event
-from dockfleet.models import ContainerConfig
+from dockfleet.models import ContainerConfig, ImageInfo
 from dockfleet.models.jobs import JobResult, JobSpec, JobStatus
 from dockfleet.redis_retry import UNAVAILABLE, retrying
 from worker import containers
@@ -174,7 +174,7 @@ class JobRun:
             started = [
                 (s, self._start(self._service_config(s, network))) for s in self.spec.services
             ]
-            wait_ready(self.rt, [(s, doc["Id"]) for s, doc in started], network)
+            wait_ready(self.rt, self.job_id, [(s, doc["Id"]) for s, doc in started], network)
             doc = self._start(self._job_config(network), is_job=True)
             return self._supervise(doc)
         except (LeaseLost, *UNAVAILABLE):
@@ -256,8 +256,8 @@ class JobRun:
         assert config.name is not None
         doc = None if self.fresh else self._existing(config.name, is_job)
         if doc is None:
-            image_id = job_images.ensure(self.rt, config.reference, self.spec.pull)
-            created = self._create_when_a_slot_frees(config, image_id)
+            image = job_images.ensure(self.rt, config.reference, self.spec.pull)
+            created = self._create_when_a_slot_frees(config, image)
             self.created.append((created, config.name))
             doc = {"Id": created, "Config": {"Tty": False}, "State": {"Status": "created"}}
         if doc["State"]["Status"] == "created":
@@ -280,7 +280,7 @@ class JobRun:
         self.adopted = self.adopted or is_job
         return doc
 
-    def _create_when_a_slot_frees(self, config: ContainerConfig, image_id: str) -> str:
+    def _create_when_a_slot_frees(self, config: ContainerConfig, image: ImageInfo) -> str:
         """Create the container, waiting (within the job's timeout) while the host is full.
 
         A full host is a queue, not a failure: CI jobs wait for capacity.
@@ -288,7 +288,7 @@ class JobRun:
         delay = SLOT_POLL_SECONDS
         while True:
             try:
-                return containers.create(self.rt, config, job=self.job_id, image_id=image_id).id
+                return containers.create(self.rt, config, job=self.job_id, image=image).id
             except ContainerLimitReached:
                 if time.monotonic() - self.began > self.spec.timeout:
                     raise
