@@ -17,7 +17,15 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
-from benchmarks import cleanup, job_overhead, memory, operations, round_trip, stats_sweep
+from benchmarks import (
+    cleanup,
+    job_overhead,
+    memory,
+    operations,
+    round_trip,
+    service_job,
+    stats_sweep,
+)
 from benchmarks.env import BenchEnv, docker_url_from_env
 from benchmarks.harness import Report
 from benchmarks.render import console, markdown, show_targets
@@ -30,6 +38,7 @@ BENCHMARKS: list[ModuleType] = [
     cleanup,
     round_trip,
     memory,
+    service_job,
 ]
 
 
