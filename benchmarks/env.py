@@ -21,6 +21,7 @@ from dockfleet import Fleet, Settings
 from dockfleet import labels as fleet_labels
 from tests.support import planting
 from tests.support.services import RedisServer, WorkerProcess
+from worker.engine.client import make_client
 
 IMAGE = "busybox:local"
 BENCH_LABEL = "dockfleet.bench"
@@ -28,9 +29,8 @@ DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 
 
 def engine_client(url: str) -> docker.DockerClient:
-    client = docker.DockerClient(base_url=url, version="1.41", timeout=120, max_pool_size=32)
-    client.api.trust_env = False
-    return client
+    """A client of the engine made as a worker makes its own (its API version negotiated)."""
+    return make_client(Settings(docker_host=url, default_timeout=120))
 
 
 @dataclass

@@ -20,6 +20,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from dockfleet.docker_env import DockerEnvSource
 from dockfleet.models.images import RegistryCredentials, normalize_registry
 from dockfleet.policy_model import SecurityPolicy
 
@@ -101,10 +102,13 @@ class Settings(BaseSettings):
 
     # -- the original manager's config -------------------------------------
     docker_host: str = "unix:///var/run/docker.sock"
-    api_version: str = "1.41"
+    #: "auto" asks the engine (Docker 29 refuses clients below API 1.44); "1.41" pins one
+    api_version: str = "auto"
     tls_cert: str | None = None
     tls_key: str | None = None
     tls_ca_cert: str | None = None
+    #: check the engine's certificate (off: DOCKER_CERT_PATH without DOCKER_TLS_VERIFY)
+    tls_verify: bool = True
     max_containers: int = Field(default=100, gt=0)
     default_timeout: float = Field(default=30.0, gt=0, description="seconds")
     cleanup_interval: float = Field(default=300.0, gt=0, description="seconds")
@@ -135,6 +139,11 @@ class Settings(BaseSettings):
         description="idle job networks kept warm per host (0: none, a fresh one per job)",
     )
     network_pool_max: int = Field(default=16, ge=0, description="idle pooled networks kept at most")
+    probe_image: str | None = Field(
+        default=None,
+        description="image with busybox that probes job services (unset: made from the "
+        "worker's own busybox)",
+    )
     state_resync_interval: float = Field(
         default=60.0, gt=0, description="seconds between full rewrites of the state cache"
     )
@@ -170,15 +179,26 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Arguments, then the environment, then the fleet `dockfleet up` runs (its env file).
+        """Arguments, then ``DOCKFLEET_*``, then Docker's own variables (`docker_env`),
+        then the fleet `dockfleet up` runs (its env file).
 
         So after ``dockfleet up`` every command of any shell finds the fleet's Redis,
-        while an explicit ``DOCKFLEET_REDIS_URL`` still wins.
+        while an explicit ``DOCKFLEET_REDIS_URL`` still wins; and a shell set up for
+        the docker CLI (``DOCKER_HOST``...) serves the fleet unless ``DOCKFLEET_*`` say else.
         """
-        given = getattr(init_settings, "init_kwargs", {}).get("state_dir")
+        init_kwargs = getattr(init_settings, "init_kwargs", {})
+        given = init_kwargs.get("state_dir")
         state_dir = Path(given or os.environ.get("DOCKFLEET_STATE_DIR") or default_state_dir())
         fleet_env = DotEnvSettingsSource(settings_cls, env_file=state_dir / FLEET_ENV_FILE)
-        return init_settings, env_settings, fleet_env, dotenv_settings, file_secret_settings
+        docker_env = DockerEnvSource(settings_cls, init_kwargs)
+        return (
+            init_settings,
+            env_settings,
+            docker_env,
+            fleet_env,
+            dotenv_settings,
+            file_secret_settings,
+        )
 
     @field_validator("api_version")
     @classmethod

@@ -29,11 +29,12 @@ MACHINE_DEFAULTS = {
 
 #: what a setting is for, where its field says no more than its unit
 DESCRIPTIONS = {
-    "DOCKFLEET_DOCKER_HOST": "the Docker engine a worker serves",
-    "DOCKFLEET_API_VERSION": "Docker API version, or `auto`",
-    "DOCKFLEET_TLS_CERT": "client certificate for a TCP+TLS engine",
-    "DOCKFLEET_TLS_KEY": "its key",
-    "DOCKFLEET_TLS_CA_CERT": "CA that signed the engine's certificate",
+    "DOCKFLEET_DOCKER_HOST": "the Docker engine a worker serves (unset: `DOCKER_HOST`)",
+    "DOCKFLEET_API_VERSION": "`auto` (asked of the engine) or pinned (unset: `DOCKER_API_VERSION`)",
+    "DOCKFLEET_TLS_CERT": "client certificate of a TLS engine (unset: `DOCKER_CERT_PATH`/cert.pem)",
+    "DOCKFLEET_TLS_KEY": "its key (unset: `DOCKER_CERT_PATH`/key.pem)",
+    "DOCKFLEET_TLS_CA_CERT": "CA of the engine's certificate (unset: `DOCKER_CERT_PATH`/ca.pem)",
+    "DOCKFLEET_TLS_VERIFY": "check the engine's certificate (not with `DOCKER_CERT_PATH` alone)",
     "DOCKFLEET_MAX_CONTAINERS": "fleet containers per host, enforced across workers",
     "DOCKFLEET_DEFAULT_TIMEOUT": "seconds a call waits for its worker; the stop grace",
     "DOCKFLEET_CLEANUP_INTERVAL": "seconds between cleanups (beat)",

@@ -16,9 +16,11 @@ import time
 from collections.abc import Callable
 
 from dockfleet import keys
+from dockfleet.errors import HostUnavailable
 from dockfleet.logconfig import event
 from worker.disk import data_root_usage
 from worker.engine import system as engine_system
+from worker.engine.errors import translate
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,8 @@ class Heartbeat:
         self._stop = threading.Event()
         #: whether the engine answered at the last beat (None before the first)
         self.engine_ok: bool | None = None
+        #: why the engine failed the last beat, for the host.down line
+        self.down_reason = ""
         self._thread = threading.Thread(target=self._run, name="dockfleet-heartbeat", daemon=True)
 
     def start(self) -> None:
@@ -83,6 +87,7 @@ class Heartbeat:
         except Exception as exc:  # the engine is down: say so, keep the worker listed
             log.debug("Docker host %s unreachable: %s", self.rt.host, exc)
             fields["engine_ok"] = 0
+            self.down_reason = _why_down(exc, self.rt.host)
         pipe = self.rt.redis.pipeline(transaction=False)
         pipe.hset(keys.host(self.rt.host), mapping=fields)  # type: ignore[arg-type]
         pipe.expire(keys.host(self.rt.host), HOST_KEY_TTL_SECONDS)
@@ -116,9 +121,20 @@ class Heartbeat:
             event(
                 log,
                 "host.down",
-                "Docker host %s is down: its engine does not answer",
+                "Docker host %s is down: %s",
                 host,
+                self.down_reason,
                 level=logging.WARNING,
                 host=host,
                 worker=self.worker_name,
+                reason=self.down_reason,
             )
+
+
+def _why_down(exc: BaseException, host: str) -> str:
+    """What the host.down line says: that the engine is silent, or what it refuses and
+    what mends it (a pinned API version Docker 29 refuses, say)."""
+    error = translate(exc, host)
+    if error is None or isinstance(error, HostUnavailable):
+        return "its engine does not answer"
+    return str(error)

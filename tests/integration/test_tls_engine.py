@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,5 +88,37 @@ def test_a_wrong_ca_marks_the_host_unreachable_not_the_worker_broken(
         with pytest.raises(HostUnavailable) as caught:
             fleet.get_system_info(host_name)
         assert host_name in str(caught.value)
+    finally:
+        worker.stop()
+
+
+def test_a_worker_set_up_by_dockers_own_variables_reaches_the_tls_engine(
+    fleet: Fleet, tls_engine: DockerDaemon, redis_url: str, policy: SecurityPolicy, tmp_path: Path
+) -> None:
+    # Given a worker environment as the docker CLI reads it: DOCKER_HOST, DOCKER_TLS_VERIFY
+    # and a DOCKER_CERT_PATH folder of ca.pem, cert.pem, key.pem; no DOCKFLEET_ engine setting
+    tls = tls_engine.tls
+    assert tls is not None
+    for source, name in (
+        (tls.ca, "ca.pem"),
+        (tls.client_cert, "cert.pem"),
+        (tls.client_key, "key.pem"),
+    ):
+        shutil.copy(source, tmp_path / name)
+    env = worker_env(redis_url, tls_engine.url, policy)
+    del env["DOCKFLEET_DOCKER_HOST"]
+    env.update(DOCKER_HOST=tls_engine.url, DOCKER_TLS_VERIFY="1", DOCKER_CERT_PATH=str(tmp_path))
+    host_name = random_name("td")
+    worker = WorkerProcess(host_name, env).start()
+    try:
+        worker.wait_ready(redis_url)
+        # Then its host is up, and calls reach that engine, verified, at its own API version
+        [status] = [h for h in fleet.hosts() if h.name == host_name]
+        assert status.engine_ok is True
+        engine = docker.DockerClient(base_url=tls_engine.local_url)
+        engine_says = engine.api.version(api_version=False)
+        engine.close()
+        assert fleet.ping(host_name).api_version == engine_says["ApiVersion"]
+        assert fleet.get_system_info(host_name).docker_version == engine_says["Version"]
     finally:
         worker.stop()

@@ -115,3 +115,33 @@ def test_fleet_errors_pass_through_unchanged() -> None:
 @pytest.mark.parametrize("exc", [ValueError("x"), KeyError("k"), RuntimeError("r")])
 def test_non_engine_errors_are_not_translated(exc: Exception) -> None:
     assert translate(exc, HOST) is None
+
+
+#: Docker 29's answer, word for word, to any path under /v1.41/ ... /v1.43/
+DOCKER_29_REFUSAL = (
+    "client version 1.41 is too old. Minimum supported API version is 1.44, please upgrade "
+    "your client to a newer version"
+)
+
+
+def test_an_engine_refusing_an_old_api_version_says_which_setting_mends_it() -> None:
+    error = translate(api_error(400, DOCKER_29_REFUSAL), HOST)
+    assert type(error) is EngineError
+    assert str(error) == (
+        f"the engine of host {HOST!r} refuses API 1.41 (minimum 1.44): set "
+        "DOCKFLEET_API_VERSION=auto or a newer version on the host's worker and restart it"
+    )
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "client version 1.52 is too new. Maximum supported API version is 1.41",
+        "client is newer than server (client API version: 1.52, server API version: 1.41)",
+    ],
+)
+def test_an_engine_refusing_a_new_api_version_asks_for_auto_or_an_older_one(message: str) -> None:
+    error = translate(api_error(400, message), HOST)
+    assert type(error) is EngineError
+    assert "refuses API 1.52 (maximum 1.41)" in str(error)
+    assert "DOCKFLEET_API_VERSION=auto or an older version" in str(error)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import docker
+from docker.constants import MINIMUM_DOCKER_API_VERSION
 from docker.tls import TLSConfig
 
 from dockfleet.settings import Settings
+
+log = logging.getLogger(__name__)
 
 #: enough pooled connections for a threads-pool worker, log followers and an API-mode
 #: stats sweep that asks every container at once (unix-socket connections are cheap)
@@ -13,25 +18,52 @@ MAX_POOL_SIZE = 128
 
 
 def make_client(settings: Settings) -> docker.DockerClient:
+    """A client of the settings' engine.
+
+    With ``api_version="auto"`` (the default) this asks the engine's ``GET
+    /version`` (unversioned: every engine answers it, Docker 29 included) once,
+    here, and speaks its ``ApiVersion`` from then on: make one client per process.
+    """
     tls: TLSConfig | bool = False
     if settings.uses_tls:
         cert = (settings.tls_cert, settings.tls_key) if settings.tls_cert else None
         tls = TLSConfig(
             client_cert=cert,  # type: ignore[arg-type]
             ca_cert=settings.tls_ca_cert,
-            verify=settings.tls_ca_cert or True,
+            verify=(settings.tls_ca_cert or True) if settings.tls_verify else False,
         )
+        if not settings.tls_verify:
+            log.warning(
+                "TLS to %s does not check the engine's certificate (DOCKER_CERT_PATH without "
+                "DOCKER_TLS_VERIFY, or DOCKFLEET_TLS_VERIFY=false)",
+                settings.docker_host,
+            )
     base_url = settings.docker_host
     if tls and base_url.startswith("tcp://"):
         base_url = "https://" + base_url.removeprefix("tcp://")
+    auto = settings.api_version == "auto"
     client = docker.DockerClient(
         base_url=base_url,
-        version=settings.api_version,
+        # Not "auto" here: docker-py would ask the engine before trust_env is off below.
+        version=MINIMUM_DOCKER_API_VERSION if auto else settings.api_version,
         timeout=int(max(settings.default_timeout, 10)),
         tls=tls,
         max_pool_size=MAX_POOL_SIZE,
     )
-    # Machines that export REQUESTS_CA_BUNDLE would otherwise make requests ignore
-    # our CA and fail TLS to the engine: the engine's trust is ours, not the env's.
+    # Machines that export REQUESTS_CA_BUNDLE or HTTP_PROXY would otherwise make requests
+    # ignore our CA or send engine calls through their proxy: the engine's trust is ours.
     client.api.trust_env = False
+    if auto:
+        _negotiate(client.api)
     return client
+
+
+def _negotiate(api: docker.APIClient) -> None:
+    """docker-py's own negotiation (`APIClient._retrieve_server_version`), env-free."""
+    try:
+        version = str(api.version(api_version=False)["ApiVersion"])
+    except Exception as exc:  # its wording, so `translate` reads it as docker-py's
+        raise docker.errors.DockerException(
+            f"Error while fetching server API version: {exc}"
+        ) from exc
+    api._version = version  # type: ignore[attr-defined]  # docker-py keeps it there

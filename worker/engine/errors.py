@@ -52,6 +52,22 @@ _TRANSIENT_HINTS = (
 )
 _REGISTRY_URL = re.compile(r"https?://([^/\s\"]+)/v2/")
 _SWARM_HINTS = ("not a swarm manager", "swarm mode", "not part of a swarm")
+#: the engine's refusal of the API version a client speaks, on every versioned path:
+#: "client version 1.41 is too old. Minimum supported API version is 1.44, ..." (Docker 29),
+#: "... is too new. Maximum supported API version is 1.41", and on old engines "client is
+#: newer than server (client API version: 1.45, server API version: 1.41)"
+_VERSION_REFUSED = (
+    re.compile(
+        r"client version (?P<client>[\d.]+) is too (?P<way>old|new)\. \w+ supported API "
+        r"version is (?P<limit>[\d.]+)",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"client is (?P<way>newer) than server \(client API version: (?P<client>[\d.]+), "
+        r"server API version: (?P<limit>[\d.]+)\)",
+        re.IGNORECASE,
+    ),
+)
 #: lines of a failed build's log that its error carries
 BUILD_LOG_TAIL = 20
 _NOT_FOUND_KIND: dict[str, type[NotFound]] = {
@@ -83,6 +99,9 @@ def _from_api_error(exc: docker.errors.APIError, host: str) -> FleetError:
     text = str(exc.explanation or exc)
     status = exc.status_code or 0
     lower = text.lower()
+    refused = _version_refused(text, host)
+    if refused is not None:
+        return refused
     # Docker Hub says "pull access denied ... does not exist or may require 'docker
     # login'" for a missing repository: that stays ImageNotFound, as before.
     if "pull access denied" not in lower and any(hint in lower for hint in _AUTH_HINTS):
@@ -115,6 +134,20 @@ def _from_api_error(exc: docker.errors.APIError, host: str) -> FleetError:
     if any(hint in text.lower() for hint in _IMAGE_HINTS):
         return ImageNotFound(_image_ref(text), host)
     return EngineError(f"engine error on host {host!r} ({status}): {text}")
+
+
+def _version_refused(text: str, host: str) -> EngineError | None:
+    """The engine refuses the API version the worker speaks: say which setting mends it."""
+    match = next((m for p in _VERSION_REFUSED if (m := p.search(text))), None)
+    if match is None:
+        return None
+    old = match.group("way").lower() == "old"
+    return EngineError(
+        f"the engine of host {host!r} refuses API {match.group('client')} "
+        f"({'minimum' if old else 'maximum'} {match.group('limit')}): set "
+        f"DOCKFLEET_API_VERSION=auto or {'a newer' if old else 'an older'} version "
+        "on the host's worker and restart it"
+    )
 
 
 def _not_found(text: str, host: str, exc: docker.errors.APIError) -> NotFound:
