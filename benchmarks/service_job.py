@@ -61,9 +61,7 @@ def direct_job(env: BenchEnv, network: str, service_image: str) -> Callable[[], 
             image=service_image,
             labels=labels,
             host_config=api.create_host_config(network_mode=network),
-            networking_config=api.create_networking_config(
-                {network: api.create_endpoint_config(aliases=["svc"])}
-            ),
+            networking_config={"EndpointsConfig": {network: {"Aliases": ["svc"]}}},
         )["Id"]
         api.start(service)
         direct.run_job(api, labels, on_network=network)
@@ -75,7 +73,8 @@ def direct_job(env: BenchEnv, network: str, service_image: str) -> Callable[[], 
 def run(env: BenchEnv, report: Report) -> None:
     host = env.main_host()
     plain, exposed = _service_image(env, False), _service_image(env, True)
-    ready = env.engine.networks.create(f"bench-svc-{env.run_id}", labels=env.direct_labels())
+    network = f"bench-svc-{env.run_id}"
+    ready = env.engine.networks.create(network, labels=env.direct_labels())
     try:
         table = report.table(Table("Job with one service, one at a time", "ms per job"))
         base = "docker-py direct, service + job"
@@ -83,7 +82,7 @@ def run(env: BenchEnv, report: Report) -> None:
         probed = "fleet, service with a port, probed in the job network"
         samples = interleaved(
             {
-                base: timed(direct_job(env, ready.name, plain)),
+                base: timed(direct_job(env, network, plain)),
                 floor: timed(fleet_job(env, host, plain)),
                 probed: timed(fleet_job(env, host, exposed)),
             },
