@@ -31,6 +31,7 @@ from dockfleet.errors import (
     ServiceNotReady,
     TransientError,
 )
+from dockfleet.job_file import load_job_file
 from dockfleet.models import (
     BatchOutcome,
     BuildContext,
@@ -138,4 +139,5 @@ __all__ = [
     "TransientError",
     "Ulimit",
     "WaitResult",
+    "load_job_file",
 ]

@@ -11,13 +11,18 @@ from dockfleet.errors import InvalidSpec
 M = TypeVar("M", bound=BaseModel)
 
 
-def describe(error: ValidationError) -> str:
-    """One line per problem, ``field.path: message``; input values are left out (secrets)."""
+def describe(error: ValidationError, source: str | None = None) -> str:
+    """One line per problem, ``field.path: message``; input values are left out (secrets).
+
+    Args:
+        source: what held the data (a job file's path) to start the line with, instead
+            of ``invalid <Model>``.
+    """
     parts = []
     for item in error.errors(include_input=False, include_url=False):
         where = ".".join(str(p) for p in item["loc"]) or error.title
         parts.append(f"{where}: {item['msg']}")
-    return f"invalid {error.title}: " + "; ".join(parts)
+    return f"{source or f'invalid {error.title}'}: " + "; ".join(parts)
 
 
 def parse(model: type[M], data: Any) -> M:

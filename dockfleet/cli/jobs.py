@@ -16,11 +16,11 @@ from dockfleet import jobstate
 from dockfleet.cli.main import Context, cli
 from dockfleet.cli.output import emit_json
 from dockfleet.cli.progress import wait_with_spinner
-from dockfleet.cli.spec_options import config_from_options, container_options
+from dockfleet.cli.run_spec import job_spec
+from dockfleet.cli.spec_options import container_options
 from dockfleet.client.job_handle import JobHandle
-from dockfleet.errors import InvalidSpec
-from dockfleet.models import ContainerConfig, JobResult, JobSpec, LogLine, ServiceSpec
-from dockfleet.validation import parse
+from dockfleet.client.jobs import check_job
+from dockfleet.models import JobResult, LogLine
 
 #: exit codes for endings that have no container exit code of their own
 EXIT_CODES = {"timed_out": 124, "canceled": 130, "oom_killed": 137, "error": 125}
@@ -31,6 +31,13 @@ the fleet could not run it (bad image, service not ready...)."""
 
 
 @cli.command(context_settings={"allow_interspersed_args": False}, epilog=RUN_EPILOG)
+@click.option(
+    "--file",
+    "-f",
+    "job_file",
+    metavar="FILE",
+    help="A job file (YAML or JSON, docs/job-files.md); the flags given override it.",
+)
 @container_options
 @click.option("--host", help="Run on this Docker host (default: any live host).")
 @click.option("--timeout", default="1h", show_default=True, help="Stop the job after (1h, 90s).")
@@ -48,39 +55,22 @@ the fleet could not run it (bad image, service not ready...)."""
 @click.option("--log-limit", default="4m", show_default=True, help="Cap on the stored log.")
 @click.option("--no-job-network", is_flag=True, help="No private network for the job.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON at the end.")
-@click.argument("image")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the job as it would be sent (JSON, secrets as ***) and exit; nothing is sent.",
+)
+@click.argument("image", required=False)
 @click.argument("command", nargs=-1)
-@click.pass_obj
-def run(
-    state: Context,
-    /,
-    image: str,
-    command: tuple[str, ...],
-    host: str | None,
-    timeout: str,
-    pull: str,
-    services: tuple[str, ...],
-    detach: bool,
-    keep: bool,
-    log_limit: str,
-    no_job_network: bool,
-    as_json: bool,
-    **opts: Any,
-) -> None:
-    """Run a CI job: IMAGE[:TAG] [-- CMD ...], with a live log and its exit code."""
-    spec = parse(
-        JobSpec,
-        {
-            "container": config_from_options(image, command, **opts),
-            "timeout": timeout,
-            "pull": pull,
-            "services": [_service(s) for s in services],
-            "host": host,
-            "keep_on_failure": keep,
-            "log_limit": log_limit,
-            "network": not no_job_network,
-        },
-    )
+@click.pass_context
+def run(ctx: click.Context, /, detach: bool, as_json: bool, dry_run: bool, **_: Any) -> None:
+    """Run a CI job: IMAGE[:TAG] [-- CMD ...] or -f job.yml, with a live log and its exit code."""
+    state: Context = ctx.obj
+    spec = job_spec(ctx)
+    if dry_run:
+        check_job(spec, state.settings.policy)  # what run_job would refuse, refused here too
+        click.echo(json.dumps(spec.model_dump(mode="json"), indent=2))
+        return
     handle = state.fleet.run_job(spec)
     if detach:
         click.echo(handle.id)
@@ -125,14 +115,6 @@ def _waiting_for(handle: JobHandle) -> str:
     if state == "running" and not fields.get("started_at"):
         return f"job {handle.id[:12]} on {host}: pulling the image, starting services"
     return f"job {handle.id[:12]} on {host}: {state}"
-
-
-def _service(text: str) -> ServiceSpec:
-    reference, _, alias = text.partition("=")
-    if not reference:
-        raise InvalidSpec(f"--service: {text!r} is not IMAGE[:TAG][=ALIAS]")
-    name = reference.rsplit("/", 1)[-1].partition(":")[0].partition("@")[0]
-    return ServiceSpec(alias=alias or name, container=ContainerConfig(image=reference))
 
 
 def _print(line: LogLine, as_json: bool) -> None:

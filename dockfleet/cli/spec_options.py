@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
 
+from dockfleet.env_sources import assignment, read_env_file
 from dockfleet.errors import InvalidSpec
 from dockfleet.models import ContainerConfig
 from dockfleet.validation import parse
@@ -15,9 +17,31 @@ F = Callable[..., Any]
 
 _OPTIONS: list[Callable[[F], F]] = [
     click.option("--name", help="Container name."),
-    click.option("--env", "-e", multiple=True, help="Set an environment variable (KEY=VALUE)."),
     click.option(
-        "--secret-env", multiple=True, help="A secret variable KEY=VALUE: masked everywhere."
+        "--env",
+        "-e",
+        multiple=True,
+        metavar="KEY[=VALUE]",
+        help="Set an environment variable; KEY alone takes your variable KEY.",
+    ),
+    click.option(
+        "--env-file",
+        multiple=True,
+        metavar="FILE",
+        help="Read variables from a file of KEY=VALUE lines (docker's format).",
+    ),
+    click.option(
+        "--secret-env",
+        multiple=True,
+        metavar="KEY[=VALUE]",
+        help="A secret variable, masked everywhere; KEY alone takes your variable KEY "
+        "(so the value is never in argv).",
+    ),
+    click.option(
+        "--secret-env-file",
+        multiple=True,
+        metavar="FILE",
+        help="Read secret variables from a file of KEY=VALUE lines.",
     ),
     click.option(
         "--volume", "-v", multiple=True, help="Bind mount SOURCE:TARGET[:ro] (policy permitting)."
@@ -46,35 +70,65 @@ def container_options(func: F) -> F:
     return func
 
 
-def config_from_options(image: str, command: tuple[str, ...], **opts: Any) -> ContainerConfig:
+def config_from_options(
+    image: str, command: tuple[str, ...], *, environ: Mapping[str, str] | None = None, **opts: Any
+) -> ContainerConfig:
     """Build a validated `ContainerConfig` from the parsed options."""
+    return parse(ContainerConfig, container_fields(image, command, environ=environ, **opts))
+
+
+def container_fields(
+    image: str | None,
+    command: tuple[str, ...],
+    *,
+    environ: Mapping[str, str] | None = None,
+    **opts: Any,
+) -> dict[str, Any]:
+    """The `ContainerConfig` fields the options set (not validated); an option that is
+    absent or None sets nothing, so that the fields can lie over a job file's.
+
+    Args:
+        environ: where ``-e KEY`` and ``--secret-env KEY`` look (default: os.environ).
+    """
+    environ = os.environ if environ is None else environ
     if command[:1] == ("--",):
         command = command[1:]  # `IMAGE -- CMD`: the separator is docker's habit, not an arg
+    env = _variables(opts.get("env_file"), opts.get("env"), "--env", environ)
+    secrets = _variables(
+        opts.get("secret_env_file"), opts.get("secret_env"), "--secret-env", environ
+    )
     spec: dict[str, Any] = {
         "image": image,
         "name": opts.get("name"),
         "cmd": list(command) or None,
-        "env": list(opts.get("env") or ()),
-        "secret_env": _pairs(opts.get("secret_env"), "--secret-env"),
-        "volumes": _volumes(opts.get("volume")),
-        "ports": _ports(opts.get("publish")),
-        "labels": _pairs(opts.get("label"), "--label", allow_bare=True),
+        "env": [f"{k}={v}" for k, v in env.items()] or None,
+        "secret_env": secrets or None,
+        "volumes": _volumes(opts.get("volume")) or None,
+        "ports": _ports(opts.get("publish")) or None,
+        "labels": _pairs(opts.get("label"), "--label") or None,
         "memory_limit": opts.get("memory"),
         "cpu_limit": opts.get("cpus"),
         "user": opts.get("user"),
         "working_dir": opts.get("workdir"),
-        "read_only": bool(opts.get("read_only")),
+        "read_only": opts.get("read_only"),
         "network": opts.get("network"),
         "entrypoint": [opts["entrypoint"]] if opts.get("entrypoint") else None,
         "pids_limit": opts.get("pids_limit"),
-        "cap_add": list(opts.get("cap_add") or ()),
-        "tmpfs": dict(_split(t, ":") for t in opts.get("tmpfs") or ()),
-        "init": bool(opts.get("init")),
+        "cap_add": list(opts.get("cap_add") or ()) or None,
+        "tmpfs": dict(_split(t, ":") for t in opts.get("tmpfs") or ()) or None,
+        "init": opts.get("init"),
     }
     if opts.get("restart_policy"):
         name, _, retries = str(opts["restart_policy"]).partition(":")
         spec["restart_policy"] = {"name": name, "max_retry": int(retries or 0)}
-    return parse(ContainerConfig, {k: v for k, v in spec.items() if v is not None})
+    return {k: v for k, v in spec.items() if v is not None}
+
+
+def _variables(files: Any, items: Any, flag: str, environ: Mapping[str, str]) -> dict[str, str]:
+    # docker's order: the files first, then each flag, a later one replacing an earlier one.
+    pairs = [p for path in files or () for p in read_env_file(path, environ, f"{flag}-file")]
+    pairs += [assignment(item, environ, flag) for item in items or ()]
+    return dict(pairs)
 
 
 def _split(item: str, sep: str) -> tuple[str, str]:
@@ -82,12 +136,12 @@ def _split(item: str, sep: str) -> tuple[str, str]:
     return key, value
 
 
-def _pairs(items: Any, flag: str, allow_bare: bool = False) -> dict[str, str]:
+def _pairs(items: Any, flag: str) -> dict[str, str]:
     result = {}
     for item in items or ():
-        key, sep, value = item.partition("=")
-        if not key or (not sep and not allow_bare):
-            raise InvalidSpec(f"{flag}: {item!r} is not KEY=VALUE")
+        key, _, value = item.partition("=")
+        if not key:
+            raise InvalidSpec(f"{flag}: {item!r} is not KEY[=VALUE]")
         result[key] = value
     return result
 

@@ -12,11 +12,22 @@ from dockfleet.client.job_handle import JobHandle
 from dockfleet.errors import BrokerUnavailable, HostUnavailable, InvalidSpec
 from dockfleet.models.jobs import JobSpec
 from dockfleet.policy import check_container
+from dockfleet.policy_model import SecurityPolicy
 from dockfleet.queues import TaskNames, job_queue
 from dockfleet.redis_retry import UNAVAILABLE
 from dockfleet.validation import parse
 
 log = logging.getLogger(__name__)
+
+
+def check_job(spec: JobSpec, policy: SecurityPolicy) -> None:
+    """Apply the policy to every container of a job, as the producer does before sending.
+
+    Raises:
+        PolicyViolation: for the first rule a container breaks.
+    """
+    for config in [spec.job_container(), *(s.container for s in spec.services)]:
+        check_container(config, policy)
 
 
 class JobsMixin(FleetBase):
@@ -29,8 +40,7 @@ class JobsMixin(FleetBase):
             InvalidSpec, PolicyViolation: before anything is sent.
         """
         spec = parse(JobSpec, spec)
-        for config in [spec.job_container(), *(s.container for s in spec.services)]:
-            check_container(config, self.settings.policy)
+        check_job(spec, self.settings.policy)
         job_id = spec.job_id or uuid.uuid4().hex
         spec = spec.model_copy(update={"job_id": job_id})
         if not spec.host and not self.live_hosts():

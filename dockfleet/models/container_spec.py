@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from dockfleet.models.fields import ENV_KEY_RE, SecretMap
+from dockfleet.models.fields import ENV_KEY_RE, EnvList, SecretMap
 from dockfleet.models.units import parse_duration, parse_size
 
 NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
@@ -108,7 +108,7 @@ class ContainerConfig(FrozenModel):
     image: str = Field(min_length=1, max_length=512)
     tag: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
     cmd: Command | None = None
-    env: list[str] = Field(default_factory=list, description='"KEY=VALUE" items')
+    env: EnvList = Field(default_factory=list, description='"KEY=VALUE" items, or {KEY: VALUE}')
     cpu_limit: float | None = Field(default=None, gt=0, description="cores")
     memory_limit: Bytes | None = Field(default=None, description="bytes (or 512m, 1g)")
     volumes: dict[str, str] = Field(

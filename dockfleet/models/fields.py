@@ -1,4 +1,4 @@
-"""Field types the models share: label selectors and secrets that dump masked.
+"""Field types the models share: label selectors, env lists and secrets that dump masked.
 
 A secret (`SecretStr`) is shown in the clear in exactly one dump: the one made
 for the message to the worker, ``model_dump(mode="json", context={"reveal_secrets": True})``.
@@ -39,6 +39,22 @@ def _labels_from_list(value: object) -> object:
     return value
 
 
+def _env_from_mapping(value: object) -> object:
+    # Compose's other form, {KEY: VALUE}; numbers and booleans as YAML reads them, in text.
+    if not isinstance(value, dict):
+        return value
+    items = []
+    for key, item in value.items():
+        if isinstance(item, bool):
+            item = str(item).lower()
+        elif not isinstance(item, str | int | float):
+            raise ValueError(f"{key!r}: a value must be text or a number")
+        items.append(f"{key}={item}")
+    return items
+
+
+#: env variables as "KEY=VALUE" items; also from a mapping {KEY: VALUE}
+EnvList = Annotated[list[str], BeforeValidator(_env_from_mapping)]
 #: a secret string, masked in every dump but the worker's
 Secret = Annotated[SecretStr, PlainSerializer(_dump_secret, return_type=str)]
 

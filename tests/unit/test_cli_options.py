@@ -94,7 +94,7 @@ def test_bad_env_raises_invalid_spec_naming_env() -> None:
 @pytest.mark.parametrize(
     ("opts", "flag"),
     [
-        ({"secret_env": ("TOKEN",)}, "--secret-env"),
+        ({"secret_env": ("=v",)}, "--secret-env"),
         ({"label": ("=v",)}, "--label"),
         ({"volume": ("/only-source",)}, "--volume"),
         ({"volume": (":/b",)}, "--volume"),
