@@ -2,9 +2,13 @@
 
 The worker process may not reach the job network at all (a worker in a container
 with only the Docker socket, or one that drives a remote engine over TCP+TLS), so
-a service's ports are tried by a tiny probe container on the job network, as
-gitlab-runner's helper does: it connects to the service's alias (so the network's
-DNS is tested too) on each exposed TCP port, retrying until all accept, then exits.
+a service's ports are tried by a tiny probe container, as gitlab-runner's helper
+does: it connects to the service's alias on each exposed TCP port, retrying until
+all accept, then exits. The probe shares the service's network namespace instead
+of joining the job network: the alias still resolves through the job network's
+DNS to the service's address there (so a service that listens on loopback only
+is not ready, as the job could not reach it), and the probe starts in ~0.2 s
+instead of the ~0.5 s of a container that gets its own endpoint on the network.
 
 The probe image is ``DOCKFLEET_PROBE_IMAGE`` (any image with busybox's ``sh``,
 ``nc``, ``sleep`` and ``date``), or by default one the worker makes on the host from
@@ -58,7 +62,7 @@ class NoProbeImage(Exception):
 
 
 def start(
-    rt: Runtime, job_id: str, alias: str, ports: list[int], network: str, timeout: float
+    rt: Runtime, job_id: str, alias: str, ports: list[int], service_id: str, timeout: float
 ) -> str:
     """Start the probe of one service; it exits (and is removed) once every port accepts."""
     try:
@@ -71,7 +75,7 @@ def start(
         name=name,
         cmd=["sh", "-c", SCRIPT, "probe", alias, str(int(timeout) + GRACE_SECONDS)]
         + [str(p) for p in ports],
-        network=network,
+        network=f"container:{service_id}",
         read_only=True,
         pids_limit=16,
         memory_limit=32 * 1024 * 1024,

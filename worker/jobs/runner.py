@@ -174,7 +174,7 @@ class JobRun:
             started = [
                 (s, self._start(self._service_config(s, network))) for s in self.spec.services
             ]
-            wait_ready(self.rt, self.job_id, [(s, doc["Id"]) for s, doc in started], network)
+            wait_ready(self.rt, self.job_id, [(s, doc["Id"]) for s, doc in started])
             doc = self._start(self._job_config(network), is_job=True)
             return self._supervise(doc)
         except (LeaseLost, *UNAVAILABLE):

@@ -1,8 +1,8 @@
 """A job's services: started with their aliases on the job network and waited for.
 
 Ready means: healthy, when the image (or spec) has a HEALTHCHECK; else every
-exposed TCP port accepts a connection from inside the job network (tried by a
-probe container, `probe`, since the worker itself may not reach that network);
+exposed TCP port accepts a connection to its alias on the job network (tried by
+a probe container, `probe`, since the worker itself may not reach that network);
 else simply running. A service that exits or stays unready past its timeout
 fails the job with its log tail.
 """
@@ -25,21 +25,17 @@ POLL_SECONDS = 0.1
 LOG_TAIL_LINES = 20
 
 
-def wait_ready(
-    rt: Runtime, job_id: str, services: list[tuple[ServiceSpec, str]], network: str | None
-) -> None:
+def wait_ready(rt: Runtime, job_id: str, services: list[tuple[ServiceSpec, str]]) -> None:
     """Wait for every (spec, container id) at once; raise for the first that fails."""
     if not services:
         return
     with ThreadPoolExecutor(len(services)) as pool:
-        futures = [pool.submit(_wait_one, rt, job_id, spec, cid, network) for spec, cid in services]
+        futures = [pool.submit(_wait_one, rt, job_id, spec, cid) for spec, cid in services]
         for future in futures:
             future.result()
 
 
-def _wait_one(
-    rt: Runtime, job_id: str, spec: ServiceSpec, container_id: str, network: str | None
-) -> None:
+def _wait_one(rt: Runtime, job_id: str, spec: ServiceSpec, container_id: str) -> None:
     deadline = time.monotonic() + spec.readiness_timeout
     prober: str | None = None
     try:
@@ -55,10 +51,10 @@ def _wait_one(
             ports = _exposed_tcp_ports(doc)
             if health is None and not ports:
                 return  # nothing to wait for: running is ready
-            if health is None and network is not None:
+            if health is None:
                 if prober is None:
                     prober = probe.start(
-                        rt, job_id, spec.alias, ports, network, spec.readiness_timeout
+                        rt, job_id, spec.alias, ports, container_id, spec.readiness_timeout
                     )
                 if probe.finished(rt, prober):
                     prober = None  # gone by itself
