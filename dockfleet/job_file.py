@@ -140,7 +140,7 @@ class _Resolver:
             raise InvalidSpec(f"{self.path}: {where}.{source}: expected a name")
         if source == "from_env":
             return from_environment(name, self.environ, f"{self.path}: {where}")
-        return read_secret_file(self.path.parent / name, f"{self.path}: {where}")
+        return read_secret_file(self.path.parent / Path(name).expanduser(), f"{self.path}: {where}")
 
     def item(self, item: Any, where: str) -> Any:
         # A bare KEY in an env list: the caller's variable, as in compose files.
