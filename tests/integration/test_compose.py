@@ -28,6 +28,9 @@ import pytest
 from dockfleet import ContainerConfig, Fleet, JobSpec, Settings
 from tests.conftest import TEST_IMAGE
 from tests.support.services import REPO, free_port, require, run_script, wait_for
+from tests.support.two_service_job import EXPECTED_OUTPUT, build_slow_db, job_file
+
+DOCKFLEET = str(Path(sys.executable).with_name("dockfleet"))
 
 pytestmark = [pytest.mark.compose, pytest.mark.engine]
 
@@ -162,17 +165,46 @@ def stack(
         assert down.returncode == 0, down.stderr[-3000:]
 
 
+def wait_for_host(stack: Stack, fleet: Fleet) -> None:
+    def host_up() -> bool:
+        return any(h.name == stack.host and h.up for h in fleet.hosts())
+
+    wait_for(host_up, 90, f"host {stack.host} in the stack")
+
+
+def test_stack_runs_a_job_file_with_services_its_worker_cannot_reach(
+    stack: Stack, local_engine: docker.DockerClient, tmp_path: Path
+) -> None:
+    # Given the stack's worker in its container, on the compose project's network: the
+    # engine isolates bridge networks from each other, so it cannot reach a job network
+    settings = Settings(redis_url=stack.redis_url, heartbeat_interval=5, default_timeout=30)
+    with Fleet(settings) as fleet:
+        wait_for_host(stack, fleet)
+    db_image = build_slow_db(local_engine)
+    try:
+        # When the two-service job file (one service without HEALTHCHECK) is run through it
+        job = tmp_path / "job.yml"
+        job.write_text(job_file(db_image))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKFLEET_")}
+        env.update(DOCKFLEET_REDIS_URL=stack.redis_url, TOKEN=secrets.token_hex(8))
+        done = subprocess.run(
+            [DOCKFLEET, "run", "-f", str(job), "--secret-env", "TOKEN", "--host", stack.host],
+            capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+    finally:
+        local_engine.images.remove(db_image, force=True)
+    # Then both services were found ready (the probe ran beside them) and the job succeeded
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == EXPECTED_OUTPUT
+
+
 def test_stack_runs_a_job_from_this_machine_and_down_leaves_nothing(
     stack: Stack, local_engine: docker.DockerClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given the stack is up: the worker of the local engine heartbeats through its Redis
     settings = Settings(redis_url=stack.redis_url, heartbeat_interval=5, default_timeout=30)
     with Fleet(settings) as fleet:
-
-        def host_up() -> bool:
-            return any(h.name == stack.host and h.up for h in fleet.hosts())
-
-        wait_for(host_up, 90, f"host {stack.host} in the stack")
+        wait_for_host(stack, fleet)
 
         # When a CI job is sent from this machine through the published Redis port
         spec = JobSpec(

@@ -1,4 +1,5 @@
-"""A job file run through the real CLI and a real worker, its secrets from the environment."""
+"""A job file with two services run through the real CLI and a real worker, its secrets
+from the environment."""
 
 from __future__ import annotations
 
@@ -7,31 +8,24 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import docker
+import pytest
+
 from dockfleet import Fleet
-from tests.conftest import TEST_IMAGE, Host
+from tests.conftest import Host
+from tests.support.two_service_job import EXPECTED_OUTPUT, build_slow_db, job_file
 
 DOCKFLEET = str(Path(sys.executable).with_name("dockfleet"))
-SERVE = (
-    'mkdir -p /tmp/www && echo "pong $SVC_TOKEN" > /tmp/www/ping && touch /tmp/ready'
-    " && exec httpd -f -p 8080 -h /tmp/www"
-)
-JOB = f"""\
-container:
-  image: {TEST_IMAGE}
-  cmd: [sh, -c, 'echo "token=$TOKEN"; sleep 2; wget -q -O- http://web:8080/ping']
-services:
-  - alias: web
-    readiness_timeout: 30s
-    container:
-      image: {TEST_IMAGE}
-      cmd: [sh, -c, '{SERVE}']
-      secret_env: {{SVC_TOKEN: {{from_env: TOKEN}}}}
-      health_check: {{test: test -f /tmp/ready, interval: 0.2s, retries: 100}}
-timeout: 60s
-labels: {{suite: job-files}}
-"""
+
+
+@pytest.fixture(scope="module")
+def slow_db_image(local_engine: docker.DockerClient) -> Iterator[str]:
+    tag = build_slow_db(local_engine)
+    yield tag
+    local_engine.images.remove(tag, force=True)
 
 
 def command_lines() -> list[bytes]:
@@ -46,12 +40,13 @@ def command_lines() -> list[bytes]:
 
 
 def test_a_job_file_gets_its_secrets_from_the_environment_never_from_argv(
-    fleet: Fleet, host_a: Host, redis_url: str, tmp_path: Path
+    fleet: Fleet, host_a: Host, redis_url: str, tmp_path: Path, slow_db_image: str
 ) -> None:
-    # Given a job file with a service, a secret only in the caller's environment
+    # Given a job file with two services (one without a HEALTHCHECK, that listens late),
+    # and a secret only in the caller's environment
     token = "tok-" + secrets.token_hex(12)
     job = tmp_path / "job.yml"
-    job.write_text(JOB)
+    job.write_text(job_file(slow_db_image))
     env = {**os.environ, "DOCKFLEET_REDIS_URL": redis_url, "TOKEN": token}
 
     # When the pipeline step runs it, naming the secret but not its value
@@ -69,8 +64,9 @@ def test_a_job_file_gets_its_secrets_from_the_environment_never_from_argv(
         time.sleep(0.02)
     out, err = step.communicate(timeout=60)
 
-    # Then the job and its service got the value, shown masked, and no argv ever held it
+    # Then the job reached both services by alias once they were ready, the job and its
+    # services got the value, shown masked, and no argv ever held it
     assert step.returncode == 0, err
-    assert out.decode().splitlines() == ["token=***", "pong ***"]
+    assert out.decode().splitlines() == EXPECTED_OUTPUT
     assert token not in out.decode() + err.decode()
     assert scans > 10 and seen == []
