@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from dockfleet.queues import SHARED_QUEUE
-from dockfleet.redis_client import tls_options
+from dockfleet.redis_client import ANSWER_TIMEOUT, CONNECT_TIMEOUT, tls_options
 from dockfleet.settings import Settings
 
 
@@ -49,7 +49,37 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "interval_step": 0.5,
             "interval_max": 1.0,
         },
-        "redis_socket_connect_timeout": 5,
-        "broker_transport_options": {"socket_connect_timeout": 5},
+        "redis_socket_connect_timeout": CONNECT_TIMEOUT,
+        "broker_transport_options": {"socket_connect_timeout": CONNECT_TIMEOUT},
         "enable_utc": True,
+    }
+
+
+def producer_config(settings: Settings) -> dict[str, Any]:
+    """`celery_config` for a producer (`Fleet`, the CLI): a Redis that is down, hung or
+    refuses the password fails a send or a wait within ~10 s, not after minutes of retries.
+
+    A send publishes with `task_publish_retry_policy` (~2 s of retries) and first
+    subscribes to the task's result, through the result store's reconnect policy:
+    Celery's default is 20 tries, each up to a connect timeout when Redis hangs.
+    The worker keeps the patience of `celery_config`: a result it cannot store is lost.
+    """
+    timeouts = {"socket_connect_timeout": CONNECT_TIMEOUT, "socket_timeout": ANSWER_TIMEOUT}
+    return {
+        **celery_config(settings),
+        "broker_transport_options": timeouts,
+        # Its pub/sub waits poll the socket, so the timeout never cuts a wait for a result.
+        "redis_socket_timeout": ANSWER_TIMEOUT,
+        # Reconnects for ~3 s (a restarting Redis), and no new try once that has passed.
+        "result_backend_transport_options": {
+            "retry_policy": {
+                "max_retries": 10,
+                "interval_start": 0.2,
+                "interval_step": 0.5,
+                "interval_max": 1.0,
+                "timeout": 3.0,
+            }
+        },
+        "result_backend_max_retries": 1,
+        "result_backend_max_sleep_between_retries_ms": 1000,
     }

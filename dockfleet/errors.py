@@ -4,6 +4,8 @@
     ├── TransientError            retried by tasks with jittered backoff
     │   ├── HostUnavailable       a Docker host's engine or worker cannot be reached
     │   ├── BrokerUnavailable     Redis (broker and result store) cannot be reached
+    │   │   ├── BrokerTimeout     Redis took the connection but did not answer in time
+    │   │   └── BrokerAuthError   Redis refused the password (or wants one): not transient
     │   └── EngineBusy            the engine answered 5xx / timed out on a call
     └── PermanentError            retrying cannot help
         ├── InvalidSpec           a spec failed validation (names the field)
@@ -57,24 +59,53 @@ class PermanentError(FleetError):
     """A failure that retrying cannot mend."""
 
 
+#: the `HostUnavailable.host` of "no host at all": the fleet has no live Docker host
+ANY_HOST = "*"
+
+
 class HostUnavailable(TransientError):
-    """The Docker engine of a host cannot be reached."""
+    """The Docker engine of a host cannot be reached (`ANY_HOST`: no host of the fleet is up)."""
 
     def __init__(self, host: str, reason: str = "") -> None:
         super(FleetError, self).__init__(host, reason)
         self.host = host
         self.reason = reason
-        self.message = f"Docker host {host!r} is unavailable" + (f": {reason}" if reason else "")
+        detail = f": {reason}" if reason else ""
+        self.message = f"Docker host {host!r} is unavailable{detail}"
+        if host == ANY_HOST:
+            self.message = reason or "no live Docker host in the fleet"
 
 
 class BrokerUnavailable(TransientError):
-    """Redis, the broker and result store, cannot be reached."""
+    """Redis, the broker and result store, cannot be reached; `hint` says what to do."""
 
-    def __init__(self, url: str, reason: str = "") -> None:
-        super(FleetError, self).__init__(url, reason)
+    def __init__(self, url: str, reason: str = "", hint: str = "") -> None:
+        super(FleetError, self).__init__(url, reason, hint)
         self.url = url
         self.reason = reason
-        self.message = f"cannot reach Redis at {url}" + (f": {reason}" if reason else "")
+        self.hint = hint
+        self.message = self._problem() + (f": {hint}" if hint else "")
+
+    def _problem(self) -> str:
+        return f"cannot reach the fleet's Redis at {self.url}" + (
+            f" ({self.reason})" if self.reason else ""
+        )
+
+
+class BrokerTimeout(BrokerUnavailable):
+    """Redis took the connection and did not answer in time (hung, or not Redis)."""
+
+    def _problem(self) -> str:
+        return f"Redis at {self.url} {self.reason}"  # "did not answer within 5s"
+
+
+class BrokerAuthError(BrokerUnavailable):
+    """Redis refused the password given, or wants one and got none: retrying cannot help."""
+
+    transient = False
+
+    def _problem(self) -> str:
+        return f"Redis at {self.url} {self.reason}"  # "refused the password"
 
 
 class EngineBusy(TransientError):

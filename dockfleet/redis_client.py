@@ -20,11 +20,26 @@ def tls_options(settings: Settings) -> dict[str, Any] | None:
     return options
 
 
-def connect(settings: Settings, *, text: bool = True) -> redis.Redis:
-    """A client for the fleet's Redis; `text` decodes replies to str (binary values: False)."""
+#: seconds to open a connection, its handshake (HELLO, AUTH) included
+CONNECT_TIMEOUT = 5.0
+#: seconds a producer (the client, the CLI) waits for any answer of Redis: far above its
+#: longest blocking read (XREAD BLOCK of 1 s), and the handshake's own limit, so that a
+#: hung Redis fails a call after this long at whichever step it hangs
+ANSWER_TIMEOUT = CONNECT_TIMEOUT
+
+
+def connect(settings: Settings, *, text: bool = True, timeout: float | None = None) -> redis.Redis:
+    """A client for the fleet's Redis; `text` decodes replies to str (binary values: False).
+
+    Args:
+        timeout: seconds a command may wait for its answer (None: no limit), so that a
+            Redis that took the connection and hung fails the call instead of hanging it.
+            It must be longer than any blocking read made with the client (XREAD BLOCK).
+    """
     return redis.Redis.from_url(
         settings.redis_url,
-        socket_connect_timeout=5,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        socket_timeout=timeout,
         health_check_interval=30,
         decode_responses=text,
         **(tls_options(settings) or {}),

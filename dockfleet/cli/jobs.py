@@ -26,8 +26,10 @@ from dockfleet.models import JobResult, LogLine
 EXIT_CODES = {"timed_out": 124, "canceled": 130, "oom_killed": 137, "error": 125}
 RUN_EPILOG = """\b
 Exit status: the job's own exit code; 124 when it timed out, 130 when it was
-canceled (Ctrl-C cancels an attached run), 137 when it was OOM-killed, 125 when
-the fleet could not run it (bad image, service not ready...)."""
+canceled (Ctrl-C cancels an attached run), 137 when it was OOM-killed; 125 when
+the fleet failed before or around the job (one line says why): a usage error,
+Redis down, hung or refusing the password, a policy refusal, an invalid spec or
+job file, no live host, an image that cannot be pulled, a service never ready."""
 
 
 @cli.command(context_settings={"allow_interspersed_args": False}, epilog=RUN_EPILOG)

@@ -1,18 +1,28 @@
-"""Entry point of the ``dockfleet`` command: the group, shared context and error handling."""
+"""Entry point of the ``dockfleet`` command: the group, shared context and error handling.
+
+Exit status, like ``docker run``: what a command or a job itself ends with, and
+125 when dockfleet failed (a usage error, Redis down or refusing the password,
+a refusal of the policy, no live host, an internal error), so that a pipeline
+tells "the fleet broke" from "the tests failed".
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from pydantic import ValidationError
 
 from dockfleet.client.fleet import Fleet
+from dockfleet.client.transport import REDIS_FAILURES, fleet_errors
 from dockfleet.errors import FleetError
-from dockfleet.settings import Settings
+from dockfleet.settings import FLEET_ENV_FILE, Settings
 from dockfleet.validation import describe
+
+#: the exit status of every failure of dockfleet itself (docker run's)
+FLEET_FAILED = 125
 
 
 class Context:
@@ -22,6 +32,17 @@ class Context:
         self.redis_url_option = redis_url
         self.settings = self.read_settings()
         self._fleet: Fleet | None = None
+
+    @property
+    def url_source(self) -> str:
+        """Where the Redis URL came from, for the advice when Redis fails ("": the default)."""
+        if self.redis_url_option:
+            return "--redis-url"
+        if os.environ.get("DOCKFLEET_REDIS_URL"):
+            return "DOCKFLEET_REDIS_URL"
+        if "redis_url" in self.settings.model_fields_set:
+            return f"{self.settings.state_dir / FLEET_ENV_FILE} (written by `dockfleet up`)"
+        return ""
 
     def read_settings(self) -> Settings:
         """The settings from the environment, with ``--redis-url`` on top."""
@@ -33,7 +54,7 @@ class Context:
     @property
     def fleet(self) -> Fleet:
         if self._fleet is None:
-            self._fleet = Fleet(self.settings)
+            self._fleet = Fleet(self.settings, url_source=self.url_source)
         return self._fleet
 
     def close(self) -> None:
@@ -55,7 +76,18 @@ SECTIONS: dict[str, list[str]] = {
 
 
 class SectionedGroup(click.Group):
-    """A group whose help lists commands by section, like ``docker --help``."""
+    """A group whose help lists commands by section, like ``docker --help``, and whose
+    commands report a failing Redis as one line that says what to do."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except REDIS_FAILURES:
+            state = ctx.obj
+            if not isinstance(state, Context):
+                raise
+            with fleet_errors(state.settings.redis_url, state.url_source):
+                raise
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         placed: set[str] = set()
@@ -98,6 +130,8 @@ def cli(ctx: click.Context, redis_url: str | None) -> None:
     \b
     `dockfleet COMMAND -h` explains a command; every listing takes --json.
     Settings are DOCKFLEET_* environment variables (README: Configuration).
+    Exit status: `run` exits with the job's own code; 125 when dockfleet itself
+    failed (a usage error, Redis, a policy refusal, no live host...), as docker run.
     Shell completion: eval "$(_DOCKFLEET_COMPLETE=bash_source dockfleet)"
     (zsh_source and fish_source for zsh and fish).
     """
@@ -121,7 +155,7 @@ def register_commands() -> None:
 
 
 def main() -> None:
-    """Run the CLI; a user mistake is one line on stderr, never a traceback."""
+    """Run the CLI; a failure is one line on stderr and exit 125, never a traceback."""
     register_commands()
     try:
         cli.main(standalone_mode=False, prog_name="dockfleet")
@@ -130,15 +164,21 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("dockfleet: aborted", err=True)
         sys.exit(130)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.format_message())  # `dockfleet`, `dockfleet network`: the help, as docker
+        sys.exit(0)
+    except click.UsageError as exc:
+        problem = _one_line(exc.format_message())
+        if exc.ctx:
+            stop = "" if problem.endswith((".", "?", ")")) else "."
+            problem += f"{stop} See '{exc.ctx.command_path} --help'."
+        fleet_failed(f"error: {problem}")
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        fleet_failed(f"error: {_one_line(exc.format_message())}")
     except FleetError as exc:
-        click.echo(f"dockfleet: error: {exc}", err=True)
-        sys.exit(1)
+        fleet_failed(f"error: {exc}")  # lines of a service's log may follow (ServiceNotReady)
     except ValidationError as exc:
-        click.echo(f"dockfleet: error: {describe(exc)}", err=True)
-        sys.exit(1)
+        fleet_failed(f"error: {describe(exc)}")
     except KeyboardInterrupt:
         sys.exit(130)
     except BrokenPipeError:
@@ -148,7 +188,16 @@ def main() -> None:
             raise
         # Not a user mistake but a fault: still one line, with the way to see more.
         name = type(exc).__name__
-        click.echo(
-            f"dockfleet: internal error: {name}: {exc} (DOCKFLEET_DEBUG=1 shows more)", err=True
+        fleet_failed(
+            f"internal error: {name}: {_one_line(str(exc))} (DOCKFLEET_DEBUG=1 shows more)"
         )
-        sys.exit(70)
+
+
+def fleet_failed(message: str) -> NoReturn:
+    """`message` on stderr and exit 125: dockfleet failed, not the job it ran."""
+    click.echo(f"dockfleet: {message}", err=True)
+    sys.exit(FLEET_FAILED)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())

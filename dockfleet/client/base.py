@@ -23,9 +23,11 @@ SLACK_SECONDS = 10.0
 class FleetBase:
     """Settings, the transport, and the routing every client call goes through."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, url_source: str | None = None) -> None:
+        """`url_source` names where the Redis URL came from, for the advice in errors
+        (see `Transport`)."""
         self.settings = settings or Settings()
-        self.transport = Transport(self.settings)
+        self.transport = Transport(self.settings, url_source)
 
     def close(self) -> None:
         self.transport.close()

@@ -10,7 +10,6 @@ from dockfleet.client import stats_store
 from dockfleet.client.base import SLACK_SECONDS, FleetBase
 from dockfleet.client.logs import read_stream, take_lease
 from dockfleet.client.state_cache import cached_listing
-from dockfleet.errors import HostUnavailable
 from dockfleet.models import (
     BatchAction,
     BatchOutcome,
@@ -44,7 +43,7 @@ class ContainersMixin(FleetBase):
             config = config.model_copy(update={"request_id": uuid.uuid4().hex})
         queue = host_queue(host) if host else SHARED_QUEUE
         if not host and not self.live_hosts():
-            raise HostUnavailable("*", "no Docker host of the fleet is up")
+            raise self.transport.no_live_host()
         wire = config.model_dump(mode="json", context={"reveal_secrets": True})
         shown = repr([config.model_dump(mode="json")])  # what Flower shows: secrets masked
         result = self.transport.call(TaskNames.CREATE, [wire], queue, argsrepr=shown)

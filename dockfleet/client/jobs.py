@@ -9,7 +9,7 @@ import uuid
 from dockfleet import jobstate
 from dockfleet.client.base import FleetBase
 from dockfleet.client.job_handle import JobHandle
-from dockfleet.errors import BrokerUnavailable, HostUnavailable, InvalidSpec
+from dockfleet.errors import BrokerUnavailable, InvalidSpec
 from dockfleet.models.jobs import JobSpec
 from dockfleet.policy import check_container
 from dockfleet.policy_model import SecurityPolicy
@@ -44,7 +44,7 @@ class JobsMixin(FleetBase):
         job_id = spec.job_id or uuid.uuid4().hex
         spec = spec.model_copy(update={"job_id": job_id})
         if not spec.host and not self.live_hosts():
-            raise HostUnavailable("*", "no Docker host of the fleet is up")
+            raise self.transport.no_live_host()
         wire = spec.model_dump(mode="json", context={"reveal_secrets": True})
         if not jobstate.submit(self.transport.redis, job_id, wire, spec.host):
             raise InvalidSpec(f"job_id: {job_id!r} is already used")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dockfleet import keys
 from dockfleet.client.transport import Transport
-from dockfleet.errors import AmbiguousReference, ContainerNotFound, FleetError, HostUnavailable
+from dockfleet.errors import AmbiguousReference, ContainerNotFound, FleetError
 from dockfleet.queues import TaskNames, host_queue
 
 
@@ -32,7 +32,7 @@ class Router:
     def search(self, ref: str) -> str:
         """Ask every live host at once whether it holds `ref`."""
         if not self.live_hosts:
-            raise HostUnavailable("*", "no Docker host of the fleet is up")
+            raise self.transport.no_live_host()
         timeout = self.transport.settings.default_timeout
         pending = {
             host: self.transport.send(TaskNames.INSPECT, [ref], host_queue(host), timeout=timeout)

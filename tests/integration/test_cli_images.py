@@ -6,7 +6,6 @@ import json
 import os
 import secrets
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,9 +13,9 @@ import pytest
 
 from tests.conftest import TEST_IMAGE, Host
 from tests.integration.conftest import REGISTRY_USER
+from tests.support.cli import DOCKFLEET, one_error_line
 from tests.support.services import RegistryServer
 
-DOCKFLEET = str(Path(sys.executable).with_name("dockfleet"))
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 pytestmark = pytest.mark.usefixtures("clean_engine")
@@ -38,15 +37,6 @@ def cli(fleet: object, redis_url: str) -> Run:
         return result
 
     return run
-
-
-def one_error_line(result: subprocess.CompletedProcess[str], *words: str) -> str:
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
-    return lines[0]
 
 
 def test_cli_build_streams_the_log_and_images_tag_rmi_follow(

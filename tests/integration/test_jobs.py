@@ -312,7 +312,7 @@ def test_cli_run_detach_then_logs_and_cancel_by_job_id(
     followed = cli("logs", "-f", job_id)
     assert (followed.returncode, followed.stdout) == (0, "hi\n")
     unknown = cli("cancel", "no-such-job")
-    assert unknown.returncode == 1 and "no such job" in unknown.stderr
+    assert unknown.returncode == 125 and "no such job" in unknown.stderr
 
 
 def test_jobs_take_warm_networks_that_no_two_running_jobs_share(

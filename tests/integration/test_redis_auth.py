@@ -58,8 +58,8 @@ def test_a_wrong_password_is_one_clear_line_without_the_password(
     assert "wrong-password-123" not in str(caught.value)
     env = {**os.environ, "DOCKFLEET_REDIS_URL": wrong}
     result = subprocess.run([DOCKFLEET, "ps"], capture_output=True, text=True, env=env, timeout=30)
-    assert result.returncode == 1
-    assert result.stderr.count("\n") == 1 and "cannot reach Redis" in result.stderr
+    assert result.returncode == 125
+    assert result.stderr.count("\n") == 1 and "refused the password" in result.stderr
     assert "wrong-password-123" not in result.stderr and ":***@" in result.stderr
 
 

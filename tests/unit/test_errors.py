@@ -35,6 +35,10 @@ EXAMPLES: list[FleetError] = [
     HostUnavailable("h", "connection refused"),
     HostUnavailable("h"),
     BrokerUnavailable("redis://r:6379/0", "timeout"),
+    BrokerUnavailable("redis://r:6379/0", "Connection refused", "start it"),
+    errors.BrokerTimeout("redis://r:6379/0", "did not answer within 5s", "start it"),
+    errors.BrokerAuthError("redis://:***@r:6379/0", "refused the password", "check it"),
+    HostUnavailable(errors.ANY_HOST, "no live Docker host in the fleet at redis://r:6379/0"),
     AmbiguousReference("x", ["b", "a"]),
     InvalidSpec("m"),
     errors.EngineBusy("busy"),
@@ -113,6 +117,21 @@ def test_ambiguous_reference_lists_hosts_sorted() -> None:
 def test_host_unavailable_message_includes_the_reason() -> None:
     assert str(HostUnavailable("h", "refused")) == "Docker host 'h' is unavailable: refused"
     assert str(HostUnavailable("h")) == "Docker host 'h' is unavailable"
+    assert str(HostUnavailable(errors.ANY_HOST)) == "no live Docker host in the fleet"
+
+
+def test_broker_errors_say_what_failed_and_what_to_do() -> None:
+    url = "redis://r:6379/0"
+    assert str(BrokerUnavailable(url, "Connection refused", "start it")) == (
+        "cannot reach the fleet's Redis at redis://r:6379/0 (Connection refused): start it"
+    )
+    assert str(errors.BrokerTimeout(url, "did not answer within 5s", "start it")) == (
+        "Redis at redis://r:6379/0 did not answer within 5s: start it"
+    )
+    refused = errors.BrokerAuthError(url, "refused the password", "check it")
+    assert str(refused) == "Redis at redis://r:6379/0 refused the password: check it"
+    # a wrong password does not mend by itself: no task retries it
+    assert isinstance(refused, BrokerUnavailable) and refused.transient is False
 
 
 @pytest.mark.parametrize(
