@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,19 @@ def test_an_unverified_tls_client_sends_its_cert_and_checks_nothing(
     cert_folder: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     # What DOCKER_CERT_PATH without DOCKER_TLS_VERIFY means (docker-py's kwargs_from_env)
-    client = make_client(tls_settings(cert_folder, verify=False))
+    # (the logger's own handler: an earlier test's logging setup may have stopped it
+    # propagating to the root logger that caplog listens on, or disabled it)
+    logger = logging.getLogger("worker.engine.client")
+    logger.addHandler(caplog.handler)
+    disabled, logger.disabled = logger.disabled, False
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        client = make_client(tls_settings(cert_folder, verify=False))
+    finally:
+        logger.removeHandler(caplog.handler)
+        logger.disabled = disabled
+        logger.setLevel(level)
 
     assert client.api.verify is False
     assert client.api.cert == (str(cert_folder / "cert.pem"), str(cert_folder / "key.pem"))
