@@ -10,9 +10,9 @@ STAMP    = $(VENV)/.installed
 BENCH_DOCKER_HOST ?= unix:///var/run/docker.sock
 BENCH_REPORT      ?= .state/benchmarks.md
 
-.PHONY: setup system venv engine image lint test chaos compose-test bench bench-quick bench-image demo clean
+.PHONY: setup system venv engine image gitlab-ci-local lint test chaos compose-test bench bench-quick bench-image demo clean
 
-setup: system venv engine image
+setup: system venv engine image gitlab-ci-local
 
 system:
 	@bash scripts/system-deps.sh
@@ -31,6 +31,10 @@ engine:
 
 image:
 	@bash scripts/busybox-image.sh busybox:local
+
+# The GitLab example's test runs it (docs/ci/gitlab.md); installed into .state/node.
+gitlab-ci-local: system
+	@bash scripts/gitlab-ci-local.sh
 
 lint: venv
 	$(BIN)/ruff check .

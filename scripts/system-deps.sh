@@ -15,6 +15,13 @@ command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
 # The Flower test screenshots the dashboard; the compose test builds its base image.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+# The GitLab example runs under gitlab-ci-local (scripts/gitlab-ci-local.sh): Node, npm,
+# rsync, and a C++ compiler for its native regex module.
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v rsync >/dev/null 2>&1 || need+=(rsync)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+command -v make >/dev/null 2>&1 || need+=(make)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> installing Debian packages: ${need[*]}"

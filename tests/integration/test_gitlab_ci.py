@@ -1,0 +1,175 @@
+"""The GitLab example of docs/ci/gitlab.md, run by gitlab-ci-local against a real fleet.
+
+The doc's ``.gitlab-ci.yml`` and ``ci/job.yml`` blocks are written as they are into a fresh
+git repository, with one change: ``postgres:16`` (no registry here) becomes a stand-in
+image built on busybox:local. The doc keeps the real image a reader would use, rather than
+a placeholder the reader must fill in; the test swaps that one name and checks it is there
+to swap, so the doc cannot drift away from what runs. The stand-in behaves as the example
+needs: its server refuses to start without ``POSTGRES_PASSWORD`` and answers only the
+user and password it was given, and its ``psql`` sends ``PGUSER`` and ``PGPASSWORD``; so
+the job passes only if the secret reached the service and the job alike.
+
+gitlab-ci-local (``make setup``: scripts/gitlab-ci-local.sh) plays GitLab: the jobs have no
+``image:``, so it runs them in the shell, with the CI/CD variables given as ``--variable``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.conftest import TEST_IMAGE, TEST_LABEL, random_name
+from tests.integration.test_up import Cli, cli  # noqa: F401  (the fixture, reused)
+from tests.support.doc_blocks import CI_DOCS, titled_block
+from tests.support.services import REPO, require, wait_for
+
+pytestmark = pytest.mark.engine
+
+GITLAB_CI_LOCAL = REPO / ".state" / "node" / "node_modules" / ".bin" / "gitlab-ci-local"
+#: the image the doc names, and so the one the test replaces
+DOC_IMAGE = "postgres:16"
+STANDIN = {
+    "postgres-standin": """#!/bin/sh
+# As postgres: no start without a password; then one session per connection on 5432.
+[ -n "$POSTGRES_PASSWORD" ] || { echo "POSTGRES_PASSWORD is not set" >&2; exit 1; }
+exec nc -ll -p 5432 -e /bin/postgres-standin-session
+""",
+    "postgres-standin-session": """#!/bin/sh
+# "USER PASSWORD" in; what psql prints for `select 1 as ok` out, if both match.
+read -r user password
+if [ "$user" = "$POSTGRES_USER" ] && [ "$password" = "$POSTGRES_PASSWORD" ]; then
+  printf ' ok \\n----\\n  1\\n(1 row)\\n'
+else
+  echo "psql: error: FATAL:  password authentication failed for user \\"$user\\""
+fi
+""",
+    "psql": """#!/bin/sh
+# Sends PGUSER and PGPASSWORD to PGHOST:5432, prints the answer (any query: select 1).
+answer=$(printf '%s %s\\n' "$PGUSER" "$PGPASSWORD" | nc -w 5 "$PGHOST" 5432)
+echo "$answer"
+case "$answer" in " ok"*) exit 0 ;; esac
+exit 2
+""",
+}
+DOCKERFILE = f"""\
+FROM {TEST_IMAGE}
+COPY {" ".join(STANDIN)} /bin/
+EXPOSE 5432
+CMD ["postgres-standin"]
+"""
+
+
+@pytest.fixture(scope="module")
+def postgres_standin(local_engine: docker.DockerClient) -> Iterator[str]:
+    """The stand-in for postgres:16 on the local engine; its tag."""
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        for name, text in {**STANDIN, "Dockerfile": DOCKERFILE}.items():
+            entry = tarfile.TarInfo(name)
+            data = text.encode()
+            entry.size, entry.mode = len(data), 0o755
+            tar.addfile(entry, io.BytesIO(data))
+    context.seek(0)
+    tag = f"dockfleet-test-postgres-standin:{secrets.token_hex(4)}"
+    local_engine.images.build(
+        fileobj=context, custom_context=True, tag=tag, labels={TEST_LABEL: "true"}, rm=True
+    )
+    yield tag
+    local_engine.images.remove(tag, force=True)
+
+
+@pytest.fixture
+def repo() -> Iterator[Path]:
+    """A fresh git repository holding the doc's two files (gitlab-ci-local needs a commit)."""
+    folder = Path(tempfile.mkdtemp(prefix="dockfleet-gitlab-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def write_example(folder: Path, image: str) -> None:
+    doc = CI_DOCS / "gitlab.md"
+    for path in (".gitlab-ci.yml", "ci/job.yml"):
+        text = titled_block(doc, path)
+        assert DOC_IMAGE in text, f"{path} no longer names {DOC_IMAGE}: update DOC_IMAGE"
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_text(text.replace(DOC_IMAGE, image))
+    git = ["git", "-C", str(folder), "-c", "user.name=ci", "-c", "user.email=ci@example.com"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "the GitLab example"]):
+        subprocess.run([*git, *args], check=True, capture_output=True)
+
+
+def gitlab_ci_local(folder: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    """Run the pipeline in `folder` as a shell runner would, `variables` as CI/CD variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKFLEET_", "FLOWER_"))}
+    # `dockfleet` on PATH, as on a runner where it is installed; an empty state folder, so
+    # the only way to the fleet is the DOCKFLEET_REDIS_URL variable (no `up` env file).
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env["DOCKFLEET_STATE_DIR"] = str(folder / ".no-fleet-here")
+    env["FORCE_COLOR"] = "0"
+    args = [str(GITLAB_CI_LOCAL)]
+    for name, value in variables.items():
+        args += ["--variable", f"{name}={value}"]
+    return subprocess.run(
+        args, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, timeout=240,
+    )  # fmt: skip
+
+
+def printed(out: str, job: str, line: str) -> bool:
+    """Whether gitlab-ci-local's log shows `line` as output of `job` (names are padded)."""
+    return re.search(rf"^{job} +> {re.escape(line)}$", out, re.MULTILINE) is not None
+
+
+def test_the_gitlab_example_pipeline_passes_with_its_secret_masked(
+    cli: Cli,  # noqa: F811
+    repo: Path,
+    postgres_standin: str,
+    local_engine: docker.DockerClient,
+) -> None:
+    require(GITLAB_CI_LOCAL.exists(), "gitlab-ci-local (make setup: scripts/gitlab-ci-local.sh)")
+    # Given a fleet on this machine and the doc's pipeline in a repository
+    host = random_name("tu")
+    started = cli.run("up", "-d", "--host-name", host, "--no-flower", "--no-beat")
+    assert started.returncode == 0, started.stderr
+    write_example(repo, postgres_standin)
+    password = "pw-" + secrets.token_urlsafe(16)
+
+    # When GitLab (gitlab-ci-local) runs it with the two masked CI/CD variables
+    pipeline = gitlab_ci_local(
+        repo, DB_PASSWORD=password, DOCKFLEET_REDIS_URL=cli.record().redis_url
+    )
+    out = pipeline.stdout
+
+    # Then the pipeline passes: the job reached its database with the password they share
+    assert pipeline.returncode == 0, out
+    assert re.search(r"^ PASS +integration$", out, re.MULTILINE), out
+    assert printed(out, "integration", "testing as ci, password ***")
+    assert printed(out, "integration", "(1 row)")
+    # And the advisory job shows its own exit code as a warning, not a failure
+    assert re.search(r"^advisory +finished in .* WARN 3 *$", out, re.MULTILINE), out
+    assert printed(out, "advisory", "2 slow queries")
+    # And the secret is nowhere in GitLab's log (gitlab-ci-local itself masks nothing)
+    assert password not in out
+
+    # And each job cleaned up after itself on the fleet's host
+    ours = f"dockfleet.host={host}"
+    wait_for(
+        lambda: not local_engine.containers.list(all=True, filters={"label": ours}),
+        15,
+        "the jobs' containers to go",
+    )
+    stopped = cli.run("down", "--purge")
+    assert stopped.returncode == 0, stopped.stderr
+    assert local_engine.networks.list(filters={"label": ours}) == []
