@@ -7,7 +7,9 @@ exits with the job's exit code, so a pipeline step can be ``dockfleet run ...``.
 from __future__ import annotations
 
 import json
+import signal
 import sys
+from types import FrameType
 from typing import Any
 
 import click
@@ -26,7 +28,7 @@ from dockfleet.models import JobResult, LogLine
 EXIT_CODES = {"timed_out": 124, "canceled": 130, "oom_killed": 137, "error": 125}
 RUN_EPILOG = """\b
 Exit status: the job's own exit code; 124 when it timed out, 130 when it was
-canceled (Ctrl-C cancels an attached run), 137 when it was OOM-killed; 125 when
+canceled (Ctrl-C or SIGTERM cancels an attached run), 137 when OOM-killed; 125 when
 the fleet failed before or around the job (one line says why): a usage error,
 Redis down, hung or refusing the password, a policy refusal, an invalid spec or
 job file, no live host, an image that cannot be pulled, a service never ready."""
@@ -77,6 +79,9 @@ def run(ctx: click.Context, /, detach: bool, as_json: bool, dry_run: bool, **_: 
     if detach:
         click.echo(handle.id)
         return
+    # A CI runner cancels a job by SIGTERM (gitlab-runner, GitHub Actions): cancel the fleet's
+    # job as Ctrl-C does, or it would run on until its own timeout.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         lines = handle.logs(follow=True)
         # Until the first line: a spinner saying what the job waits for (terminal only).
@@ -90,7 +95,13 @@ def run(ctx: click.Context, /, detach: bool, as_json: bool, dry_run: bool, **_: 
         click.echo(f"dockfleet: canceling job {handle.id}...", err=True)
         handle.cancel()
         result = handle.wait(timeout=spec.stop_grace + 30)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     _finish(result, as_json)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 @cli.command()

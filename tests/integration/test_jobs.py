@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -54,6 +55,30 @@ def test_run_cli_prints_both_streams_and_exits_with_the_jobs_code(
         timeout=60,
     )
     assert (result.returncode, result.stdout, result.stderr) == (3, "out\n", "err\n")
+
+
+def test_run_cli_cancels_its_job_when_the_ci_runner_terminates_it(
+    fleet: Fleet, host_a: Host, redis_url: str, local_engine: docker.DockerClient
+) -> None:
+    # Given a pipeline step attached to a long job
+    env = {**os.environ, "DOCKFLEET_REDIS_URL": redis_url, "DOCKFLEET_HEARTBEAT_INTERVAL": "1"}
+    step = subprocess.Popen(
+        [DOCKFLEET, "run", "--host", host_a.name, TEST_IMAGE, "--"]
+        + ["sh", "-c", "echo started; sleep 300"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert step.stdout is not None and step.stdout.readline() == "started\n"
+    # When the CI runner cancels the step the way runners do: SIGTERM
+    step.send_signal(signal.SIGTERM)
+    _, err = step.communicate(timeout=60)
+    # Then the fleet's job was canceled too, and nothing of it is left
+    assert step.returncode == 130, err
+    job_id = err.split("canceling job ")[1].split("...")[0]
+    assert fleet.job(job_id).wait(30).status == "canceled"
+    assert leftovers(local_engine, job_id) == []
 
 
 def test_run_job_reports_exit_code_log_and_resources(
