@@ -14,7 +14,8 @@ def tls_options(settings: Settings) -> dict[str, Any] | None:
     """Certificate checks for a ``rediss://`` URL (None for plain ``redis://``)."""
     if not settings.redis_url.startswith("rediss://"):
         return None
-    options: dict[str, Any] = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+    # The hostname check is explicit: redis-py before 6.0 left it off by default.
+    options: dict[str, Any] = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_check_hostname": True}
     if settings.redis_tls_ca:
         options["ssl_ca_certs"] = settings.redis_tls_ca
     return options

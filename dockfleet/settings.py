@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     tls_ca_cert: str | None = None
     #: check the engine's certificate (off: DOCKER_CERT_PATH without DOCKER_TLS_VERIFY)
     tls_verify: bool = True
+    allow_plain_tcp: bool = Field(
+        default=False,
+        description="let a worker drive a tcp:// engine off loopback without TLS",
+    )
     max_containers: int = Field(default=100, gt=0)
     default_timeout: float = Field(default=30.0, gt=0, description="seconds")
     cleanup_interval: float = Field(default=300.0, gt=0, description="seconds")

@@ -60,7 +60,13 @@ def _size(value: int) -> str:
 
 @cli.command()
 @click.option("--port", type=int, default=9808, show_default=True, help="Port to serve on.")
-@click.option("--address", default="0.0.0.0", show_default=True, help="Address to bind.")
+@click.option(
+    "--address",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind (the metrics have no auth: 0.0.0.0 only behind a firewall or in a "
+    "container whose port is published on purpose).",
+)
 @click.pass_obj
 def exporter(state: Context, port: int, address: str) -> None:
     """Serve Prometheus metrics of the fleet on /metrics (read from Redis at each scrape)."""

@@ -1,7 +1,8 @@
 """Which Redis `dockfleet up` uses: the configured one, or a local redis-server it starts.
 
 - A configured URL (``--redis-url`` or ``DOCKFLEET_REDIS_URL``) that answers is reused.
-- A configured loopback URL that does not answer gets a redis-server on that port.
+- A configured loopback URL that does not answer gets a redis-server on that port, with
+  the URL's password (a URL without one is refused: `up` never starts an open Redis).
 - A configured remote URL that does not answer is an error: starting a private
   Redis instead would split the fleet without anyone noticing.
 - With nothing configured, a private redis-server on a loopback port (the last
@@ -47,6 +48,13 @@ def plan_redis(configured_url: str | None, state: StateDir) -> RedisPlan:
             raise UpError(
                 f"the configured Redis {safe_url(configured_url)} cannot be used ({problem}); "
                 "start it, or unset DOCKFLEET_REDIS_URL and `dockfleet up` starts its own"
+            )
+        if not parts.password:
+            raise UpError(
+                f"the configured Redis {safe_url(configured_url)} does not answer, and `up` "
+                "starts a Redis only with a password: put one in the URL "
+                "(redis://:PASSWORD@host:port/0), or unset DOCKFLEET_REDIS_URL and `up` "
+                "starts its own with a generated one"
             )
         port = parts.port or 6379
         return RedisPlan(configured_url, start=True, port=port, password=parts.password)

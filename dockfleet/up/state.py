@@ -99,8 +99,16 @@ class StateDir:
             path.unlink(missing_ok=True)
 
     def purge(self) -> None:
-        """Remove everything: Redis data, credentials, logs."""
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Remove what `up` made here: Redis data, credentials, logs; then the folder if
+        that emptied it. Nothing else is touched, wherever DOCKFLEET_STATE_DIR points."""
+        for path in (self.record_path, self.env_path, self.flower_credentials_path):
+            path.unlink(missing_ok=True)
+        for folder in (self.redis_dir, self.beat_dir, self.logs):
+            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            self.root.rmdir()
+        except OSError:
+            pass  # it holds something `up` did not make: left as it is
 
     # -- secrets, made once and kept ---------------------------------------------
 

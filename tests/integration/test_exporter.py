@@ -21,18 +21,32 @@ from tests.support.services import free_port, wait_for
 Series = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
+def listening_addresses(port: int) -> list[str]:
+    """The IPv4 addresses that listen on TCP `port` on this machine (from /proc/net/tcp)."""
+    found = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, _, hex_port = local.partition(":")
+        if state == "0A" and int(hex_port, 16) == port:
+            found.append(".".join(str(b) for b in reversed(bytes.fromhex(address))))
+    return found
+
+
 @pytest.fixture
 def exporter(redis_url: str) -> Iterator[str]:
     port = free_port()
     dockfleet = str(Path(sys.executable).with_name("dockfleet"))
     env = {**os.environ, "DOCKFLEET_REDIS_URL": redis_url, "DOCKFLEET_HEARTBEAT_INTERVAL": "1"}
     process = subprocess.Popen(
-        [dockfleet, "exporter", "--port", str(port), "--address", "127.0.0.1"],
+        [dockfleet, "exporter", "--port", str(port)],  # the default address: loopback
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/metrics"
+    # The metrics have no auth: by default the exporter listens on loopback only.
+    wait_for(lambda: listening_addresses(port) != [], 20, "exporter socket")
+    assert listening_addresses(port) == ["127.0.0.1"]
     try:
         wait_for(lambda: urllib.request.urlopen(url, timeout=2).status == 200, 20, "exporter")
         yield url

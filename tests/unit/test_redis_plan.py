@@ -44,3 +44,32 @@ def test_configured_remote_url_that_does_not_answer_is_an_error_without_its_pass
     message = str(caught.value)
     assert "127.0.0.2" in message and "hunter2" not in message
     assert "DOCKFLEET_REDIS_URL" in message
+
+
+def test_configured_loopback_url_without_a_password_is_never_started_open(
+    tmp_path: Path,
+) -> None:
+    # Given a loopback URL with nothing listening and no password in it
+    url = f"redis://127.0.0.1:{free_port()}/0"
+
+    # Then up refuses to start a Redis that anyone on the machine could use
+    with pytest.raises(UpError, match="only with a password"):
+        plan_redis(url, StateDir(tmp_path).ensure())
+
+
+def test_purge_removes_what_up_made_and_nothing_else(tmp_path: Path) -> None:
+    # Given DOCKFLEET_STATE_DIR pointing at a folder that holds a file of the user's too
+    state = StateDir(tmp_path / "state").ensure()
+    state.write_env("redis://:pw@127.0.0.1:1/0")
+    (state.logs / "up.log").write_text("log")
+    (state.root / "notes.txt").write_text("mine")
+
+    state.purge()
+
+    # Then up's files are gone, the user's stays, and so does the folder holding it
+    assert sorted(p.name for p in state.root.iterdir()) == ["notes.txt"]
+    # And a folder that held only up's files goes with them
+    clean = StateDir(tmp_path / "clean").ensure()
+    clean.write_env("redis://:pw@127.0.0.1:1/0")
+    clean.purge()
+    assert not clean.root.exists()

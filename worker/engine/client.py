@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 import docker
 from docker.constants import MINIMUM_DOCKER_API_VERSION
 from docker.tls import TLSConfig
 
+from dockfleet.errors import InvalidSpec
 from dockfleet.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -15,6 +17,7 @@ log = logging.getLogger(__name__)
 #: enough pooled connections for a threads-pool worker, log followers and an API-mode
 #: stats sweep that asks every container at once (unix-socket connections are cheap)
 MAX_POOL_SIZE = 128
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def make_client(settings: Settings) -> docker.DockerClient:
@@ -39,6 +42,7 @@ def make_client(settings: Settings) -> docker.DockerClient:
                 settings.docker_host,
             )
     base_url = settings.docker_host
+    _refuse_plain_tcp(settings, bool(tls))
     if tls and base_url.startswith("tcp://"):
         base_url = "https://" + base_url.removeprefix("tcp://")
     auto = settings.api_version == "auto"
@@ -56,6 +60,22 @@ def make_client(settings: Settings) -> docker.DockerClient:
     if auto:
         _negotiate(client.api)
     return client
+
+
+def _refuse_plain_tcp(settings: Settings, tls: bool) -> None:
+    """An engine on TCP without TLS makes whoever reaches its port root on its host:
+    only on loopback, or where the operator says so (`allow_plain_tcp`)."""
+    parts = urlsplit(settings.docker_host)
+    if parts.scheme not in ("tcp", "http") or tls:
+        return
+    if parts.hostname in LOOPBACK or settings.allow_plain_tcp:
+        return
+    raise InvalidSpec(
+        f"the Docker host {settings.docker_host} is plain TCP without TLS: anyone who reaches "
+        "it is root on that machine; give DOCKFLEET_TLS_CA_CERT, DOCKFLEET_TLS_CERT and "
+        "DOCKFLEET_TLS_KEY (or DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), or set "
+        "DOCKFLEET_ALLOW_PLAIN_TCP=true on a network you trust"
+    )
 
 
 def _negotiate(api: docker.APIClient) -> None:
