@@ -42,3 +42,8 @@ class SecurityPolicy(BaseModel):
     max_pids_limit: int = Field(default=4096, gt=0)
     max_memory: int | None = Field(default=None, gt=0, description="bytes")
     max_cpus: float | None = Field(default=None, gt=0)
+    allow_builds: bool = Field(
+        default=False,
+        description="allow image builds (their RUN steps run as root with the engine's "
+        "defaults; always allowed where the engine remaps root)",
+    )

@@ -102,7 +102,8 @@ def bind_root() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def policy(bind_root: str) -> SecurityPolicy:
-    return SecurityPolicy(allowed_host_paths=[bind_root])
+    # Builds on: the image tests build on the plain (not user-remapping) test engine.
+    return SecurityPolicy(allowed_host_paths=[bind_root], allow_builds=True)
 
 
 def worker_env(
@@ -118,6 +119,7 @@ def worker_env(
         # address pools: keep the warm pools small here (they grow on demand).
         "DOCKFLEET_NETWORK_POOL_SIZE": "1",
         "DOCKFLEET_POLICY__ALLOWED_HOST_PATHS": json.dumps(policy.allowed_host_paths),
+        "DOCKFLEET_POLICY__ALLOW_BUILDS": json.dumps(policy.allow_builds),
     }
     env.update(extra)
     return env

@@ -4,22 +4,30 @@ A folder must lie under the policy's allowed host paths (a build reads every
 file of its context into the engine). An uploaded context is read once from
 Redis and deleted, whatever the outcome. Every built image carries the fleet's
 ownership labels; tags beyond the first are added once the build succeeded.
+
+Before the engine sees anything: builds must be allowed here (``allow_builds``, or an
+engine whose root is not the host's, since ``RUN`` steps run as root), every tag and
+every base of the Dockerfile must pass the image rules (`dockfleet.policy_images`).
 """
 
 from __future__ import annotations
 
 import io
 import os
+import posixpath
+import tarfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from dockfleet import keys
 from dockfleet import labels as fleet_labels
-from dockfleet.errors import BuildFailed, InvalidSpec
+from dockfleet.errors import BuildFailed, InvalidSpec, PolicyViolation
 from dockfleet.models import BuildContext, BuildOptions, BuildResult
 from dockfleet.policy import check_host_path
+from dockfleet.policy_images import check_bases, check_produced_name
 from worker.engine import images as engine
 from worker.runtime import Runtime
 
@@ -44,7 +52,8 @@ def build(
     labels = {**options.labels, **fleet_labels.ownership(rt.host)}
     lines = _LineSplitter(on_line)
     image_id = ""
-    with _source(rt, context) as source:
+    with _source(rt, context) as source:  # (an upload is deleted, refused or not)
+        _check_policy(rt, options, _dockerfile(source, options.dockerfile))
         events = engine.build(
             rt.docker,
             **source,
@@ -108,6 +117,53 @@ def _source(rt: Runtime, context: BuildContext) -> Iterator[dict[str, Any]]:
         yield {"fileobj": io.BytesIO(blob), "gzip": blob[:2] == GZIP_MAGIC}
     finally:
         rt.redis.delete(key)
+
+
+def _check_policy(rt: Runtime, options: BuildOptions, dockerfile: str | None) -> None:
+    """Refuse the build before the engine sees it: the switch, the tags, the bases."""
+    policy = rt.settings.policy
+    if not (policy.allow_builds or rt.engine_facts.remaps_root):
+        raise PolicyViolation(
+            "builds",
+            f"a build on host {rt.host!r}",
+            "RUN steps run as root on an engine that does not remap users: set "
+            "DOCKFLEET_POLICY__ALLOW_BUILDS=true, or enable userns-remap on the engine",
+        )
+    for name in options.tags:
+        check_produced_name(name, policy, rt.settings.cleanup.image_pins)
+    check_bases(dockerfile, options.build_args, policy)
+
+
+def _dockerfile(source: dict[str, Any], name: str | None) -> str | None:
+    """The Dockerfile's text from a folder or an uploaded tar; None for a remote context."""
+    name = posixpath.normpath(name or "Dockerfile").lstrip("/")
+    if name.startswith(".."):
+        raise InvalidSpec(f"dockerfile: {name!r} is outside the build context")
+    if "fileobj" in source:
+        data = source["fileobj"]
+        try:
+            with tarfile.open(fileobj=data, mode="r:*") as archive:
+                for member in archive:
+                    if posixpath.normpath(member.name).lstrip("/") == name and member.isfile():
+                        member_file = archive.extractfile(member)
+                        content = member_file.read() if member_file is not None else b""
+                        return content.decode("utf-8", "replace")
+        except tarfile.TarError as exc:
+            raise InvalidSpec(f"context: the upload is not a tar ({exc})") from None
+        finally:
+            data.seek(0)
+        raise InvalidSpec(f"dockerfile: the context has no {name!r}")
+    path = str(source["path"])
+    if "://" in path or path.startswith("git@"):
+        return None  # the engine fetches it: it cannot be read here
+    root = os.path.realpath(path)
+    target = os.path.realpath(os.path.join(root, name))
+    if not target.startswith(root + os.sep):
+        raise InvalidSpec(f"dockerfile: {name!r} leads outside the build context")
+    try:
+        return Path(target).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        raise InvalidSpec(f"dockerfile: the context has no {name!r}") from None
 
 
 class _LineSplitter:

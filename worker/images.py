@@ -35,6 +35,7 @@ from dockfleet.models import (
 )
 from dockfleet.models.images import check_reference, registry_of, with_default_tag
 from dockfleet.policy import check_image_reference
+from dockfleet.policy_images import check_produced_name
 from worker.engine import images as engine
 from worker.engine.errors import translate
 from worker.retry import backoff
@@ -115,6 +116,7 @@ def push(rt: Runtime, spec: PushSpec, on_progress: ProgressCallback | None = Non
 def tag(rt: Runtime, source: str, target: str) -> ImageInfo:
     """Give the image `source` the extra name `target` (both on this host)."""
     target = with_default_tag(_valid(target))
+    check_produced_name(target, rt.settings.policy, rt.settings.cleanup.image_pins)
     if not engine.exists(rt.docker, source):
         raise ImageNotFound(source, rt.host)
     engine.tag(rt.docker, source, target)

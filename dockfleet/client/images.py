@@ -32,6 +32,7 @@ from dockfleet.models import (
 )
 from dockfleet.models.builds import URL_SCHEMES
 from dockfleet.policy import check_image_reference
+from dockfleet.policy_images import check_produced_name
 from dockfleet.queues import TaskNames, host_queue
 from dockfleet.validation import parse
 
@@ -115,6 +116,8 @@ class ImagesMixin(FleetBase):
             BuildFailed: a step failed; ``.log_tail`` holds the log's last lines.
         """
         options = parse(BuildOptions, options or {})
+        for name in options.tags:  # refused here already: nothing is uploaded for it
+            check_produced_name(name, self.settings.policy, self.settings.cleanup.image_pins)
         source, upload_id = self._build_context(context, upload_context)
         try:
             raw = self._streamed(
@@ -131,6 +134,7 @@ class ImagesMixin(FleetBase):
         return BuildResult.model_validate(raw)
 
     def tag_image(self, source: str, target: str, host: str | None = None) -> ImageInfo:
+        check_produced_name(target, self.settings.policy, self.settings.cleanup.image_pins)
         raw = self._call(TaskNames.IMAGE_TAG, [source, target], host or self._only_host())
         return ImageInfo.model_validate(raw)
 
