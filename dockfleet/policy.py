@@ -15,6 +15,7 @@ import posixpath
 from dockfleet.errors import PolicyViolation
 from dockfleet.models.container_spec import ContainerConfig
 from dockfleet.policy_model import SecurityPolicy
+from dockfleet.policy_scope import check_network_mode
 
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 ROOT_USERS = ("root", "0")
@@ -47,6 +48,7 @@ def check_container(
     _check_privileges(config, policy)
     _check_resources(config, policy)
     _check_network(config, policy)
+    check_network_mode(config, policy)
     for source in config.volumes:
         if source.startswith("/"):
             check_host_path(source, policy, resolve_symlinks=resolve_symlinks)

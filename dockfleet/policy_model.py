@@ -20,6 +20,15 @@ SAFE_CAPABILITIES = [
     "SETGID",
     "SETUID",
 ]
+#: bridge options that only narrow what a network does (no host interface, no routing)
+SAFE_NETWORK_OPTIONS = [
+    "com.docker.network.bridge.enable_icc",
+    "com.docker.network.bridge.enable_ip_masquerade",
+    "com.docker.network.driver.mtu",
+]
+#: the private address ranges: a subnet outside them would route public addresses
+#: (for the host and every container on it) into the network
+PRIVATE_SUBNETS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
 
 
 class SecurityPolicy(BaseModel):
@@ -42,6 +51,22 @@ class SecurityPolicy(BaseModel):
     max_pids_limit: int = Field(default=4096, gt=0)
     max_memory: int | None = Field(default=None, gt=0, description="bytes")
     max_cpus: float | None = Field(default=None, gt=0)
+    allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="networks the fleet did not make that containers may join (names; "
+        "bridge and none always)",
+    )
+    allowed_network_drivers: list[str] = Field(
+        default_factory=lambda: ["bridge"], description="drivers a network create may use"
+    )
+    allowed_network_options: list[str] = Field(
+        default_factory=lambda: list(SAFE_NETWORK_OPTIONS),
+        description="driver options a network create may set",
+    )
+    allowed_subnets: list[str] = Field(
+        default_factory=lambda: list(PRIVATE_SUBNETS),
+        description="ranges that a network's subnet must lie in",
+    )
     allow_builds: bool = Field(
         default=False,
         description="allow image builds (their RUN steps run as root with the engine's "

@@ -18,8 +18,9 @@ Json = dict[str, Any]
 
 
 @app.task(name=TaskNames.CREATE, base=DockerTask, bind=True)
-def create(self: DockerTask, config: Json, job: str | None = None) -> Json:
-    return dump(containers.create(self.rt, parse(ContainerConfig, config), job=job))
+def create(self: DockerTask, config: Json) -> Json:
+    # No job argument: only the job runner makes a job's containers (and labels them so).
+    return dump(containers.create(self.rt, parse(ContainerConfig, config)))
 
 
 @app.task(name=TaskNames.START, base=DockerTask, bind=True)

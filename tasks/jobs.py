@@ -7,7 +7,9 @@ from typing import Any
 from celery.exceptions import Ignore
 
 from dockfleet import jobstate
+from dockfleet.errors import InvalidSpec
 from dockfleet.models.jobs import JobSpec
+from dockfleet.names import check_job_id
 from dockfleet.queues import TaskNames
 from dockfleet.validation import parse
 from tasks.base import DockerTask, dump
@@ -27,6 +29,10 @@ class JobTask(DockerTask):
 def run(self: JobTask, spec: dict[str, Any], job_id: str) -> dict[str, Any]:
     # kombu marks a message it restored (unacknowledged past its visibility timeout).
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    try:  # the job's object names derive from it: only a valid id keeps them its own
+        check_job_id(job_id)
+    except (TypeError, ValueError) as exc:
+        raise InvalidSpec(f"job_id: {exc}") from None
     result = runner.run(self.rt, parse(JobSpec, spec), job_id, redelivered=redelivered)
     if result is None:
         raise Ignore()  # another worker holds the job and reports it, or it is long over

@@ -29,7 +29,8 @@ from dockfleet.models import (
 )
 from dockfleet.models.container_state import listing_order
 from dockfleet.policy import check_container
-from worker import locator, state_cache, users
+from dockfleet.policy_scope import check_user_container
+from worker import locator, scope, state_cache, users
 from worker.engine import containers as engine
 from worker.engine import images as engine_images
 from worker.engine.convert import create_arguments, summary_info
@@ -52,21 +53,26 @@ def create(
     """
     policy = rt.settings.policy
     check_container(config, policy, resolve_symlinks=True)
+    if job is None:  # a user's create: the fleet's own names are not for it
+        check_user_container(config)
+    scope.check_join(rt, config.network, job)
     if config.cpu_limit and rt.host_cpus and config.cpu_limit > rt.host_cpus:
         raise InvalidSpec(
             f"cpu_limit: {config.cpu_limit} exceeds the {rt.host_cpus} CPUs of host {rt.host!r}"
         )
+    request = scope.request_label(config, job)
     labels = fleet_labels.ownership(
-        rt.host, job=job, request=config.request_id, max_lifetime=config.max_lifetime
+        rt.host, job=job, request=request, max_lifetime=config.max_lifetime
     )
     known_image = image
     if image is None:
         image = engine_images.inspect_if_present(rt.docker, config.reference, rt.host)
+    labels = scope.without_inherited(labels, image)
     runs_as = users.run_as(rt, config, image)
     arguments = create_arguments(config, policy, labels, user=runs_as.user, home=runs_as.home)
     with host_slot_lock(rt.redis, rt.host, rt.settings.default_timeout):
         fleet = fleet_summaries(rt)
-        adopted = _adoptable(fleet, config)
+        adopted = _adoptable(fleet, config, request)
         if adopted is not None:
             info = engine.inspect(rt.docker, adopted, rt.host)
         else:
@@ -116,13 +122,12 @@ def _made_info(
     )
 
 
-def _adoptable(fleet: list[dict[str, Any]], config: ContainerConfig) -> str | None:
+def _adoptable(
+    fleet: list[dict[str, Any]], config: ContainerConfig, request: str | None
+) -> str | None:
     """The id of a container this same request already created, if any."""
     for row in fleet:
-        if (
-            config.request_id
-            and (row.get("Labels") or {}).get(fleet_labels.REQUEST) == config.request_id
-        ):
+        if request and (row.get("Labels") or {}).get(fleet_labels.REQUEST) == request:
             return str(row["Id"])
     if config.name:
         for row in fleet:

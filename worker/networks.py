@@ -19,8 +19,10 @@ from dockfleet.models import (
     NetworkOptions,
     RemoveResult,
 )
-from dockfleet.models.container_spec import RESERVED_LABEL_PREFIX
 from dockfleet.models.networks import check_aliases, check_network_name
+from dockfleet.names import is_reserved_label
+from dockfleet.policy_scope import check_network_create
+from worker import scope
 from worker.engine import containers as engine_containers
 from worker.engine import networks as engine
 from worker.engine.errors import translate
@@ -35,8 +37,10 @@ def create(
     Raises:
         Conflict: a network of that name exists with other options, or not the fleet's.
         InvalidSpec: overlay on a host that is not in a swarm.
+        PolicyViolation: a fleet name, or a driver, option or subnet the policy does not allow.
     """
     _check_name(name)
+    check_network_create(name, options, rt.settings.policy)
     if options.driver == "overlay" and not engine.swarm_active(rt.docker):
         raise InvalidSpec(
             f"driver: overlay networks need a swarm and host {rt.host!r} is not in one "
@@ -89,7 +93,7 @@ def differences_from(info: NetworkInfo, options: NetworkOptions) -> list[str]:
         found.append(f"subnet is {', '.join(info.subnets) or 'none'}, asked {options.subnet}")
     if options.gateway and options.gateway not in info.gateways:
         found.append(f"gateway is {', '.join(info.gateways) or 'none'}, asked {options.gateway}")
-    user_labels = {k: v for k, v in info.labels.items() if not k.startswith(RESERVED_LABEL_PREFIX)}
+    user_labels = {k: v for k, v in info.labels.items() if not is_reserved_label(k)}
     if user_labels != options.labels:
         found.append(f"labels are {user_labels}, asked {options.labels}")
     for key, value in options.options.items():
@@ -110,6 +114,7 @@ def remove(rt: Runtime, ref: str) -> RemoveResult:
         if isinstance(translate(exc, rt.host), NotFound):
             return RemoveResult(id=ref, host=rt.host, removed=False)
         raise
+    scope.check_not_a_jobs(rt, info, None, ref)
     if info.containers:
         names = [c.name or c.id[:12] for c in info.containers]
         raise NetworkInUse(info.name, names, rt.host)
@@ -135,6 +140,7 @@ def connect(
             raise InvalidSpec(f"ipv4_address: {ipv4_address!r} is not an IPv4 address") from None
     info = inspect(rt, network)
     doc = engine_containers.inspect_raw(rt.docker, container)
+    scope.check_attach(rt, info, doc, network)
     if not _attached(doc, info.id):
         engine.connect(rt.docker, info.id, doc["Id"], aliases or None, ipv4_address=ipv4_address)
     return inspect(rt, info.id)
@@ -143,12 +149,14 @@ def connect(
 def disconnect(rt: Runtime, network: str, container: str, *, force: bool) -> NetworkInfo:
     """Detach a container; one not attached (or gone, with force) is success."""
     info = inspect(rt, network)
+    scope.check_not_a_jobs(rt, info, None, network)
     try:
         doc = engine_containers.inspect_raw(rt.docker, container)
     except Exception as exc:
         if force and isinstance(translate(exc, rt.host), NotFound):
             return info  # the container is gone: so is its endpoint
         raise
+    scope.check_attach(rt, info, doc, network)
     if _attached(doc, info.id):
         engine.disconnect(rt.docker, info.id, doc["Id"], force)
     return inspect(rt, info.id)

@@ -24,6 +24,7 @@ from dockfleet.models import (
 )
 from dockfleet.models.container_state import listing_order
 from dockfleet.policy import check_container
+from dockfleet.policy_scope import check_user_container
 from dockfleet.queues import SHARED_QUEUE, TaskNames, host_queue
 from dockfleet.validation import parse
 
@@ -38,6 +39,7 @@ class ContainersMixin(FleetBase):
         """
         config = parse(ContainerConfig, config)
         check_container(config, self.settings.policy)
+        check_user_container(config)
         if config.request_id is None:
             # A redelivered create carries the same id, so the worker adopts, not duplicates.
             config = config.model_copy(update={"request_id": uuid.uuid4().hex})

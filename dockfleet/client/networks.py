@@ -14,6 +14,7 @@ from dockfleet.models import (
     NetworkOptions,
     RemoveResult,
 )
+from dockfleet.policy_scope import check_network_create
 from dockfleet.queues import TaskNames
 from dockfleet.validation import parse
 
@@ -27,8 +28,11 @@ class NetworksMixin(FleetBase):
         Raises:
             Conflict: a network of that name exists with other options.
             InvalidSpec: bad options, or overlay on a host that is not in a swarm.
+            PolicyViolation: a fleet name, or a driver, option or subnet the policy does
+                not allow (before anything is sent).
         """
         options = parse(NetworkOptions, options or {})
+        check_network_create(name, options, self.settings.policy)
         args = [name, options.model_dump(mode="json")]
         raw = self._call(TaskNames.NETWORK_CREATE, args, host or self._only_host())
         return NetworkInfo.model_validate(raw)

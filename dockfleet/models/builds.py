@@ -10,7 +10,8 @@ from pydantic import Field, field_validator, model_validator
 
 from dockfleet.models.container_spec import FrozenModel
 from dockfleet.models.container_state import Result
-from dockfleet.models.images import ImageReference, check_user_labels
+from dockfleet.models.images import ImageReference
+from dockfleet.names import check_user_labels
 
 ARG_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 URL_SCHEMES = ("http://", "https://", "git://", "git@", "github.com/")

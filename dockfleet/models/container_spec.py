@@ -23,6 +23,7 @@ from pydantic import (
 
 from dockfleet.models.fields import ENV_KEY_RE, EnvList, SecretMap
 from dockfleet.models.units import parse_duration, parse_size
+from dockfleet.names import check_request_id, check_user_labels, is_reserved_name
 
 NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
 VOLUME_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -30,7 +31,6 @@ HOST_PORT_RE = re.compile(
     r"^(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(?P<port>\d+)?$"
 )
 CONTAINER_PORT_RE = re.compile(r"^(?P<port>\d+)(?:/(?P<proto>tcp|udp|sctp))?$")
-RESERVED_LABEL_PREFIX = "dockfleet."
 
 Bytes = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
 Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
@@ -214,10 +214,21 @@ class ContainerConfig(FrozenModel):
     @field_validator("labels")
     @classmethod
     def _labels(cls, value: dict[str, str]) -> dict[str, str]:
-        for key in value:
-            if not key or key.startswith(RESERVED_LABEL_PREFIX):
-                raise ValueError(f"label {key!r}: keys starting with 'dockfleet.' are reserved")
+        return check_user_labels(value)
+
+    @field_validator("network")
+    @classmethod
+    def _network(cls, value: str | None) -> str | None:
+        # The runner puts its own containers on dfj-/dfp- networks through model_copy,
+        # which does not validate: only a user's spec comes through here.
+        if value is not None and is_reserved_name(value):
+            raise ValueError(f"{value!r}: dfj-/dfp- networks are the fleet's jobs' own")
         return value
+
+    @field_validator("request_id")
+    @classmethod
+    def _request_id(cls, value: str | None) -> str | None:
+        return value if value is None else check_request_id(value)
 
     @field_validator("tmpfs", "working_dir", mode="after")
     @classmethod

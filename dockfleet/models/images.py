@@ -16,7 +16,7 @@ from pydantic import (
     Field,
 )
 
-from dockfleet.models.container_spec import RESERVED_LABEL_PREFIX, FrozenModel
+from dockfleet.models.container_spec import FrozenModel
 from dockfleet.models.container_state import Result
 from dockfleet.models.fields import LabelSelector, Secret
 
@@ -159,11 +159,3 @@ class ImageRemoveResult(Result):
     removed: bool = Field(description="false when it was already gone")
     untagged: list[str] = Field(default_factory=list)
     deleted: list[str] = Field(default_factory=list)
-
-
-def check_user_labels(value: dict[str, str]) -> dict[str, str]:
-    """Refuse label keys the fleet reserves for its ownership labels."""
-    for key in value:
-        if not key or key.startswith(RESERVED_LABEL_PREFIX):
-            raise ValueError(f"label {key!r}: keys starting with 'dockfleet.' are reserved")
-    return value

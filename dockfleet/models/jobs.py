@@ -16,11 +16,11 @@ from dockfleet.models.container_spec import (
 )
 from dockfleet.models.container_state import Result
 from dockfleet.models.fields import SecretMap
+from dockfleet.names import check_job_id, check_user_labels
 
 PullPolicy = Literal["always", "if-not-present", "never"]
 JobStatus = Literal["succeeded", "failed", "timed_out", "canceled", "oom_killed", "error"]
 ALIAS_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
-JOB_ID_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$")
 DEFAULT_LOG_LIMIT = 4 * 1024 * 1024
 
 
@@ -60,9 +60,12 @@ class JobSpec(FrozenModel):
     @field_validator("job_id")
     @classmethod
     def _job_id(cls, value: str | None) -> str | None:
-        if value is not None and not JOB_ID_RE.match(value):
-            raise ValueError("must be letters, digits, '.', '_' or '-' (at most 64)")
-        return value
+        return value if value is None else check_job_id(value)
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_user_labels(value)
 
     @model_validator(mode="after")
     def _unique_aliases(self) -> JobSpec:

@@ -11,7 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from dockfleet.models.container_spec import FrozenModel
 from dockfleet.models.container_state import Result
 from dockfleet.models.fields import LabelSelector
-from dockfleet.models.images import check_user_labels
+from dockfleet.names import check_user_labels
 
 NETWORK_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
 ALIAS_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")

@@ -111,5 +111,5 @@ def test_cli_network_lifecycle_and_in_use_refusal(cli: Run, host_a: Host) -> Non
     one_error_line(cli("network", "rm", "--host", host_a.name, name, check=False), holder)
     cli("network", "disconnect", name, holder)
     assert cli("network", "rm", "--host", host_a.name, name).stdout.strip() == name
-    conflict = cli("network", "create", "--host", host_a.name, "-d", "overlay", name, check=False)
-    one_error_line(conflict, "swarm")
+    refused = cli("network", "create", "--host", host_a.name, "-d", "overlay", name, check=False)
+    one_error_line(refused, "overlay", "DOCKFLEET_POLICY__ALLOWED_NETWORK_DRIVERS")

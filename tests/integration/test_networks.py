@@ -6,9 +6,11 @@ the fleet's own networks, and to a port published on one of those networks' gate
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 
+import docker
 import pytest
 
 from dockfleet import (
@@ -19,8 +21,11 @@ from dockfleet import (
     NetworkFilter,
     NetworkInUse,
     NetworkOptions,
+    PolicyViolation,
 )
-from tests.conftest import TEST_IMAGE, Host
+from dockfleet.policy_model import SecurityPolicy
+from dockfleet.queues import host_queue
+from tests.conftest import TEST_IMAGE, Host, running_host
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.usefixtures("clean_engine")
@@ -96,10 +101,21 @@ def test_create_is_idempotent_by_name_and_other_options_conflict(
     assert [n.id for n in fleet.list_networks(NetworkFilter(name=name))] == [first.id]
 
 
-def test_overlay_on_a_host_outside_a_swarm_is_a_clear_error(fleet: Fleet, host_a: Host) -> None:
-    with pytest.raises(InvalidSpec) as caught:
-        fleet.create_network(net_name("ovl"), NetworkOptions(driver="overlay"), host=host_a.name)
-    assert "swarm" in str(caught.value) and host_a.name in str(caught.value)
+def test_overlay_needs_the_policy_and_then_a_swarm(
+    fleet: Fleet, redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
+) -> None:
+    # By default only bridge networks are made, and the refusal names the setting
+    with pytest.raises(PolicyViolation) as caught:
+        fleet.create_network(net_name("ovl"), NetworkOptions(driver="overlay"))
+    assert "DOCKFLEET_POLICY__ALLOWED_NETWORK_DRIVERS" in str(caught.value)
+    # Where the policy allows overlay, a host outside a swarm says what it needs
+    drivers = json.dumps(["bridge", "overlay"])
+    env = {"DOCKFLEET_POLICY__ALLOWED_NETWORK_DRIVERS": drivers}
+    with running_host("ovl", redis_url, policy, local_engine, **env) as host:
+        args = [net_name("ovl"), {"driver": "overlay"}]
+        with pytest.raises(InvalidSpec) as invalid:
+            fleet.transport.call("dockfleet.networks.create", args, host_queue(host.name))
+    assert "swarm" in str(invalid.value) and host.name in str(invalid.value)
 
 
 def test_removing_a_network_in_use_names_its_containers(fleet: Fleet, host_a: Host) -> None:

@@ -19,11 +19,12 @@ import docker
 
 from dockfleet import keys
 from dockfleet import labels as fleet_labels
+from dockfleet.names import POOL_PREFIX
 from worker.engine import networks
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
-NAME_PREFIX = "dfp-"
+NAME_PREFIX = POOL_PREFIX
 
 # Take one idle network and mark it in use by the job, atomically.
 _TAKE = """

@@ -2,7 +2,7 @@
 
 Why it is exactly once:
 - Every object of a job has a name derived from the job id (``dfj-<id>``,
-  ``dfj-<id>-<alias>``) and a request label, so a second run of the same job
+  ``dfj-<id>--svc-<alias>``) and a request label, so a second run of the same job
   finds and adopts them instead of making twins.
 - Only the holder of the job's lease acts on it; a delivery that finds the
   lease held elsewhere does nothing (the holder reports; if the holder dies,
@@ -39,6 +39,7 @@ from dockfleet.errors import (
 from dockfleet.logconfig import event
 from dockfleet.models import ContainerConfig, ImageInfo
 from dockfleet.models.jobs import JobResult, JobSpec, JobStatus
+from dockfleet.names import object_name
 from dockfleet.redis_retry import UNAVAILABLE, retrying
 from worker import containers
 from worker.engine import containers as engine
@@ -54,7 +55,6 @@ from worker.jobs.services import wait_ready
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
-NAME_PREFIX = "dfj-"
 CHECK_SECONDS = 0.25
 LOG_DRAIN_SECONDS = 10.0
 SLOT_POLL_SECONDS = 0.2
@@ -62,10 +62,6 @@ SLOT_POLL_SECONDS = 0.2
 
 class LeaseLost(Exception):
     """Another worker holds the job now: stop acting, it reports."""
-
-
-def object_name(job_id: str, alias: str | None = None) -> str:
-    return f"{NAME_PREFIX}{job_id}" + (f"-{alias}" if alias else "")
 
 
 def run(rt: Runtime, spec: JobSpec, job_id: str, *, redelivered: bool = False) -> JobResult | None:
