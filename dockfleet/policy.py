@@ -11,37 +11,46 @@ from __future__ import annotations
 import fnmatch
 import os
 import posixpath
+import re
+from collections.abc import Sequence
 
 from dockfleet.errors import PolicyViolation
 from dockfleet.models.container_spec import ContainerConfig
+from dockfleet.policy_limits import check_limits
 from dockfleet.policy_model import SecurityPolicy
 from dockfleet.policy_scope import check_network_mode
-
-DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
-ROOT_USERS = ("root", "0")
-#: security options that undo the defaults; only a privileged-allowed policy may set them
-UNSAFE_SECURITY_OPTS = (
-    "no-new-privileges=false",
-    "no-new-privileges:false",
-    "seccomp=unconfined",
-    "seccomp:unconfined",
-    "apparmor=unconfined",
-    "apparmor:unconfined",
-    "systempaths=unconfined",
-    "systempaths:unconfined",
-    "label=disable",
-    "label:disable",
+from dockfleet.security_opts import (
+    ALWAYS_ALLOWED,
+    UnreadableOption,
+    disables_no_new_privileges,
+    normalise,
 )
 
+DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
+SOCKET_NAMES = ("docker.sock", "containerd.sock")
+#: the engine's and runtime's sockets and state, and the host's kernel interfaces: never
+#: mountable, nor any folder above them (the engine's own data root is added on the worker)
+ENGINE_PATHS = (
+    "/run/docker",
+    "/var/run/docker",
+    "/run/containerd",
+    "/var/run/containerd",
+    "/var/lib/docker",
+    "/var/lib/containerd",
+    "/run/user",  # rootless engines' sockets ($XDG_RUNTIME_DIR/docker.sock)
+    "/proc",
+    "/sys",
+    "/dev",
+)
+#: what Go's strconv.Atoi reads as a number: the engine's test for a numeric user
+GO_INT = re.compile(r"[+-]?[0-9]+")
 
-def check_container(
-    config: ContainerConfig, policy: SecurityPolicy, *, resolve_symlinks: bool = False
-) -> None:
+
+def check_container(config: ContainerConfig, policy: SecurityPolicy) -> None:
     """Raise `PolicyViolation` for the first rule `config` breaks.
 
-    Args:
-        resolve_symlinks: also follow symlinks of bind sources; only meaningful
-            where the Docker host's file system is visible (the worker).
+    Bind sources are judged as written; the worker also has them resolved where the
+    engine is (`worker.host_paths`), since symlinks there are not visible here.
     """
     _check_image(config, policy)
     _check_user(config, policy)
@@ -51,7 +60,7 @@ def check_container(
     check_network_mode(config, policy)
     for source in config.volumes:
         if source.startswith("/"):
-            check_host_path(source, policy, resolve_symlinks=resolve_symlinks)
+            check_host_path(source, policy)
 
 
 def effective_user(config: ContainerConfig, policy: SecurityPolicy) -> str:
@@ -59,27 +68,59 @@ def effective_user(config: ContainerConfig, policy: SecurityPolicy) -> str:
     return config.user or policy.default_user
 
 
-def effective_pids_limit(config: ContainerConfig, policy: SecurityPolicy) -> int:
-    return config.pids_limit or policy.default_pids_limit
+def numeric_uid(name: str) -> int | None:
+    """The uid that the user part `name` is as a number, read as the engine reads it
+    (Go's Atoi: "00", "+0" and "-0" are all 0), else None (a name)."""
+    return int(name) if GO_INT.fullmatch(name) else None
 
 
 def is_root_user(user: str) -> bool:
+    """Whether `user` runs as uid 0 by its spelling alone (names the worker resolves).
+
+    An empty user part (":0", ":1000") is uid 0: the engine starts from uid 0 and then
+    looks for a user; the spec's ``User`` replaces the image's, so the image's own
+    USER does not apply.
+    """
     name = user.partition(":")[0]
-    return name in ROOT_USERS
+    return name in ("", "root") or numeric_uid(name) == 0
 
 
-def check_host_path(source: str, policy: SecurityPolicy, *, resolve_symlinks: bool) -> None:
-    """Refuse the Docker socket (under any spelling) and paths outside the allowed prefixes."""
+def check_host_path(
+    source: str,
+    policy: SecurityPolicy,
+    *,
+    resolve_symlinks: bool = False,
+    reserved: Sequence[str] = (),
+) -> None:
+    """Refuse the engine's sockets and data (under any spelling), ``..``, and paths outside
+    the allowed prefixes.
+
+    Args:
+        resolve_symlinks: also judge the path with this machine's symlinks resolved: for a
+            path this process reads itself (a build context), not for a bind source.
+        reserved: more paths never exposed (the engine's own data root, on the worker).
+    """
     # normpath keeps a leading "//" (POSIX leaves it implementation-defined); Linux and
     # the engine read it as "/", so collapse it or "//var/run" would slip past.
     paths = {"/" + posixpath.normpath(source).lstrip("/")}
     if resolve_symlinks:
         paths.add(os.path.realpath(source))
+    engine_paths = [*ENGINE_PATHS, *(posixpath.normpath(r) for r in reserved if r)]
     for path in paths:
-        if _exposes_docker_socket(path):
+        if _exposes(path, DOCKER_SOCKETS) or posixpath.basename(path).endswith(SOCKET_NAMES):
             raise PolicyViolation(
                 "docker-socket", source, "the Docker socket is never mountable, by any path"
             )
+        if _exposes(path, engine_paths):
+            raise PolicyViolation(
+                "engine-path",
+                source,
+                "the engine's sockets and data root, /proc, /sys and /dev are never "
+                "mountable, nor a folder that holds them",
+            )
+    if ".." in source.split("/"):
+        # The kernel reads "link/.." after following the link, not as the text says.
+        raise PolicyViolation("host-path", source, "'..' in a host path: give the path itself")
     allowed = [posixpath.normpath(p) for p in policy.allowed_host_paths]
     for path in paths:
         if not any(_is_under(path, prefix) for prefix in allowed):
@@ -91,11 +132,9 @@ def check_host_path(source: str, policy: SecurityPolicy, *, resolve_symlinks: bo
             )
 
 
-def _exposes_docker_socket(path: str) -> bool:
-    if posixpath.basename(path).endswith("docker.sock"):
-        return True
-    # A parent folder of the socket exposes it as much as the socket itself.
-    return any(_is_under(sock, path) for sock in DOCKER_SOCKETS)
+def _exposes(path: str, roots: Sequence[str]) -> bool:
+    # A folder above one of `roots` exposes it as much as the root itself.
+    return any(_is_under(path, root) or _is_under(root, path) for root in roots)
 
 
 def _is_under(path: str, prefix: str) -> bool:
@@ -141,34 +180,39 @@ def _check_privileges(config: ContainerConfig, policy: SecurityPolicy) -> None:
                 cap,
                 f"allowed capabilities: {sorted(allowed)} (DOCKFLEET_POLICY__ALLOWED_CAPABILITIES)",
             )
-    if not policy.allow_privileged:
-        for opt in config.security_opt:
-            if opt.replace(" ", "").lower() in UNSAFE_SECURITY_OPTS:
-                raise PolicyViolation(
-                    "security-opt", opt, "it weakens the defaults; needs ALLOW_PRIVILEGED"
-                )
+    for opt in config.security_opt:
+        _check_security_opt(opt, policy)
+
+
+def _check_security_opt(opt: str, policy: SecurityPolicy) -> None:
+    """Allow-list of `dockfleet.security_opts`, judged on the option as the engine reads it."""
+    shown = _short(opt)
+    if disables_no_new_privileges(opt):
+        raise PolicyViolation(
+            "security-opt", shown, "the fleet always sets no-new-privileges; no setting lifts it"
+        )
+    if policy.allow_privileged:
+        return
+    try:
+        normal = normalise(opt)
+    except UnreadableOption as exc:
+        raise PolicyViolation("security-opt", shown, f"the engine cannot read it: {exc}") from None
+    if normal not in ALWAYS_ALLOWED and normal not in policy.allowed_security_opts:
+        raise PolicyViolation(
+            "security-opt",
+            shown,
+            f"not on the allow-list (no-new-privileges); to allow it, add {_short(normal)!r} "
+            "to DOCKFLEET_POLICY__ALLOWED_SECURITY_OPTS, or allow everything with "
+            "DOCKFLEET_POLICY__ALLOW_PRIVILEGED=true",
+        )
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."  # an inline seccomp profile is long
 
 
 def _check_resources(config: ContainerConfig, policy: SecurityPolicy) -> None:
-    if policy.max_memory and config.memory_limit and config.memory_limit > policy.max_memory:
-        raise PolicyViolation(
-            "max-memory",
-            f"memory_limit={config.memory_limit}",
-            f"at most {policy.max_memory} bytes (DOCKFLEET_POLICY__MAX_MEMORY)",
-        )
-    if policy.max_cpus and config.cpu_limit and config.cpu_limit > policy.max_cpus:
-        raise PolicyViolation(
-            "max-cpus",
-            f"cpu_limit={config.cpu_limit}",
-            f"at most {policy.max_cpus} (DOCKFLEET_POLICY__MAX_CPUS)",
-        )
-    pids = effective_pids_limit(config, policy)
-    if pids > policy.max_pids_limit:
-        raise PolicyViolation(
-            "max-pids",
-            f"pids_limit={pids}",
-            f"at most {policy.max_pids_limit} (DOCKFLEET_POLICY__MAX_PIDS_LIMIT)",
-        )
+    check_limits(config, policy)
 
 
 def _check_network(config: ContainerConfig, policy: SecurityPolicy) -> None:

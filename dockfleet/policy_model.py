@@ -6,7 +6,10 @@ The checks that apply it live in `dockfleet.policy`.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from dockfleet.models.container_spec import Bytes
+from dockfleet.security_opts import normalise_all
 
 #: Docker's default capabilities minus the risky ones (NET_RAW, MKNOD, SYS_CHROOT,
 #: AUDIT_WRITE, SETFCAP, SETPCAP): what CI work plausibly needs back after CapDrop ALL.
@@ -20,6 +23,26 @@ SAFE_CAPABILITIES = [
     "SETGID",
     "SETUID",
 ]
+#: highest hard limit per ulimit (setrlimit units; -1: unlimited is fine). Capped: what
+#: raises priority (nice above 20 is a negative nice value, any rtprio is real-time
+#: scheduling that can starve the host), pins memory, or grows per-user kernel memory.
+SAFE_ULIMITS = {
+    "core": -1,
+    "cpu": -1,
+    "data": -1,
+    "fsize": -1,
+    "locks": -1,
+    "memlock": 64 * 1024**2,
+    "msgqueue": 819_200,
+    "nice": 20,
+    "nofile": 1_048_576,
+    "nproc": -1,
+    "rss": -1,
+    "rtprio": 0,
+    "rttime": -1,
+    "sigpending": -1,
+    "stack": -1,
+}
 #: bridge options that only narrow what a network does (no host interface, no routing)
 SAFE_NETWORK_OPTIONS = [
     "com.docker.network.bridge.enable_icc",
@@ -49,8 +72,33 @@ class SecurityPolicy(BaseModel):
     default_user: str = "65534:65534"
     default_pids_limit: int = Field(default=512, gt=0)
     max_pids_limit: int = Field(default=4096, gt=0)
-    max_memory: int | None = Field(default=None, gt=0, description="bytes")
-    max_cpus: float | None = Field(default=None, gt=0)
+    max_memory: Bytes | None = Field(default=None, description="bytes, or 512m, 2g")
+    #: Docker's smallest CPU limit is 0.01 (`dockfleet.policy_limits.MIN_CPUS`)
+    max_cpus: float | None = Field(default=None, ge=0.01)
+    max_shm_size: Bytes = Field(
+        default="64m",
+        validate_default=True,
+        description="largest /dev/shm, and the size of one a spec does not size (Docker's 64m)",
+    )
+    max_tmpfs_size: Bytes = Field(
+        default="1g",
+        validate_default=True,
+        description="largest tmpfs mount, and the size of one a spec does not size",
+    )
+    max_ulimits: dict[str, int] = Field(
+        default_factory=lambda: dict(SAFE_ULIMITS),
+        description="ulimit name -> highest hard limit (-1: any); other ulimits are refused",
+    )
+    allowed_security_opts: list[str] = Field(
+        default_factory=list,
+        description="security options allowed besides no-new-privileges (exact, key=value)",
+    )
+
+    @field_validator("allowed_security_opts")
+    @classmethod
+    def _normalised_options(cls, value: list[str]) -> list[str]:
+        return normalise_all(value)
+
     allowed_networks: list[str] = Field(
         default_factory=list,
         description="networks the fleet did not make that containers may join (names; "

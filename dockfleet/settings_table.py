@@ -71,8 +71,10 @@ DESCRIPTIONS = {
     "DOCKFLEET_POLICY__DEFAULT_USER": "user of a container that names none",
     "DOCKFLEET_POLICY__DEFAULT_PIDS_LIMIT": "pids limit of a container that sets none",
     "DOCKFLEET_POLICY__MAX_PIDS_LIMIT": "highest pids limit a spec may ask",
-    "DOCKFLEET_POLICY__MAX_MEMORY": "highest memory limit, bytes (unset: no cap)",
-    "DOCKFLEET_POLICY__MAX_CPUS": "highest CPU limit, cores (unset: no cap)",
+    "DOCKFLEET_POLICY__MAX_MEMORY": "highest memory limit (bytes, or 2g), and the limit of a "
+    "spec that sets none (unset: no cap)",
+    "DOCKFLEET_POLICY__MAX_CPUS": "highest CPU limit (cores, at least 0.01), and the limit of a "
+    "spec that sets none (unset: no cap)",
     "DOCKFLEET_IMAGES__PULL_TIMEOUT": "seconds a pull may take",
     "DOCKFLEET_IMAGES__BUILD_TIMEOUT": "seconds a build may take",
     "DOCKFLEET_IMAGES__UPLOAD_TTL": "seconds an uploaded build context waits",

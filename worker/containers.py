@@ -29,8 +29,9 @@ from dockfleet.models import (
 )
 from dockfleet.models.container_state import listing_order
 from dockfleet.policy import check_container
+from dockfleet.policy_limits import with_policy_limits
 from dockfleet.policy_scope import check_user_container
-from worker import locator, scope, state_cache, users
+from worker import host_paths, locator, scope, state_cache, users
 from worker.engine import containers as engine
 from worker.engine import images as engine_images
 from worker.engine.convert import create_arguments, summary_info
@@ -52,7 +53,7 @@ def create(
     summary from the engine's "create" event.
     """
     policy = rt.settings.policy
-    check_container(config, policy, resolve_symlinks=True)
+    check_container(config, policy)
     if job is None:  # a user's create: the fleet's own names are not for it
         check_user_container(config)
     scope.check_join(rt, config.network, job)
@@ -68,7 +69,9 @@ def create(
     if image is None:
         image = engine_images.inspect_if_present(rt.docker, config.reference, rt.host)
     labels = scope.without_inherited(labels, image)
+    host_paths.check_binds(rt, config, image)
     runs_as = users.run_as(rt, config, image)
+    config = with_policy_limits(config, policy, host_cpus=rt.host_cpus)
     arguments = create_arguments(config, policy, labels, user=runs_as.user, home=runs_as.home)
     with host_slot_lock(rt.redis, rt.host, rt.settings.default_timeout):
         fleet = fleet_summaries(rt)

@@ -8,8 +8,10 @@
   user has no home in the image and CI tools write to ``$HOME``.
 
 A user *name* is resolved through the image's own ``/etc/passwd``, as the engine does
-at start, so a name that maps to uid 0 is root whatever it is called. Image ids are
-content addresses, so a resolution is cached per image id.
+at start, so a name that maps to uid 0 is root whatever it is called. A number is read
+as the engine reads it (``00``, ``+0``, ``-0`` are 0), and an empty user part (``:0``,
+``:1000``) is uid 0: the engine starts from uid 0, and the spec's ``User`` replaces the
+image's. Image ids are content addresses, so a resolution is cached per image id.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from dockfleet.errors import PolicyViolation
+from dockfleet.errors import ImageNotFound, PolicyViolation
 from dockfleet.models import ContainerConfig, ImageInfo
+from dockfleet.policy import numeric_uid
 from worker.engine import containers as engine
 from worker.runtime import Runtime
 
@@ -44,14 +47,18 @@ def run_as(rt: Runtime, config: ContainerConfig, image: ImageInfo | None) -> Run
     Raises:
         PolicyViolation: the spec's user resolves to uid 0 and root is not allowed, or
             names a user the image does not know (the engine could not resolve it either).
+        ImageNotFound: `image` is None; judged now, since an image that appears before
+            the create could resolve a name to uid 0.
     """
     policy = rt.settings.policy
     root_allowed = policy.allow_root
+    if image is None:
+        raise ImageNotFound(config.reference, rt.host)
     if config.user:
         name = config.user.partition(":")[0]
-        # "" (as in ":0") keeps the image's user, as the engine does.
-        uid = uid_of(rt, image, name) if name else image_uid(rt, image)
-        if uid is None and image is not None:
+        # "" (as in ":0") is uid 0 to the engine, whatever the image's own USER.
+        uid = uid_of(rt, image, name) if name else 0
+        if uid is None:
             raise PolicyViolation(
                 "unknown-user", f"user={config.user}", "the image's /etc/passwd has no such user"
             )
@@ -62,12 +69,16 @@ def run_as(rt: Runtime, config: ContainerConfig, image: ImageInfo | None) -> Run
                 "it runs as uid 0; set DOCKFLEET_POLICY__ALLOW_ROOT=true to allow root",
             )
         return RunAs(config.user)
-    if image is None:
-        return RunAs(None)  # not on this host: the create fails for that reason first
     uid = image_uid(rt, image)
     if (uid is not None and uid != 0) or root_allowed or rt.engine_facts.remaps_root:
         return RunAs(None)
     # Root (or a name the image cannot resolve) on an engine whose root is the host's.
+    if uid_of(rt, image, policy.default_user.partition(":")[0] or "0") == 0:
+        raise PolicyViolation(
+            "root-user",
+            f"default_user={policy.default_user}",
+            "it runs as uid 0 in this image; set DOCKFLEET_POLICY__DEFAULT_USER to a non-root user",
+        )
     has_home = any(item.partition("=")[0] == "HOME" for item in config.env)
     taken = has_home or DEFAULT_HOME in config.tmpfs
     return RunAs(policy.default_user, home=None if taken else DEFAULT_HOME)
@@ -82,8 +93,9 @@ def image_uid(rt: Runtime, image: ImageInfo | None) -> int | None:
 
 def uid_of(rt: Runtime, image: ImageInfo | None, name: str) -> int | None:
     """The uid `name` resolves to in `image` (None: not found; the engine refuses it)."""
-    if name.isascii() and name.lstrip("+").isdigit():
-        return int(name)  # numeric, as the engine parses it ("00" and "+0" are uid 0)
+    uid = numeric_uid(name)
+    if uid is not None:
+        return uid
     if image is None:
         return None
     key = (image.id, name)

@@ -35,9 +35,18 @@ def test_security_defaults_are_always_applied() -> None:
     assert "Binds" not in host and "PortBindings" not in host and "Memory" not in host
 
 
-def test_extra_security_options_follow_no_new_privileges() -> None:
+def test_no_new_privileges_comes_last_since_the_engine_takes_the_last_one() -> None:
     opts = arguments(security_opt=["label=type:ci_t"])["host_config"]["SecurityOpt"]
-    assert opts == ["no-new-privileges:true", "label=type:ci_t"]
+    assert opts == ["label=type:ci_t", "no-new-privileges:true"]
+
+
+def test_the_fleets_home_tmpfs_gets_the_policys_tmpfs_size() -> None:
+    config = ContainerConfig(image="busybox")
+    policy = SecurityPolicy(max_tmpfs_size="256m")
+    args = create_arguments(config, policy, {}, user="65534:65534", home="/home/dockfleet")
+    assert args["host_config"]["Tmpfs"] == {
+        "/home/dockfleet": f"rw,exec,nosuid,nodev,uid=65534,gid=65534,mode=0700,size={256 << 20}"
+    }
 
 
 def test_spec_user_and_pids_limit_override_the_policy_defaults() -> None:
@@ -49,6 +58,8 @@ def test_spec_user_and_pids_limit_override_the_policy_defaults() -> None:
 def test_cpu_limit_becomes_nano_cpus() -> None:
     assert arguments(cpu_limit=1.5)["host_config"]["NanoCpus"] == 1_500_000_000
     assert arguments(cpu_limit=0.25)["host_config"]["NanoCpus"] == 250_000_000
+    # rounded, not cut: 0.29 * 1e9 is 289999999.99999997 in floating point
+    assert arguments(cpu_limit=0.29)["host_config"]["NanoCpus"] == 290_000_000
 
 
 def test_memory_limit_allows_no_extra_swap() -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import posixpath
+import secrets
 import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import docker
@@ -16,6 +21,8 @@ from worker.engine.convert import container_info
 
 #: symlinks followed when reading a file out of an image (the kernel's own limit is 40)
 SYMLINK_HOPS = 40
+#: Go's os.ModeSymlink bit, in the mode of the engine's path stat
+GO_MODE_SYMLINK = 1 << 27
 
 
 def create(client: docker.DockerClient, arguments: dict[str, Any]) -> str:
@@ -92,20 +99,11 @@ def read_image_file(
     """The content of one file of `image` (None if it has none), without running it.
 
     Symlinks are followed inside the image, as the engine does when it reads the file.
-    Reads through a container that is created and removed, never started (the engine's
-    archive API works on any container); it carries the fleet's labels, so that cleanup
-    reaps it should this process die in between.
     """
-    created = client.api.create_container(
-        image,
-        command=["/dockfleet-never-started"],
-        labels=fleet_labels.ownership(host),
-        network_disabled=True,
-    )
-    try:
+    with never_started(client, image, host=host) as helper:
         for _ in range(SYMLINK_HOPS):
             try:
-                stream, _ = client.api.get_archive(created["Id"], path)
+                stream, _ = client.api.get_archive(helper, path)
             except docker.errors.NotFound:
                 return None
             with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
@@ -118,8 +116,60 @@ def read_image_file(
                 handle = archive.extractfile(member)
                 return handle.read() if handle is not None else None
         return None  # a symlink loop: the engine cannot read it either
+
+
+@contextmanager
+def never_started(
+    client: docker.DockerClient,
+    image: str,
+    *,
+    host: str,
+    mounts: list[dict[str, Any]] | None = None,
+) -> Iterator[str]:
+    """The id of a container of `image`, to read through the archive API; removed after.
+
+    The archive API works on a container that was never started. This one cannot be
+    started at all (it asks for a device of a random name, which no host has: the engine
+    fails the start), so whoever can start containers cannot run the image with
+    `mounts`; it would run as nobody, without capabilities or network anyway. It carries
+    the fleet's labels, so that cleanup reaps it should this process die in between.
+    """
+    device = f"/dev/dockfleet-never-started-{secrets.token_hex(8)}"
+    created = client.api.create_container(
+        image,
+        command=["/dockfleet-never-started"],
+        user="65534:65534",
+        labels=fleet_labels.ownership(host),
+        network_disabled=True,
+        host_config={
+            "Devices": [
+                {"PathOnHost": device, "PathInContainer": device, "CgroupPermissions": "r"}
+            ],
+            "CapDrop": ["ALL"],
+            "SecurityOpt": ["no-new-privileges:true"],
+            "Mounts": mounts or None,
+        },
+    )
+    try:
+        yield str(created["Id"])
     finally:
         client.api.remove_container(created["Id"], force=True)
+
+
+def path_stat(client: docker.DockerClient, container: str, path: str) -> dict[str, Any] | None:
+    """The engine's lstat of `path` in `container` (None: there is none), without a download.
+
+    Keys: name, size, mode (Go's FileMode bits: `GO_MODE_SYMLINK`), mtime, linkTarget.
+    """
+    api: Any = client.api  # docker-py has no stat call: its own URL and error helpers
+    response = api.head(api._url("/containers/{0}/archive", container), params={"path": path})
+    if response.status_code == 404:
+        return None
+    api._raise_for_status(response)
+    stat: dict[str, Any] = json.loads(
+        base64.b64decode(response.headers["X-Docker-Container-Path-Stat"])
+    )
+    return stat
 
 
 def list_summaries(

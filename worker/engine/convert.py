@@ -14,7 +14,7 @@ from docker.types import Healthcheck
 
 from dockfleet import labels as fleet_labels
 from dockfleet.models import ContainerConfig, ContainerInfo, Mount, PortBinding
-from dockfleet.policy import effective_pids_limit
+from dockfleet.policy_limits import effective_pids_limit, nano_cpus, sized_tmpfs
 from dockfleet.policy_model import SecurityPolicy
 
 NANO = 1_000_000_000
@@ -73,7 +73,8 @@ def host_config(
 
     `home_for` is (user, path): a tmpfs home at path, owned by user when it is numeric.
     """
-    security_opt = [NO_NEW_PRIVILEGES, *config.security_opt]
+    # Last: the engine takes the last no-new-privileges it is given.
+    security_opt = [*config.security_opt, NO_NEW_PRIVILEGES]
     binds = []
     for source, target in config.volumes.items():
         path, _, mode = target.partition(":")
@@ -87,7 +88,7 @@ def host_config(
         "PidsLimit": effective_pids_limit(config, policy),
         "Privileged": config.privileged,
         "ReadonlyRootfs": config.read_only,
-        "Tmpfs": {**config.tmpfs, **_home_tmpfs(home_for)} or None,
+        "Tmpfs": {**config.tmpfs, **_home_tmpfs(home_for, policy.max_tmpfs_size)} or None,
         "Init": config.init or None,
         "RestartPolicy": {
             "Name": "" if config.restart_policy.name == "no" else config.restart_policy.name,
@@ -98,7 +99,7 @@ def host_config(
         "NetworkMode": config.network or "default",
     }
     if config.cpu_limit:
-        result["NanoCpus"] = int(config.cpu_limit * NANO)
+        result["NanoCpus"] = nano_cpus(config.cpu_limit)
     if config.memory_limit:
         # No swap beyond the limit: a CI job's memory use should be what it is asked for.
         result["Memory"] = config.memory_limit
@@ -108,7 +109,7 @@ def host_config(
     return {k: v for k, v in result.items() if v is not None}
 
 
-def _home_tmpfs(home_for: tuple[str | None, str] | None) -> dict[str, str]:
+def _home_tmpfs(home_for: tuple[str | None, str] | None, size: int) -> dict[str, str]:
     if home_for is None:
         return {}
     user, path = home_for
@@ -118,7 +119,7 @@ def _home_tmpfs(home_for: tuple[str | None, str] | None) -> dict[str, str]:
     else:
         owner = ",mode=1777"  # a user name: the engine alone knows its uid
     # exec: tools installed under $HOME (pip --user, npm) run from there.
-    return {path: "rw,exec,nosuid,nodev" + owner}
+    return {path: sized_tmpfs("rw,exec,nosuid,nodev" + owner, size)}
 
 
 def _networking(config: ContainerConfig) -> dict[str, Any] | None:

@@ -39,17 +39,23 @@ class EngineFacts:
     cpus: int
     #: root in a container is not root on the host (userns-remap or a rootless engine)
     remaps_root: bool
+    #: where the engine keeps its state (``DockerRootDir``), on the engine's host
+    data_root: str = ""
 
 
 def facts(client: docker.DockerClient) -> EngineFacts:
-    """The engine's CPUs and whether it remaps root, from one ``docker info``."""
+    """The engine's CPUs, whether it remaps root and its data root, from one ``docker info``."""
     doc = client.api.info()
     # Each option is "name=seccomp,profile=default", "name=userns", "name=rootless"...
     names = set()
     for option in doc.get("SecurityOptions") or []:
         fields = dict(part.partition("=")[::2] for part in str(option).split(","))
         names.add(fields.get("name"))
-    return EngineFacts(cpus=int(doc.get("NCPU", 0)), remaps_root=bool(names & REMAPPING))
+    return EngineFacts(
+        cpus=int(doc.get("NCPU", 0)),
+        remaps_root=bool(names & REMAPPING),
+        data_root=str(doc.get("DockerRootDir") or ""),
+    )
 
 
 #: security options under which the container's uid 0 maps to an unprivileged host uid
