@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 MANAGED = "dockfleet.managed"
@@ -39,9 +41,23 @@ def ownership(
     return labels
 
 
+def secret_env_label(names: Iterable[str]) -> str:
+    """The `SECRET_ENV` label's value: the names as a JSON list (a name may hold a comma)."""
+    return json.dumps(sorted(names), ensure_ascii=False)
+
+
 def secret_env_keys(labels: dict[str, str] | None) -> set[str]:
     """Names of the env variables whose values the fleet masks on this container."""
-    return set(filter(None, (labels or {}).get(SECRET_ENV, "").split(",")))
+    value = (labels or {}).get(SECRET_ENV, "")
+    if value.startswith("["):
+        try:
+            names = json.loads(value)
+        except ValueError:
+            names = None
+        if isinstance(names, list):
+            return {name for name in names if isinstance(name, str) and name}
+    # Containers made before the JSON form: names joined by commas.
+    return set(filter(None, value.split(",")))
 
 
 def is_managed(labels: dict[str, str] | None) -> bool:

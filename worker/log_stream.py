@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 from dockfleet import keys
-from dockfleet import labels as fleet_labels
 from dockfleet.models import LogOptions, LogSummary
 from worker.engine import containers as engine
 from worker.engine.logs import LogReader
@@ -24,12 +22,10 @@ STREAM_TTL_SECONDS = 3600
 LEASE_CHECK_SECONDS = 1.0
 #: unread lines the stream may hold before the copy waits for its reader
 BACKLOG_LIMIT = 5000
-MASK = "***"
 
 
 def copy_logs(rt: Runtime, ref: str, options: LogOptions, stream_id: str) -> LogSummary:
     doc = engine.inspect_raw(rt.docker, ref)
-    secrets = secret_values(doc)
     stream_key, lease_key = keys.log_stream(stream_id), keys.log_reader(stream_id)
     reader = LogReader(rt.docker, doc, options)
     reader_gone = threading.Event()
@@ -46,9 +42,7 @@ def copy_logs(rt: Runtime, ref: str, options: LogOptions, stream_id: str) -> Log
     watchdog.start()
     lines = size = 0
     try:
-        for stream, text, stamp in reader.lines():
-            for secret in secrets:
-                text = text.replace(secret, MASK)
+        for stream, text, stamp in reader.lines():  # masked by the reader
             fields = {"s": stream, "l": text, "t": stamp.isoformat() if stamp else ""}
             rt.redis.xadd(stream_key, fields)  # type: ignore[arg-type]
             lines += 1
@@ -65,19 +59,6 @@ def copy_logs(rt: Runtime, ref: str, options: LogOptions, stream_id: str) -> Log
     pipe.expire(stream_key, STREAM_TTL_SECONDS)
     pipe.execute()
     return summary
-
-
-def secret_values(doc: dict[str, Any]) -> list[str]:
-    """Values of the env variables the fleet marked secret on this container."""
-    config = doc.get("Config") or {}
-    names = fleet_labels.secret_env_keys(config.get("Labels"))
-    values = []
-    for item in config.get("Env") or []:
-        key, _, value = item.partition("=")
-        if key in names and value:
-            values.append(value)
-    # Longest first, so a secret that contains another is masked whole.
-    return sorted(values, key=len, reverse=True)
 
 
 def _wait_for_reader(rt: Runtime, stream_key: str, reader_gone: threading.Event) -> None:

@@ -94,7 +94,7 @@ def test_labels_are_merged_and_secret_keys_are_listed() -> None:
     assert args["labels"] == {
         "team": "ci",
         **OWNERSHIP,
-        fleet_labels.SECRET_ENV: "API_KEY,TOKEN",
+        fleet_labels.SECRET_ENV: '["API_KEY", "TOKEN"]',
     }
 
 

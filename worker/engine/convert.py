@@ -40,7 +40,7 @@ def create_arguments(
     all_labels = {**config.labels, **labels}
     if secret_keys:
         # Lets inspect and logs mask these values later, from the container alone.
-        all_labels[fleet_labels.SECRET_ENV] = ",".join(secret_keys)
+        all_labels[fleet_labels.SECRET_ENV] = fleet_labels.secret_env_label(secret_keys)
     environment = [*config.env, *(f"{k}={v}" for k, v in config.secret_values_by_key())]
     if home:
         environment.append(f"HOME={home}")

@@ -1,29 +1,51 @@
-"""Logs adapter: a container's output as (stream, line, timestamp) with stdout and stderr apart.
+"""Logs adapter: a container's output as (stream, line, timestamp) with stdout and stderr apart,
+secret values masked.
 
 docker-py's ``logs()`` merges stdout and stderr; this reads the multiplexed
 frames itself so each line keeps its stream. The reader can be closed from
 another thread, which is how a follow is stopped when its reader goes away.
+
+The engine's log drivers cut a line longer than 16 KiB into partial messages,
+each with its own timestamp. Without a TTY each message is its own frame and
+the frames of one line are joined here; with a TTY the output is one byte
+stream, so a message ends at a newline or after exactly `PARTIAL_BYTES`, and
+the next one starts with its timestamp. Lines are whole before they are masked,
+so a secret across a cut is masked too.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
 import docker
 
 from dockfleet.models import LogOptions
+from worker.masking import SecretMask, secret_values
 
 FRAME_HEADER = struct.Struct(">BxxxL")
 STREAMS = {0: "stdout", 1: "stdout", 2: "stderr"}
+#: the size of a partial log message (moby's logger.Copier buffer)
+PARTIAL_BYTES = 16 * 1024
+#: a timestamp prefix is at most this long ("2024-05-01T12:34:56.123456789+00:00 ")
+STAMP_BYTES = 40
+Line = tuple[str, str, datetime | None]
 
 
 class LogReader:
-    """An open ``GET /containers/{id}/logs`` response, iterable as lines."""
+    """An open ``GET /containers/{id}/logs`` response, iterable as masked lines."""
 
-    def __init__(self, client: docker.DockerClient, container: dict[str, Any], opts: LogOptions):
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        container: dict[str, Any],
+        opts: LogOptions,
+        secrets: Iterable[str] | None = None,
+    ):
+        """`secrets`: the values to mask; by default those the inspect document `container`
+        marks secret (its env and ``dockfleet.secret-env`` label)."""
         # docker-py's public logs() merges stdout and stderr; its private request
         # helpers are the documented way the SDK itself streams attach/logs.
         api: Any = client.api
@@ -37,6 +59,7 @@ class LogReader:
         if opts.since is not None:
             params["since"] = opts.since.timestamp()
         self._tty = bool((container.get("Config") or {}).get("Tty"))
+        self._mask = SecretMask(secret_values(container) if secrets is None else secrets)
         self._response = api._get(
             api._url("/containers/{0}/logs", container["Id"]), params=params, stream=True
         )
@@ -51,24 +74,17 @@ class LogReader:
         self._closed = True
         self._response.close()
 
-    def lines(self) -> Iterator[tuple[str, str, datetime | None]]:
-        buffers: dict[str, bytes] = {"stdout": b"", "stderr": b""}
-        stamps: dict[str, datetime | None] = {"stdout": None, "stderr": None}
+    def lines(self) -> Iterator[Line]:
+        splitter = TtySplitter() if self._tty else FrameSplitter()
         try:
             for stream, chunk in self._frames():
-                stamp, data = _split_timestamp(chunk)
-                if stamp is not None and not buffers[stream]:
-                    stamps[stream] = stamp
-                buffers[stream] += data
-                while b"\n" in buffers[stream]:
-                    line, buffers[stream] = buffers[stream].split(b"\n", 1)
-                    yield stream, _text(line), stamps[stream]
+                for stream_name, text, stamp in splitter.feed(stream, chunk):
+                    yield stream_name, self._mask(text), stamp
         except (OSError, AttributeError, ValueError):
             if not self._closed:
                 raise
-        for stream, rest in buffers.items():
-            if rest:
-                yield stream, _text(rest), stamps[stream]
+        for stream_name, text, stamp in splitter.rest():
+            yield stream_name, self._mask(text), stamp
 
     def _frames(self) -> Iterator[tuple[str, bytes]]:
         raw = self._response.raw
@@ -84,6 +100,78 @@ class LogReader:
             stream_id, length = FRAME_HEADER.unpack(header)
             data = raw.read(length) if length else b""
             yield STREAMS.get(stream_id, "stdout"), data
+
+
+class FrameSplitter:
+    """Lines of a framed (multiplexed) log: one message a frame, its timestamp first."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, bytes] = {"stdout": b"", "stderr": b""}
+        self._stamps: dict[str, datetime | None] = {"stdout": None, "stderr": None}
+
+    def feed(self, stream: str, frame: bytes) -> Iterator[Line]:
+        stamp, data = _split_timestamp(frame)
+        if stamp is not None and not self._buffers[stream]:
+            self._stamps[stream] = stamp  # a line's time is that of its first part
+        self._buffers[stream] += data
+        while b"\n" in self._buffers[stream]:
+            line, self._buffers[stream] = self._buffers[stream].split(b"\n", 1)
+            yield stream, _text(line), self._stamps[stream]
+
+    def rest(self) -> Iterator[Line]:
+        for stream, rest in self._buffers.items():
+            if rest:
+                yield stream, _text(rest), self._stamps[stream]
+
+
+class TtySplitter:
+    """Lines of a TTY log: one byte stream of messages, each ``<timestamp> <text>`` that
+    ends at a newline or, cut from a longer line, after `PARTIAL_BYTES`."""
+
+    def __init__(self) -> None:
+        self._pending = b""  # received, not yet parsed
+        self._line = b""  # the line so far (its earlier partial messages)
+        self._stamp: datetime | None = None
+        self._in_message = -1  # bytes of the current message's text; -1: a stamp comes next
+
+    def feed(self, stream: str, chunk: bytes) -> Iterator[Line]:
+        self._pending += chunk
+        while self._pending:
+            if self._in_message < 0:
+                if not self._take_stamp():
+                    return  # the stamp is not all here yet
+                continue
+            room = PARTIAL_BYTES - self._in_message
+            end = self._pending.find(b"\n", 0, room)
+            if end >= 0:
+                self._line += self._pending[:end]
+                self._pending = self._pending[end + 1 :]
+                self._in_message = -1
+                yield "stdout", _text(self._line), self._stamp
+                self._line = b""
+                continue
+            part = self._pending[:room]
+            self._line += part
+            self._pending = self._pending[len(part) :]
+            self._in_message += len(part)
+            if self._in_message == PARTIAL_BYTES:
+                self._in_message = -1  # a partial message: the line goes on after a stamp
+
+    def _take_stamp(self) -> bool:
+        space = self._pending.find(b" ", 0, STAMP_BYTES)
+        if space < 0 and len(self._pending) < STAMP_BYTES:
+            return False
+        stamp, rest = _split_timestamp(self._pending) if space >= 0 else (None, self._pending)
+        if stamp is not None and not self._line:
+            self._stamp = stamp
+        self._pending = rest
+        self._in_message = 0
+        return True
+
+    def rest(self) -> Iterator[Line]:
+        tail = self._line + self._pending
+        if tail:
+            yield "stdout", _text(tail), self._stamp
 
 
 def _split_timestamp(chunk: bytes) -> tuple[datetime | None, bytes]:

@@ -21,7 +21,6 @@ from dockfleet.redis_retry import UNAVAILABLE, retrying
 from worker.engine.logs import LogReader
 from worker.runtime import Runtime
 
-MASK = "***"
 BATCH_LINES = 1000
 QUEUE_LINES = 20000
 Line = tuple[str, str, datetime | None]
@@ -68,7 +67,8 @@ class JobLogCopy:
         if self.truncated:
             return
         since = self.cursor_ts.replace(microsecond=0) if self.cursor_ts else None
-        self._reader = LogReader(self.rt.docker, container, LogOptions(follow=True, since=since))
+        options = LogOptions(follow=True, since=since)
+        self._reader = LogReader(self.rt.docker, container, options, secrets=self.secrets)
         if self._closed.is_set():
             self._reader.close()
         # The engine is read in its own thread so that lines that arrive together are
@@ -117,9 +117,7 @@ class JobLogCopy:
         """Write a batch and the cursor in one MULTI; False once the cap is reached."""
         entries: list[dict[str, str]] = []
         within_cap = True
-        for stream, text, stamp in batch:
-            for secret in self.secrets:
-                text = text.replace(secret, MASK)
+        for stream, text, stamp in batch:  # masked by the reader
             size = len(text.encode()) + 1
             if self.bytes + size > self.limit:
                 self.truncated = True
