@@ -1,4 +1,5 @@
-"""Flower: with basic auth, it lists a host's worker and queues, masks secrets, and renders.
+"""Flower: with basic auth, it lists a host's worker and queues, masks secrets (a retried
+task's too), and renders.
 
 The dashboard screenshot is kept at ``artifacts/flower-dashboard.png`` (the
 test prints the path) for a person, or CI, to look at.
@@ -6,70 +7,28 @@ test prints the path) for a person, or CI, to look at.
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
+import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
+import docker
 import pytest
 
-from dockfleet import ContainerConfig, Fleet, JobSpec
-from dockfleet.queues import MAINTENANCE_QUEUE, SHARED_QUEUE, host_queue
-from tests.conftest import TEST_IMAGE, Host
-from tests.support.services import REPO, free_port, require, wait_for
+from dockfleet import ContainerConfig, ContainerInfo, Fleet, JobSpec
+from dockfleet.policy_model import SecurityPolicy
+from dockfleet.queues import MAINTENANCE_QUEUE, SHARED_QUEUE, TaskNames, host_queue
+from tests.conftest import LOCAL_DOCKER, TEST_IMAGE, Host, running_host
+from tests.support.faulty_engine import faulty_engine
+from tests.support.flower import USER, CeleryEvents, Flower
+from tests.support.services import REPO, require, wait_for
 
 pytestmark = pytest.mark.engine
 ARTIFACTS = REPO / "artifacts"
-USER = "fleet-admin"
-
-
-class Flower:
-    def __init__(self, redis_url: str) -> None:
-        self.port = free_port()
-        self.password = secrets.token_urlsafe(12)
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = Path(tempfile.gettempdir()) / f"flower-{self.port}.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWER_")}
-        env.update(DOCKFLEET_REDIS_URL=redis_url, FLOWER_BASIC_AUTH=f"{USER}:{self.password}")
-        args = [sys.executable, "-m", "celery", "-A", "worker.app", "flower"]
-        args += ["--address=127.0.0.1", f"--port={self.port}"]
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-        wait_for(lambda: self.get("/healthcheck", auth=False)[0] == 200, 60, "Flower")
-
-    def get(self, path: str, auth: bool = True) -> tuple[int, Any]:
-        request = urllib.request.Request(self.url + path)
-        if auth:
-            token = base64.b64encode(f"{USER}:{self.password}".encode()).decode()
-            request.add_header("Authorization", f"Basic {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=15) as response:
-                body = response.read()
-                kind = response.headers.get("Content-Type", "")
-                return response.status, json.loads(body) if "json" in kind else body.decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, None
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
-        self.log_path.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +83,74 @@ def test_task_arguments_shown_for_a_job_mask_its_secret(
     assert "TOKEN" in task["args"] and "***" in task["args"]
     assert secret not in json.dumps(task)
     assert secret not in flower.get(f"/task/{result.job_id}")[1]
+
+
+def test_a_retried_create_never_shows_its_secret_in_flower_or_the_task_events(
+    flower: Flower,
+    fleet: Fleet,
+    redis_url: str,
+    policy: SecurityPolicy,
+    local_engine: docker.DockerClient,
+) -> None:
+    # Given a host whose engine answers the first create with a 503 (EngineBusy, transient),
+    # with Celery's own event receiver recording every event of the fleet
+    secret = "s3cr3t-" + secrets.token_hex(8)
+    config = ContainerConfig(
+        image=TEST_IMAGE,
+        cmd=["true"],
+        secret_env={"TOKEN": secret},
+    )
+    with (
+        faulty_engine(LOCAL_DOCKER) as engine,
+        running_host("tr", redis_url, policy, local_engine, docker_url=engine.url) as host,
+        CeleryEvents(redis_url) as recorded,
+    ):
+        engine.hold_next_create()  # the retry's create waits while the test looks
+
+        # When a create with a secret env value is sent to it (and so retried once)
+        created: list[ContainerInfo] = []
+        sender = threading.Thread(
+            target=lambda: created.append(fleet.create_container(config, host=host.name))
+        )
+        sender.start()
+        assert engine.wait_holding(30), host.workers[0].log_tail()
+        # Then while the retried task is active, the worker's page in Flower does not
+        # show the value (Celery's inspect would give the raw arguments)
+        worker = host.workers[0].name
+        status, workers = flower.get(f"/api/workers?workername={worker}&refresh=1")
+        assert status == 200 and workers[worker]["active"], workers
+        assert "***" in json.dumps(workers[worker]["active"])
+        assert secret not in json.dumps(workers)
+        engine.release()
+        sender.join(30)
+
+        assert engine.failed == 1 and created and "TOKEN=***" in created[0].env
+        task_id = next(e["uuid"] for e in recorded.events if e["type"] == "task-retried")
+
+        def in_flower() -> bool:
+            status, task = flower.get(f"/api/task/info/{task_id}")
+            return status == 200 and task["state"] == "SUCCESS"
+
+        wait_for(in_flower, 20, "the retried task's success in Flower")
+
+    # And the task, as Flower lists it, shows its arguments masked, retry included
+    _, task = flower.get(f"/api/task/info/{task_id}")
+    assert task["name"] == TaskNames.CREATE and task["retries"] == 1
+    assert "TOKEN" in task["args"] and "***" in task["args"]
+    _, tasks = flower.get("/api/tasks")
+    assert task_id in tasks and secret not in json.dumps(tasks)
+    assert secret not in flower.get(f"/task/{task_id}")[1]
+    # And no event of it carries the value: sent twice (by the client, then by the retry),
+    # received twice, retried once, succeeded once
+    events = recorded.of_task(task_id)
+    kinds = [e["type"] for e in events]
+    assert kinds.count("task-sent") == 2 and kinds.count("task-received") == 2, kinds
+    assert "task-retried" in kinds and "task-succeeded" in kinds
+    assert all("***" in e["args"] for e in events if e["type"] in ("task-sent", "task-received"))
+    assert secret not in json.dumps(events)
+    assert secret not in json.dumps(recorded.events)
+    # And neither does the worker's log
+    assert secret not in host.workers[0].log_path.read_text(errors="replace")
 
 
 def chromium(*args: str) -> subprocess.CompletedProcess[str]:
