@@ -8,6 +8,7 @@ No error here quotes a value or a line of a file: either may be a secret.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from dockfleet.errors import InvalidSpec
 
 #: what may not stand in a variable's name in an env file (docker's rule)
 _BLANKS = " \t"
+#: a name as variables are usually named: only such a name is quoted in an error (another
+#: may be a value given where a name was expected: ``--secret-env $TOKEN``, a lone line)
+_QUOTABLE_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
 def from_environment(name: str, environ: Mapping[str, str], where: str) -> str:
@@ -26,7 +30,12 @@ def from_environment(name: str, environ: Mapping[str, str], where: str) -> str:
     try:
         return environ[name]
     except KeyError:
-        raise InvalidSpec(f"{where}: environment variable {name} is not set") from None
+        if _QUOTABLE_NAME.match(name):
+            raise InvalidSpec(f"{where}: environment variable {name} is not set") from None
+        raise InvalidSpec(
+            f"{where}: the environment variable it names is not set (the name is not shown: "
+            "it is not written as names usually are, and may be a value)"
+        ) from None
 
 
 def assignment(item: str, environ: Mapping[str, str], flag: str) -> tuple[str, str]:
@@ -37,7 +46,8 @@ def assignment(item: str, environ: Mapping[str, str], flag: str) -> tuple[str, s
         raise InvalidSpec(f"{flag}: a variable needs a name (KEY=VALUE, or KEY alone)")
     if sep:
         return key, value
-    return key, from_environment(key, environ, f"{flag} {key}")
+    where = f"{flag} {key}" if _QUOTABLE_NAME.match(key) else flag
+    return key, from_environment(key, environ, where)
 
 
 def read_env_file(

@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from dockfleet.models.fields import ENV_KEY_RE, EnvList, SecretMap
+from dockfleet.models.fields import EnvList, SecretMap
 from dockfleet.models.units import parse_duration, parse_size
 from dockfleet.names import check_request_id, check_user_labels, is_reserved_name
 
@@ -165,15 +165,6 @@ class ContainerConfig(FrozenModel):
     def _image(cls, value: str) -> str:
         if any(c.isspace() for c in value) or value != value.strip("/:@"):
             raise ValueError(f"invalid image reference {value!r}")
-        return value
-
-    @field_validator("env")
-    @classmethod
-    def _env(cls, value: list[str]) -> list[str]:
-        for item in value:
-            key, sep, _ = item.partition("=")
-            if not sep or not ENV_KEY_RE.match(key):
-                raise ValueError(f"{item!r} is not KEY=VALUE")
         return value
 
     @field_validator("volumes")

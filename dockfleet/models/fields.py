@@ -45,6 +45,7 @@ def _env_from_mapping(value: object) -> object:
         return value
     items = []
     for key, item in value.items():
+        _variable_name(str(key))  # "A=B: x" would read as A="B=x"
         if isinstance(item, bool):
             item = str(item).lower()
         elif not isinstance(item, str | int | float):
@@ -53,23 +54,49 @@ def _env_from_mapping(value: object) -> object:
     return items
 
 
-#: env variables as "KEY=VALUE" items; also from a mapping {KEY: VALUE}
-EnvList = Annotated[list[str], BeforeValidator(_env_from_mapping)]
-#: a secret string, masked in every dump but the worker's
-Secret = Annotated[SecretStr, PlainSerializer(_dump_secret, return_type=str)]
+# No message here quotes a value: it may be a secret (the engine would quote one with a
+# NUL in its error, so that is refused here, naming only the key).
 
 
-def _variable_names(value: dict[str, SecretStr]) -> dict[str, SecretStr]:
-    for key in value:
-        if not ENV_KEY_RE.match(key):
-            raise ValueError(f"{key!r} is not a valid variable name")
+def _variable_name(key: str) -> str:
+    if not ENV_KEY_RE.match(key):
+        raise ValueError(f"{key!r} is not a valid variable name")
+    return key
+
+
+def _env_value(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("a value cannot hold a NUL character")
     return value
 
 
+def _env_item(item: str) -> str:
+    key, sep, value = item.partition("=")
+    if not sep:
+        raise ValueError("not KEY=VALUE (no '=')")
+    _variable_name(key)
+    _env_value(value)
+    return item
+
+
+def _secret_value(value: SecretStr) -> SecretStr:
+    _env_value(value.get_secret_value())
+    return value
+
+
+#: env variables as "KEY=VALUE" items (an error names the item's index and key only);
+#: also from a mapping {KEY: VALUE}
+EnvList = Annotated[
+    list[Annotated[str, AfterValidator(_env_item)]], BeforeValidator(_env_from_mapping)
+]
+#: a secret string, masked in every dump but the worker's
+Secret = Annotated[SecretStr, PlainSerializer(_dump_secret, return_type=str)]
 #: name -> secret value (secret env variables), masked likewise
 SecretMap = Annotated[
-    dict[str, SecretStr],
-    AfterValidator(_variable_names),
+    dict[
+        Annotated[str, AfterValidator(_variable_name)],
+        Annotated[SecretStr, AfterValidator(_secret_value)],
+    ],
     PlainSerializer(_dump_secret_map, return_type=dict[str, str]),
 ]
 #: label key -> value, or -> None for "has the label"; also from ["k=v", "k"]
