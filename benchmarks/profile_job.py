@@ -51,7 +51,8 @@ def main() -> None:
 
 def _submitted(rt: Runtime, spec: JobSpec) -> tuple[JobSpec, str]:
     job_id = uuid.uuid4().hex
-    jobstate.submit(rt.redis, job_id, spec.model_dump(mode="json"), rt.host)
+    retention = rt.settings.retention.results_seconds
+    jobstate.submit(rt.redis, job_id, spec.model_dump(mode="json"), rt.host, retention)
     return spec, job_id
 
 

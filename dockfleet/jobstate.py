@@ -6,8 +6,13 @@
 Each transition is a WATCH/MULTI transaction on the job's hash, so a cancel
 and a worker's claim cannot both win, and `finish` keeps the first result it
 is given: a job is reported once however many deliveries or adoptions it
-sees. The hash keeps the wire spec (secrets included, for adoption) only while
-the job is active; it is dropped in the same transaction that finishes it.
+sees. The hash keeps the wire spec (secrets included, for requeue and adoption)
+only while the job is active; it is dropped in the same transaction that
+finishes it. The hash has a TTL from the transaction that writes it, and each
+act on the job (submit, claim, its worker's lease renewals, finish) sets it to
+the retention again: a record that nothing finishes (a send and a cancel that
+both failed, a job whose every worker is gone) takes its secrets with it once
+the retention has passed.
 """
 
 from __future__ import annotations
@@ -38,8 +43,15 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def submit(client: redis.Redis, job_id: str, wire_spec: dict[str, Any], host: str | None) -> bool:
-    """Record a new queued job; False if the id is already taken."""
+def submit(
+    client: redis.Redis,
+    job_id: str,
+    wire_spec: dict[str, Any],
+    host: str | None,
+    retention: int,
+) -> bool:
+    """Record a new queued job, kept `retention` seconds unless acted on; False if the id
+    is already taken."""
     key, token = keys.job(job_id), uuid.uuid4().hex
     fields: dict[Any, Any] = {
         "state": "queued",
@@ -55,6 +67,7 @@ def submit(client: redis.Redis, job_id: str, wire_spec: dict[str, Any], host: st
             return bool(pipe.hget(key, "submission") == token)
         pipe.multi()
         pipe.hset(key, mapping=fields)
+        pipe.expire(key, retention)
         pipe.execute()
         return True
 
@@ -114,6 +127,7 @@ def claim(
             pipe.execute()
             return "finished"
         pipe.hset(key, mapping={"state": "running", "host": host})
+        pipe.expire(key, retention)  # renewed with the lease while the job runs
         pipe.hsetnx(key, "claimed_at", now_iso())
         pipe.sadd(keys.host_jobs(host), job_id)
         pipe.execute()

@@ -46,7 +46,8 @@ class JobsMixin(FleetBase):
         if not spec.host and not self.live_hosts():
             raise self.transport.no_live_host()
         wire = spec.model_dump(mode="json", context={"reveal_secrets": True})
-        if not jobstate.submit(self.transport.redis, job_id, wire, spec.host):
+        retention = self.settings.retention.results_seconds
+        if not jobstate.submit(self.transport.redis, job_id, wire, spec.host, retention):
             raise InvalidSpec(f"job_id: {job_id!r} is already used")
         shown = repr([spec.model_dump(mode="json"), job_id])  # Flower's view: secrets masked
         queue = job_queue(spec.host)

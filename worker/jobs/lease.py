@@ -3,7 +3,8 @@
 Held with a token and a short TTL (`dockfleet.owned_key`), renewed by a thread
 every third of the TTL, released only by its owner. A worker that dies stops
 renewing; the lease lapses within the TTL and another worker of the host may
-adopt the job. Nobody runs a job whose lease someone else holds.
+adopt the job. Nobody runs a job whose lease someone else holds. Each renewal
+also keeps the job's record alive (its TTL, `dockfleet.jobstate`) while the job runs.
 """
 
 from __future__ import annotations
@@ -22,9 +23,19 @@ TTL_SECONDS = 15
 
 
 class Lease:
-    def __init__(self, client: redis.Redis, job_id: str, holder: str, ttl: int = TTL_SECONDS):
+    def __init__(
+        self,
+        client: redis.Redis,
+        job_id: str,
+        holder: str,
+        ttl: int = TTL_SECONDS,
+        record_ttl: int | None = None,
+    ):
+        """`record_ttl`: the TTL the job's record gets again at each renewal (its retention)."""
         self.client = client
         self.key = keys.job_lease(job_id)
+        self.record = keys.job(job_id)
+        self.record_ttl = record_ttl
         self.token = f"{holder}/{uuid.uuid4().hex[:8]}"
         self.ttl = ttl
         self.lost = threading.Event()
@@ -61,6 +72,8 @@ class Lease:
                 continue  # the job retakes it (or stops) at its next check
             try:
                 renewed = owned_key.renew(self.client, self.key, self.token, self.ttl * 1000)
+                if renewed and self.record_ttl:
+                    self.client.expire(self.record, self.record_ttl)  # never makes one
             except redis.RedisError:
                 log.warning("could not renew %s; retrying", self.key, exc_info=True)
                 continue

@@ -150,6 +150,9 @@ def _resend(rt: Runtime, app: Celery, job_id: str, queue: str, spec: str, tag: s
     send_again(app, job_id, spec, queue, "requeued")
     pipe = rt.redis.pipeline(transaction=False)
     pipe.hincrby(keys.job(job_id), "requeued", 1)  # for the operator (and the tests)
+    # Sent again: kept a retention from now (and a record that expired meanwhile is not
+    # left without a TTL by the count).
+    pipe.expire(keys.job(job_id), rt.settings.retention.results_seconds)
     # Looked at again only after another grace period.
     pipe.zadd(keys.queued_jobs(queue), {job_id: time.time()})
     pipe.execute()

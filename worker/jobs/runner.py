@@ -68,9 +68,8 @@ def run(rt: Runtime, spec: JobSpec, job_id: str, *, redelivered: bool = False) -
     """Run (or adopt) the job; None when another worker holds it and will report, or when
     a `redelivered` message finds no record of the job (it finished long ago)."""
     retention = rt.settings.retention.results_seconds
-    lease = Lease(
-        rt.redis, job_id, holder=f"{rt.host}/{os.getpid()}", ttl=rt.settings.job_lease_seconds
-    )
+    holder, ttl = f"{rt.host}/{os.getpid()}", rt.settings.job_lease_seconds
+    lease = Lease(rt.redis, job_id, holder=holder, ttl=ttl, record_ttl=retention)
     if not retrying(lease.acquire, "taking a job lease"):
         return None
     with lease:
