@@ -120,3 +120,8 @@ class SecurityPolicy(BaseModel):
         description="allow image builds (their RUN steps run as root with the engine's "
         "defaults; always allowed where the engine remaps root)",
     )
+    allow_unmanaged: bool = Field(
+        default=False,
+        description="let the fleet inspect, stop, kill, remove and read the logs of "
+        "containers it did not make",
+    )

@@ -60,7 +60,8 @@ def logs(self: DockerTask, ref: str, options: Json, stream_id: str) -> Json:
 
 @app.task(name=TaskNames.STATS, base=DockerTask, bind=True)
 def stats(self: DockerTask, ref: str) -> Json:
-    return dump(engine_stats.sample(self.rt.docker, ref, self.rt.host))
+    container_id = containers.owned(self.rt, ref).id
+    return dump(engine_stats.sample(self.rt.docker, container_id, self.rt.host))
 
 
 @app.task(name=TaskNames.INSPECT, base=DockerTask, bind=True)

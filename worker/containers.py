@@ -15,7 +15,13 @@ from typing import Any
 
 from dockfleet import keys
 from dockfleet import labels as fleet_labels
-from dockfleet.errors import Conflict, ContainerLimitReached, ContainerNotFound, InvalidSpec
+from dockfleet.errors import (
+    Conflict,
+    ContainerLimitReached,
+    ContainerNotFound,
+    InvalidSpec,
+    PolicyViolation,
+)
 from dockfleet.logconfig import event
 from dockfleet.models import (
     BatchAction,
@@ -139,36 +145,55 @@ def _adoptable(
     return None
 
 
-def inspect(rt: Runtime, ref: str) -> ContainerInfo:
+def owned(rt: Runtime, ref: str) -> ContainerInfo:
+    """The container `ref` names, if the fleet may act on it: by default only one it made
+    (an operator's own containers, compose's Flower with its password in its env, are
+    none of the fleet's business); ``allow_unmanaged`` lifts that.
+
+    Raises:
+        ContainerNotFound: no such container on this host.
+        PolicyViolation: the fleet did not make it.
+    """
     info = engine.inspect(rt.docker, ref, rt.host)
+    if not info.managed and not rt.settings.policy.allow_unmanaged:
+        raise PolicyViolation(
+            "unmanaged-container",
+            f"container={info.name or info.short_id}",
+            "the fleet acts only on containers it made (DOCKFLEET_POLICY__ALLOW_UNMANAGED)",
+        )
+    return info
+
+
+def inspect(rt: Runtime, ref: str) -> ContainerInfo:
+    info = owned(rt, ref)
     locator.remember(rt.redis, info)
     return info
 
 
 def start(rt: Runtime, ref: str) -> ContainerInfo:
-    engine.start(rt.docker, ref)
+    engine.start(rt.docker, owned(rt, ref).id)
     return _changed(rt, engine.inspect(rt.docker, ref, rt.host))
 
 
 def stop(rt: Runtime, ref: str, timeout: int | None) -> ContainerInfo:
-    engine.stop(rt.docker, ref, _grace(rt, timeout))
+    engine.stop(rt.docker, owned(rt, ref).id, _grace(rt, timeout))
     return _changed(rt, engine.inspect(rt.docker, ref, rt.host))
 
 
 def restart(rt: Runtime, ref: str, timeout: int | None) -> ContainerInfo:
-    engine.restart(rt.docker, ref, _grace(rt, timeout))
+    engine.restart(rt.docker, owned(rt, ref).id, _grace(rt, timeout))
     return _changed(rt, engine.inspect(rt.docker, ref, rt.host))
 
 
 def kill(rt: Runtime, ref: str, signal: str) -> ContainerInfo:
-    engine.kill(rt.docker, ref, signal)
+    engine.kill(rt.docker, owned(rt, ref).id, signal)
     return _changed(rt, engine.inspect(rt.docker, ref, rt.host))
 
 
 def remove(rt: Runtime, ref: str, *, force: bool, volumes: bool = False) -> RemoveResult:
     """Remove a container; one already gone is success (``removed=False``)."""
     try:
-        info = engine.inspect(rt.docker, ref, rt.host)
+        info = owned(rt, ref)
     except ContainerNotFound:
         return RemoveResult(id=ref, host=rt.host, removed=False)
     removed = _remove(rt, info, force=force, volumes=volumes)
@@ -210,6 +235,7 @@ def _remove(rt: Runtime, info: ContainerInfo, *, force: bool, volumes: bool) -> 
 
 
 def wait(rt: Runtime, ref: str, timeout: float | None) -> WaitResult:
+    owned(rt, ref)
     container_id, exit_code, error = engine.wait(rt.docker, ref, rt.host, timeout)
     # One inspect for the OOM flag and the state cache: a caller that lists right after
     # the wait must see the exit, not the cache as it was before the "die" event lands.
@@ -235,7 +261,10 @@ def list_containers(rt: Runtime, query: ContainerFilter) -> list[ContainerInfo]:
 def batch(
     rt: Runtime, action: BatchAction, query: ContainerFilter, timeout: int | None
 ) -> list[BatchOutcome]:
-    """Stop, restart or remove every matching container of this host; one outcome each."""
+    """Stop, restart or remove every matching container of this host; one outcome each
+    (only the fleet's own, unless the policy allows more)."""
+    if query.include_unmanaged and not rt.settings.policy.allow_unmanaged:
+        query = query.model_copy(update={"include_unmanaged": False})
     targets = list_containers(rt, query)
 
     def act(info: ContainerInfo) -> BatchOutcome:

@@ -13,6 +13,7 @@ import time
 
 from dockfleet import keys
 from dockfleet.models import LogOptions, LogSummary
+from worker.containers import owned
 from worker.engine import containers as engine
 from worker.engine.logs import LogReader
 from worker.runtime import Runtime
@@ -25,7 +26,7 @@ BACKLOG_LIMIT = 5000
 
 
 def copy_logs(rt: Runtime, ref: str, options: LogOptions, stream_id: str) -> LogSummary:
-    doc = engine.inspect_raw(rt.docker, ref)
+    doc = engine.inspect_raw(rt.docker, owned(rt, ref).id)
     stream_key, lease_key = keys.log_stream(stream_id), keys.log_reader(stream_id)
     reader = LogReader(rt.docker, doc, options)
     reader_gone = threading.Event()
