@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import http.server
-import io
 import os
 import secrets
-import tarfile
 import threading
 import time
 from pathlib import Path
@@ -17,23 +15,13 @@ import pytest
 from dockfleet import BuildFailed, BuildOptions, Fleet, InvalidSpec, PolicyViolation, Settings, keys
 from dockfleet.client.uploads import upload
 from tests.conftest import TEST_IMAGE, Host
+from tests.support.planting import tar_of
 
 pytestmark = pytest.mark.usefixtures("clean_engine")
 
 
 def tag(name: str) -> str:
     return f"dft-build/{name}-{secrets.token_hex(3)}:v1"
-
-
-def tar_of(files: dict[str, str], gzip: bool = False) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz" if gzip else "w") as archive:
-        for name, text in files.items():
-            data = text.encode()
-            entry = tarfile.TarInfo(name)
-            entry.size = len(data)
-            archive.addfile(entry, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def write(folder: Path, files: dict[str, str]) -> Path:

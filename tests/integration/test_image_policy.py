@@ -3,8 +3,6 @@ produce only allowed, unpinned names from allowed bases (messages that skip the 
 
 from __future__ import annotations
 
-import io
-import tarfile
 from collections.abc import Iterator
 
 import docker
@@ -16,19 +14,10 @@ from dockfleet.models import BuildContext
 from dockfleet.policy_model import SecurityPolicy
 from dockfleet.queues import TaskNames, host_queue
 from tests.conftest import TEST_IMAGE, Host, running_host
+from tests.support.planting import tar_of
 
 pytestmark = pytest.mark.engine
 ALLOWED = '["dft-allowed/*", "busybox:local"]'
-
-
-def context(dockerfile: str) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        data = dockerfile.encode()
-        entry = tarfile.TarInfo("Dockerfile")
-        entry.size = len(data)
-        archive.addfile(entry, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +48,7 @@ def no_build_host(
 
 def build_message(fleet: Fleet, host: Host, dockerfile: str, tags: list[str]) -> None:
     """A build sent straight to the host's queue, as a client that skips its checks would."""
-    upload_id = upload(fleet.transport, context(dockerfile))
+    upload_id = upload(fleet.transport, tar_of({"Dockerfile": dockerfile}))
     source = BuildContext(kind="upload", location=upload_id)
     options = BuildOptions(tags=tags)
     fleet.transport.call(

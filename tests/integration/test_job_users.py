@@ -3,7 +3,6 @@ else the policy's non-root user with a writable HOME; judged on the uid the engi
 
 from __future__ import annotations
 
-import io
 import secrets
 import time
 from collections.abc import Iterator
@@ -14,10 +13,12 @@ import pytest
 
 from dockfleet import Fleet, JobSpec, PolicyViolation
 from dockfleet.policy_model import SecurityPolicy
-from tests.conftest import LOCAL_DOCKER, TEST_IMAGE, TEST_LABEL, Host, _engine, running_host
+from tests.conftest import LOCAL_DOCKER, TEST_IMAGE, Host, _engine, running_host
+from tests.support.planting import build_image
 from tests.support.services import DockerDaemon, run_script
 
 pytestmark = pytest.mark.engine
+REPOSITORY = "dockfleet-test-user"
 
 
 def job(image: str, cmd: str, host: str, **container: object) -> JobSpec:
@@ -33,23 +34,16 @@ def output(fleet: Fleet, spec: JobSpec) -> tuple[str, list[str]]:
     return result.status, lines
 
 
-def build(engine: docker.DockerClient, dockerfile: str) -> str:
-    tag = f"dockfleet-test-user:{secrets.token_hex(4)}"
-    engine.images.build(
-        fileobj=io.BytesIO(dockerfile.encode()), tag=tag, labels={TEST_LABEL: "true"}, rm=True
-    )
-    return tag
-
-
 @pytest.fixture(scope="module")
 def user_images(local_engine: docker.DockerClient) -> Iterator[dict[str, str]]:
     """busybox:local with USER 1234; and with a user 'toor' whose uid is 0, as its USER."""
     tags = {
-        "uid-1234": build(local_engine, f"FROM {TEST_IMAGE}\nUSER 1234\n"),
-        "toor": build(
+        "uid-1234": build_image(local_engine, f"FROM {TEST_IMAGE}\nUSER 1234\n", REPOSITORY),
+        "toor": build_image(
             local_engine,
             f"FROM {TEST_IMAGE}\n"
             "RUN echo 'toor:x:0:0:root in disguise:/root:/bin/sh' >> /etc/passwd\nUSER toor\n",
+            REPOSITORY,
         ),
     }
     yield tags

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import secrets
 from collections.abc import Iterator
 
@@ -10,27 +9,17 @@ import docker
 import pytest
 
 from dockfleet import Fleet, JobSpec
-from tests.conftest import TEST_IMAGE, TEST_LABEL, Host
+from tests.conftest import TEST_IMAGE, Host
 from tests.support.events import EventRecorder
+from tests.support.two_service_job import build_slow_db
 
 pytestmark = pytest.mark.engine
-
-#: a stock-image-like service: EXPOSE 5432, no HEALTHCHECK, listens only after a second
-#: and only once it has read its password from the environment (as postgres does)
-SLOW_SERVICE = f"""\
-FROM {TEST_IMAGE}
-EXPOSE 5432
-CMD ["sh", "-c", "sleep 1; [ -n \\"$DB_PASSWORD\\" ] || exit 3; \
-while :; do echo \\"ready for $DB_USER\\" | nc -l -p 5432; done"]
-"""
 
 
 @pytest.fixture(scope="module")
 def slow_service_image(local_engine: docker.DockerClient) -> Iterator[str]:
-    tag = f"dockfleet-test-slow-db:{secrets.token_hex(4)}"
-    local_engine.images.build(
-        fileobj=io.BytesIO(SLOW_SERVICE.encode()), tag=tag, labels={TEST_LABEL: "true"}, rm=True
-    )
+    # the job-file tests' "db": EXPOSE 5432, no HEALTHCHECK, listens late, needs its env
+    tag = build_slow_db(local_engine)
     yield tag
     local_engine.images.remove(tag, force=True)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import secrets
+import tarfile
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +15,28 @@ from dockfleet import labels as fleet_labels
 
 TEST_IMAGE = "busybox:local"
 TEST_LABEL = "dockfleet.test"
+
+
+def tar_of(files: dict[str, str], gzip: bool = False) -> bytes:
+    """A build context: a tar (gzipped if asked) of `files` (name -> text)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz" if gzip else "w") as archive:
+        for name, text in files.items():
+            data = text.encode()
+            entry = tarfile.TarInfo(name)
+            entry.size = len(data)
+            archive.addfile(entry, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def build_image(engine: docker.DockerClient, dockerfile: str, repository: str) -> str:
+    """Build `dockerfile` (no context) straight on `engine` as `repository:<random>`, labelled
+    as a test's; its tag (the caller removes it)."""
+    tag = f"{repository}:{secrets.token_hex(4)}"
+    engine.images.build(
+        fileobj=io.BytesIO(dockerfile.encode()), tag=tag, labels={TEST_LABEL: "true"}, rm=True
+    )
+    return tag
 
 
 def fleet_labels_for(

@@ -8,12 +8,10 @@
 
 from __future__ import annotations
 
-import io
-import secrets
-
 import docker
 
-from tests.conftest import TEST_IMAGE, TEST_LABEL
+from tests.conftest import TEST_IMAGE
+from tests.support.planting import build_image
 
 SLOW_DB = f"""\
 FROM {TEST_IMAGE}
@@ -31,11 +29,7 @@ EXPECTED_OUTPUT = ["token=***", "ready for ci", "pong ***"]
 
 def build_slow_db(engine: docker.DockerClient) -> str:
     """Build the "db" service's image on `engine`; its tag (remove it when done)."""
-    tag = f"dockfleet-test-slow-db:{secrets.token_hex(4)}"
-    engine.images.build(
-        fileobj=io.BytesIO(SLOW_DB.encode()), tag=tag, labels={TEST_LABEL: "true"}, rm=True
-    )
-    return tag
+    return build_image(engine, SLOW_DB, "dockfleet-test-slow-db")
 
 
 def job_file(db_image: str) -> str:
