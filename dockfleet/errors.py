@@ -7,6 +7,7 @@
     │   │   ├── BrokerTimeout     Redis took the connection but did not answer in time
     │   │   └── BrokerAuthError   Redis refused the password (or wants one): not transient
     │   └── EngineBusy            the engine answered 5xx / timed out on a call
+    │       └── SlotsBusy         another create held the host's slot lock too long
     └── PermanentError            retrying cannot help
         ├── InvalidSpec           a spec failed validation (names the field)
         ├── PolicyViolation       a spec breaks the security policy (names the rule)
@@ -110,6 +111,19 @@ class BrokerAuthError(BrokerUnavailable):
 
 class EngineBusy(TransientError):
     """The engine failed a call in a way that may succeed later (5xx, read timeout)."""
+
+
+class SlotsBusy(EngineBusy):
+    """Creates on the host waited too long for the lock that counts its containers.
+
+    A job treats this as a full host (it waits for capacity); a plain create retries.
+    """
+
+    def __init__(self, host: str, waited: float) -> None:
+        super(FleetError, self).__init__(host, waited)
+        self.host = host
+        self.waited = waited
+        self.message = f"host {host!r}: waited {waited:g}s for the container-slot lock"
 
 
 class InvalidSpec(PermanentError):

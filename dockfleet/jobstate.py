@@ -30,12 +30,15 @@ from redis.client import Pipeline
 from dockfleet import keys
 from dockfleet.models.jobs import JobResult
 from dockfleet.queues import job_queue
+from dockfleet.store.scripts import LuaScript
 
 State = Literal["queued", "running", "finished"]
 #: run: a first run; rerun: claimed before (a redelivery or an adoption); finished: done;
-#: gone: a redelivered message for a job Redis no longer knows (finished, record expired)
-Claim = Literal["run", "rerun", "finished", "gone"]
+#: gone: a redelivered message for a job Redis no longer knows (finished, record expired);
+#: elsewhere: the job runs on another host (its containers are there, and so is its report)
+Claim = Literal["run", "rerun", "finished", "gone", "elsewhere"]
 END_FIELD = "end"
+_RECORD_OUTCOME = LuaScript("outcome_record")
 T = TypeVar("T")
 
 
@@ -94,14 +97,28 @@ def outcome_of(fields: dict[str, str]) -> JobResult | None:
     return JobResult.model_validate_json(raw) if raw else None
 
 
-def record_outcome(client: redis.Redis, job_id: str, result: JobResult) -> JobResult:
-    """Keep how the job ended before its cleanup; the first outcome recorded counts."""
-    client.hsetnx(keys.job(job_id), "outcome", result.model_dump_json())
-    return outcome_of(read(client, job_id)) or result
+def record_outcome(
+    client: redis.Redis, job_id: str, result: JobResult, lease_token: str
+) -> JobResult | None:
+    """Keep how the job ended before its cleanup; the first outcome recorded counts.
+
+    Only the holder of the job's lease records (`lease_token`): None when it is
+    another worker's now (that worker adopted the job, and reports it).
+    """
+    stored = _RECORD_OUTCOME(
+        client, [keys.job_lease(job_id), keys.job(job_id)], [lease_token, result.model_dump_json()]
+    )
+    return JobResult.model_validate_json(stored) if stored else None
 
 
 def claim(
-    client: redis.Redis, job_id: str, host: str, retention: int, *, redelivered: bool = False
+    client: redis.Redis,
+    job_id: str,
+    host: str,
+    retention: int,
+    *,
+    lease_token: str,
+    redelivered: bool = False,
 ) -> Claim:
     """A worker takes the job: ``run`` it (or adopt it), or it is already ``finished``.
 
@@ -111,22 +128,28 @@ def claim(
     took has a record, so that message belongs to a job that finished and whose record
     expired (kombu restores an unacknowledged message after its visibility timeout,
     which can be long after the result), and running it would run the job twice.
+
+    A running job stays on the host that first claimed it: a message of the shared
+    queue that comes back after its visibility timeout, to a worker of another host,
+    is ``elsewhere`` (the job's own host adopts it if its worker died).
     """
     key = keys.job(job_id)
 
     def attempt(pipe: Pipeline) -> Claim:
-        state, cancel, target = pipe.hmget(key, ["state", "cancel", "target"])
+        state, cancel, target, runs_on = pipe.hmget(key, ["state", "cancel", "target", "host"])
         if state == "finished":
             return "finished"
         if state is None and redelivered:
             return "gone"
+        if state == "running" and runs_on and runs_on != host:
+            return "elsewhere"
         pipe.multi()
         pipe.zrem(keys.queued_jobs(job_queue(str(target or ""))), job_id)
         if state in (None, "queued") and cancel == "1":
             _finish_in(pipe, job_id, _canceled_result(job_id, host), retention, host)
             pipe.execute()
             return "finished"
-        pipe.hset(key, mapping={"state": "running", "host": host})
+        pipe.hset(key, mapping={"state": "running", "host": host, "leased_by": lease_token})
         pipe.expire(key, retention)  # renewed with the lease while the job runs
         pipe.hsetnx(key, "claimed_at", now_iso())
         pipe.sadd(keys.host_jobs(host), job_id)

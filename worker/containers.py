@@ -49,9 +49,17 @@ BATCH_PARALLELISM = 4
 
 
 def create(
-    rt: Runtime, config: ContainerConfig, *, job: str | None = None, image: ImageInfo | None = None
+    rt: Runtime,
+    config: ContainerConfig,
+    *,
+    job: str | None = None,
+    image: ImageInfo | None = None,
+    slot_wait: float | None = None,
 ) -> ContainerInfo:
     """Create a container on this host, or adopt the one an earlier delivery made.
+
+    `slot_wait`: how long to wait for the host's slot lock (`SlotsBusy` after it;
+    default: the operation timeout).
 
     A caller that knows the image (the job runner, which just made sure of it)
     gets back a summary of what it asked for instead of an inspect of the new
@@ -79,40 +87,57 @@ def create(
     runs_as = users.run_as(rt, config, image)
     config = with_policy_limits(config, policy, host_cpus=rt.host_cpus)
     arguments = create_arguments(config, policy, labels, user=runs_as.user, home=runs_as.home)
-    with host_slot_lock(rt.redis, rt.host, rt.settings.default_timeout):
+    wait = rt.settings.default_timeout if slot_wait is None else slot_wait
+    # Under the lock: the count and the create, nothing else (every waiter waits for it).
+    with host_slot_lock(rt.redis, rt.host, wait) as hold:
         fleet = fleet_summaries(rt)
         adopted = _adoptable(fleet, config, request)
-        if adopted is not None:
-            info = engine.inspect(rt.docker, adopted, rt.host)
-        else:
+        if adopted is None:
             if len(fleet) >= rt.settings.max_containers:
                 raise ContainerLimitReached(rt.host, rt.settings.max_containers)
             container_id = engine.create(rt.docker, arguments)
-            info = (
-                engine.inspect(rt.docker, container_id, rt.host)
-                if known_image is None
-                else _made_info(rt, container_id, config, labels, known_image.id)
-            )
-            event(
-                log,
-                "container.created",
-                "container %s (%s) created on host %s from %s",
-                info.short_id,
-                info.name,
-                rt.host,
-                config.reference,
-                host=rt.host,
-                job=job,
-                container=info.id,
-                container_name=info.name,
-                image=config.reference,
-            )
+    if adopted is not None:
+        info = engine.inspect(rt.docker, adopted, rt.host)
+    else:
+        if not hold.kept:
+            _recount(rt, container_id, wait)
+        info = (
+            engine.inspect(rt.docker, container_id, rt.host)
+            if known_image is None
+            else _made_info(rt, container_id, config, labels, known_image.id)
+        )
+        event(
+            log,
+            "container.created",
+            "container %s (%s) created on host %s from %s",
+            info.short_id,
+            info.name,
+            rt.host,
+            config.reference,
+            host=rt.host,
+            job=job,
+            container=info.id,
+            container_name=info.name,
+            image=config.reference,
+        )
     locator.remember(rt.redis, info)
     # Last use of the image, for cleanup's least-recently-used eviction.
     rt.redis.zadd(keys.image_last_use(rt.host), {info.image_id: time.time()})
     if adopted is not None or known_image is None:  # an inspect, not only what was asked for
         state_cache.put(rt, info)
     return info
+
+
+def _recount(rt: Runtime, container_id: str, wait: float) -> None:
+    """Count the host again after a create whose slot lock lapsed while it was held (its
+    worker was paused past the lock's TTL): if another create took the last slot
+    meanwhile, this one gives its container back and the host is full."""
+    with host_slot_lock(rt.redis, rt.host, wait):
+        if len(fleet_summaries(rt)) <= rt.settings.max_containers:
+            return
+        engine.remove(rt.docker, container_id, force=True, volumes=False)
+    log.warning("host %s: a create raced past max_containers; it waits again", rt.host)
+    raise ContainerLimitReached(rt.host, rt.settings.max_containers)
 
 
 def _made_info(

@@ -3,9 +3,16 @@
 A create counts the host's fleet containers *on the engine* and creates under
 one Redis lock per host, so the count is the truth (containers removed behind
 the fleet's back free their slot) and two racing workers cannot both take the
-last slot. The lock expires by itself if its holder dies, and is taken and
-released with a token (`dockfleet.owned_key`), so a Redis restart in the
-middle of either costs a pause, never a lock that nobody holds.
+last slot. The lock is taken and released with a token (`dockfleet.owned_key`),
+so a Redis restart in the middle of either costs a pause, never a lock that
+nobody holds.
+
+The lock has a short TTL, renewed while it is held (`worker.keeper`): a slow
+engine call keeps it as long as it needs, and a holder that dies frees it
+within `LOCK_TTL_SECONDS`. A holder that was paused past the TTL learns at
+release that the lock was not its own to the end (`SlotHold.kept`): another
+create may have counted the host without its container, so the caller counts
+again (`recount`).
 """
 
 from __future__ import annotations
@@ -15,36 +22,55 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import redis
 
 from dockfleet import keys, owned_key
-from dockfleet.errors import EngineBusy
+from dockfleet.errors import SlotsBusy
 from dockfleet.redis_retry import UNAVAILABLE, retrying
+from worker.keeper import Keeper
 
 log = logging.getLogger(__name__)
-#: a holder that died frees the lock after this long; a create takes milliseconds
-LOCK_TIMEOUT_MS = 60_000
+#: a holder that died frees the lock after this long; a live one renews it
+LOCK_TTL_SECONDS = 10
 #: how often a waiter looks again, at most (it starts at a few milliseconds)
 MAX_POLL_SECONDS = 0.1
 
 
+@dataclass
+class SlotHold:
+    #: the lock stayed ours from take to release (known once the block has ended)
+    kept: bool = False
+
+
 @contextmanager
-def host_slot_lock(client: redis.Redis, host: str, wait_seconds: float) -> Iterator[None]:
-    key, token = keys.host_slots_lock(host), uuid.uuid4().hex
+def host_slot_lock(client: redis.Redis, host: str, wait_seconds: float) -> Iterator[SlotHold]:
+    key, token, ttl_ms = keys.host_slots_lock(host), uuid.uuid4().hex, LOCK_TTL_SECONDS * 1000
     deadline = time.monotonic() + wait_seconds
     delay = 0.005
     while not retrying(
-        lambda: owned_key.take(client, key, token, LOCK_TIMEOUT_MS), "taking a container slot"
+        lambda: owned_key.take(client, key, token, ttl_ms), "taking a container slot"
     ):
         if time.monotonic() >= deadline:
-            raise EngineBusy(f"host {host!r}: waited {wait_seconds}s for the container-slot lock")
+            raise SlotsBusy(host, wait_seconds)
         time.sleep(delay)
         delay = min(delay * 2, MAX_POLL_SECONDS)
+    keeper = Keeper(
+        f"the container-slot lock of host {host}",
+        LOCK_TTL_SECONDS,
+        lambda: owned_key.renew(client, key, token, ttl_ms),
+    ).start()
+    hold = SlotHold()
     try:
-        yield
+        yield hold
     finally:
+        keeper.stop()
         try:
-            retrying(lambda: owned_key.release(client, key, token), "freeing a container slot")
+            hold.kept = retrying(
+                lambda: owned_key.release(client, key, token), "freeing a container slot"
+            )
         except UNAVAILABLE:  # Redis stayed away: the lock lapses by itself
             log.warning("could not release the container-slot lock of host %s", host)
+        if not hold.kept:
+            log.warning("the container-slot lock of host %s lapsed while held", host)

@@ -42,6 +42,7 @@ EXAMPLES: list[FleetError] = [
     AmbiguousReference("x", ["b", "a"]),
     InvalidSpec("m"),
     errors.EngineBusy("busy"),
+    errors.SlotsBusy("h1", 5.0),
     errors.Conflict("name taken"),
     errors.OperationTimeout("late"),
     errors.JobTimeout("late"),

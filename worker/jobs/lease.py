@@ -1,63 +1,76 @@
-"""The lease: the exclusive right to run one job, held in Redis while its worker lives.
+"""The lease: the exclusive right to act on one job, held in Redis while its worker lives.
 
-Held with a token and a short TTL (`dockfleet.owned_key`), renewed by a thread
-every third of the TTL, released only by its owner. A worker that dies stops
-renewing; the lease lapses within the TTL and another worker of the host may
-adopt the job. Nobody runs a job whose lease someone else holds. Each renewal
-also keeps the job's record alive (its TTL, `dockfleet.jobstate`) while the job runs.
+Held with a token and a short TTL, renewed every third of the TTL (`worker.keeper`),
+released only by its owner. A worker that dies (or is paused, or loses Redis for
+longer than the TTL) stops renewing; the lease lapses and another worker of the
+job's host may adopt the job. Each renewal also keeps the job's record alive (its
+TTL, `dockfleet.jobstate`) while the job runs.
+
+The lease is also the fence of every write that decides something about the job
+(its log lines, its outcome) and of its cleanup: those check, atomically in
+Redis, that the token is still ours. And a lapsed lease is retaken only if no
+other worker held it since (``leased_by`` in the job's record): a worker paused
+across an adoption wakes up to find it has lost the job, not to act on it again.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from types import TracebackType
 
 import redis
 
 from dockfleet import keys, owned_key
+from dockfleet.store.scripts import LuaScript
+from worker.keeper import Keeper
 
 log = logging.getLogger(__name__)
 TTL_SECONDS = 15
+_TAKE = LuaScript("lease_take")
 
 
 class Lease:
     def __init__(
-        self,
-        client: redis.Redis,
-        job_id: str,
-        holder: str,
-        ttl: int = TTL_SECONDS,
-        record_ttl: int | None = None,
-    ):
-        """`record_ttl`: the TTL the job's record gets again at each renewal (its retention)."""
+        self, client: redis.Redis, job_id: str, holder: str, host: str, ttl: int, record_ttl: int
+    ) -> None:
+        """`holder` names the worker; `record_ttl`: the TTL the job's record gets again at
+        each renewal (its retention)."""
         self.client = client
         self.key = keys.job_lease(job_id)
         self.record = keys.job(job_id)
         self.record_ttl = record_ttl
+        self.host = host
         self.token = f"{holder}/{uuid.uuid4().hex[:8]}"
         self.ttl = ttl
-        self.lost = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._keeper = Keeper(self.key, ttl, self._renew)
+        self.lost = self._keeper.lost
+        #: the job runs on another host: not ours to act on, ever
+        self.elsewhere = False
 
-    def acquire(self) -> bool:
-        """Take the lease, or keep it if it is ours already (safe to repeat)."""
-        held = owned_key.take(self.client, self.key, self.token, self.ttl * 1000)
+    def acquire(self, *, retake: bool = True) -> bool:
+        """Take the lease, or keep it if it is ours already (safe to repeat).
+
+        A first take (`retake=False`, a delivery of the job) may follow any earlier
+        holder: that is an adoption. A retake follows only ourselves.
+        """
+        answer = _TAKE(
+            self.client,
+            [self.key, self.record],
+            [self.token, self.ttl * 1000, self.host, "retake" if retake else "first"],
+        )
+        self.elsewhere = answer == -1
+        held: bool = answer == 1
         if held:
             self.lost.clear()
         return held
 
     def __enter__(self) -> Lease:
-        self._thread = threading.Thread(target=self._keep, name=f"lease-{self.key}", daemon=True)
-        self._thread.start()
+        self._keeper.start()
         return self
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._keeper.stop()
         self.release()
 
     def release(self) -> None:
@@ -66,19 +79,12 @@ class Lease:
         except redis.RedisError:  # it lapses by itself within the TTL
             log.warning("could not release %s", self.key, exc_info=True)
 
-    def _keep(self) -> None:
-        while not self._stop.wait(self.ttl / 3):
-            if self.lost.is_set():
-                continue  # the job retakes it (or stops) at its next check
-            try:
-                renewed = owned_key.renew(self.client, self.key, self.token, self.ttl * 1000)
-                if renewed and self.record_ttl:
-                    self.client.expire(self.record, self.record_ttl)  # never makes one
-            except redis.RedisError:
-                log.warning("could not renew %s; retrying", self.key, exc_info=True)
-                continue
-            if not renewed:
-                # Lapsed (Redis was away longer than the TTL) or taken over: the job
-                # retakes it if it is still free, else stops acting.
-                log.error("lost the lease %s", self.key)
-                self.lost.set()
+    def _renew(self) -> bool:
+        renewed = owned_key.renew(self.client, self.key, self.token, self.ttl * 1000)
+        if renewed:
+            self.client.expire(self.record, self.record_ttl)  # never makes one
+        return renewed
+
+
+class LeaseLost(Exception):
+    """Another worker holds the job now: stop acting, it reports."""

@@ -1,11 +1,14 @@
 """Copies a job container's log into the job's Redis stream, exactly once per line.
 
-Each line is written in one MULTI with the cursor that says how far the copy
-got (timestamp of the last line, lines seen at that timestamp, bytes, count),
-so a worker that adopts the job after a crash resumes right after the last
-line written: nothing is lost and nothing is written twice. Secret values are
-masked before a line leaves the worker; past the byte cap the copy stops with
-one notice line and the truncated flag set.
+Each batch of lines is written in one script with the cursor that says how far
+the copy got (timestamp of the last line, lines seen at that timestamp, bytes,
+count), so a worker that adopts the job after a crash resumes right after the
+last line written: nothing is lost and nothing is written twice. The write is
+fenced: it lands only while this worker holds the job's lease and the cursor
+is where this copy left it (compare-and-set), so a worker that was paused
+while another adopted the job cannot add a line. Secret values are masked
+before a line leaves the worker; past the byte cap the copy stops with one
+notice line and the truncated flag set.
 """
 
 from __future__ import annotations
@@ -17,22 +20,35 @@ from typing import Any
 
 from dockfleet import keys
 from dockfleet.models import LogOptions
-from dockfleet.redis_retry import UNAVAILABLE, retrying
+from dockfleet.redis_retry import retrying
+from dockfleet.store.scripts import LuaScript
 from worker.engine.logs import LogReader
+from worker.jobs.lease import Lease, LeaseLost
 from worker.runtime import Runtime
 
 BATCH_LINES = 1000
 QUEUE_LINES = 20000
 Line = tuple[str, str, datetime | None]
+_APPEND = LuaScript("log_append")
+#: what `log_append.lua` answers when the lease is not ours
+LEASE_LAPSED = -1
 
 
 class JobLogCopy:
     def __init__(
-        self, rt: Runtime, job_id: str, secrets: list[str], limit: int, *, resume: bool = True
+        self,
+        rt: Runtime,
+        job_id: str,
+        lease: Lease,
+        secrets: list[str],
+        limit: int,
+        *,
+        resume: bool = True,
     ) -> None:
         """`resume`: an earlier run may have copied part of the log (read its cursor)."""
         self.rt = rt
         self.job_id = job_id
+        self.lease = lease
         self.secrets = secrets
         self.limit = limit
         fields: dict[str, str] = {}
@@ -114,8 +130,9 @@ class JobLogCopy:
             lines.put(None)
 
     def _write(self, batch: list[Line]) -> bool:
-        """Write a batch and the cursor in one MULTI; False once the cap is reached."""
+        """Write a batch and the cursor at once; False once the cap is reached."""
         entries: list[dict[str, str]] = []
+        before = f"{self.lines}:{int(self.truncated)}"
         within_cap = True
         for stream, text, stamp in batch:  # masked by the reader
             size = len(text.encode()) + 1
@@ -132,29 +149,30 @@ class JobLogCopy:
             self.bytes += size
             self.lines += 1
             entries.append({"s": stream, "l": text, "t": stamp.isoformat() if stamp else ""})
-        cursor = self._cursor()
-        try:
-            self._send(entries, cursor)
-        except UNAVAILABLE:
-            # Redis went away mid-write: once it is back, send again unless the
-            # MULTI had landed (its cursor says so), so no line is written twice.
-            retrying(lambda: self._send_unless_landed(entries, cursor), "copying a job log")
+        written = self._send(entries, before)
+        if written == LEASE_LAPSED and retrying(self.lease.acquire, "retaking a lease"):
+            written = self._send(entries, before)  # it had lapsed, and nobody took it
+        if written < 0:
+            # Another worker has the job (it adopted it while this one was paused or
+            # cut off from Redis): it copies the log from here; this copy stops.
+            self.lease.lost.set()
+            raise LeaseLost(self.job_id)
         return within_cap
 
-    def _send(self, entries: list[dict[str, str]], cursor: dict[Any, Any]) -> None:
-        pipe = self.rt.redis.pipeline(transaction=True)
+    def _send(self, entries: list[dict[str, str]], before: str) -> int:
+        """Write the batch and the cursor, fenced (see `log_append.lua`); safe to repeat."""
+        cursor = self._cursor()
+        after = f"{cursor['log_lines']}:{cursor['log_truncated']}"
+        args: list[Any] = [self.lease.token, before, after, len(cursor)]
+        for field, value in cursor.items():
+            args += [field, value]
         for entry in entries:
-            pipe.xadd(keys.job_log(self.job_id), entry)  # type: ignore[arg-type]
-        pipe.hset(keys.job(self.job_id), mapping=cursor)
-        pipe.execute()
+            args += [entry["s"], entry["l"], entry["t"]]
+        keys_ = [self.lease.key, keys.job(self.job_id), keys.job_log(self.job_id)]
+        written: int = retrying(lambda: _APPEND(self.rt.redis, keys_, args), "copying a job log")
+        return written
 
-    def _send_unless_landed(self, entries: list[dict[str, str]], cursor: dict[Any, Any]) -> None:
-        stored = self.rt.redis.hmget(keys.job(self.job_id), ["log_lines", "log_truncated"])
-        if stored == [str(cursor["log_lines"]), str(cursor["log_truncated"])]:
-            return
-        self._send(entries, cursor)
-
-    def _cursor(self) -> dict[Any, Any]:
+    def _cursor(self) -> dict[str, Any]:
         return {
             "log_ts": self.cursor_ts.isoformat() if self.cursor_ts else "",
             "log_at_ts": self.at_cursor,

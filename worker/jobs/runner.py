@@ -7,8 +7,15 @@ Why it is exactly once:
 - Only the holder of the job's lease acts on it; a delivery that finds the
   lease held elsewhere does nothing (the holder reports; if the holder dies,
   its lease lapses and an adoption re-sends the job: see `adoption`).
-- The log copy resumes from a cursor written atomically with each line.
-- `jobstate.finish` stores the first result only; the result is stored before
+- The lease fences the run: it is confirmed before each object is made, and
+  the log lines and the outcome are written only while it is ours (checked in
+  Redis, atomically with the write). A worker that lost it (paused, or cut off
+  from Redis, past its TTL) retakes it only if nobody held it meanwhile; else
+  it stops where it is and leaves the job, cleanup included, to its adopter.
+- A running job stays on the host that claimed it: a late message of the
+  shared queue at another host finds the job ``elsewhere`` and does nothing.
+- The log copy resumes from a cursor written atomically with each batch.
+- `jobstate.finish` stores the first result only; the outcome is stored before
   cleanup, so a crash after it loses nothing and reconcile removes leftovers.
 - A Redis outage is not the job's outcome: state writes are retried, and a
   step cut by the outage is resumed once Redis is back, as an adoption of the
@@ -22,8 +29,9 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import docker
 
@@ -35,6 +43,7 @@ from dockfleet.errors import (
     FleetError,
     InvalidSpec,
     JobCanceled,
+    SlotsBusy,
 )
 from dockfleet.logconfig import event
 from dockfleet.models import ContainerConfig, ImageInfo
@@ -48,7 +57,7 @@ from worker.engine.convert import engine_time
 from worker.engine.errors import translate
 from worker.jobs import images as job_images
 from worker.jobs import netpool
-from worker.jobs.lease import Lease
+from worker.jobs.lease import Lease, LeaseLost
 from worker.jobs.log_copy import JobLogCopy
 from worker.jobs.meter import ResourceMeter
 from worker.jobs.services import wait_ready
@@ -58,10 +67,10 @@ log = logging.getLogger(__name__)
 CHECK_SECONDS = 0.25
 LOG_DRAIN_SECONDS = 10.0
 SLOT_POLL_SECONDS = 0.2
-
-
-class LeaseLost(Exception):
-    """Another worker holds the job now: stop acting, it reports."""
+#: a job waits for the host's slot lock this long at a time, then looks at its
+#: timeout and its cancel flag, and waits again
+SLOT_LOCK_WAIT_SECONDS = 5.0
+T = TypeVar("T")
 
 
 def run(rt: Runtime, spec: JobSpec, job_id: str, *, redelivered: bool = False) -> JobResult | None:
@@ -69,16 +78,28 @@ def run(rt: Runtime, spec: JobSpec, job_id: str, *, redelivered: bool = False) -
     a `redelivered` message finds no record of the job (it finished long ago)."""
     retention = rt.settings.retention.results_seconds
     holder, ttl = f"{rt.host}/{os.getpid()}", rt.settings.job_lease_seconds
-    lease = Lease(rt.redis, job_id, holder=holder, ttl=ttl, record_ttl=retention)
-    if not retrying(lease.acquire, "taking a job lease"):
+    lease = Lease(rt.redis, job_id, holder=holder, host=rt.host, ttl=ttl, record_ttl=retention)
+    if not retrying(lambda: lease.acquire(retake=False), "taking a job lease"):
+        if lease.elsewhere:
+            log.info("job %s runs on another host; this delivery is ignored", job_id)
         return None
     with lease:
         claim = retrying(
-            lambda: jobstate.claim(rt.redis, job_id, rt.host, retention, redelivered=redelivered),
+            lambda: jobstate.claim(
+                rt.redis,
+                job_id,
+                rt.host,
+                retention,
+                lease_token=lease.token,
+                redelivered=redelivered,
+            ),
             "claim",
         )
         if claim == "gone":
             log.info("job %s: a late redelivery of a job whose record expired; ignored", job_id)
+            return None
+        if claim == "elsewhere":
+            log.info("job %s runs on another host; this delivery is ignored", job_id)
             return None
         fields = {}
         if claim != "run":  # a first run has no history to read
@@ -116,10 +137,16 @@ def run(rt: Runtime, spec: JobSpec, job_id: str, *, redelivered: bool = False) -
                     if not retrying(lease.acquire, "retaking a lease"):
                         return None  # adopted by another worker meanwhile: it reports
                     job = JobRun(rt, spec, job_id, lease, fresh=False)
-            outcome = retrying(
-                lambda: jobstate.record_outcome(rt.redis, job_id, decided), "recording an outcome"
+            recorded = _fenced(
+                lease, lambda: jobstate.record_outcome(rt.redis, job_id, decided, lease.token)
             )
-        # Clean up before reporting, so a caller who got the result finds nothing left.
+            if recorded is None:
+                return None  # adopted while we were away: the adopter reports
+            outcome = recorded
+        # Clean up before reporting, so a caller who got the result finds nothing left;
+        # only while the job is still ours (else its adopter may be using what is there).
+        if not retrying(lease.acquire, "confirming a job lease"):
+            return None
         job.cleanup(outcome)
         final = outcome
         reported = retrying(
@@ -142,6 +169,15 @@ def run(rt: Runtime, spec: JobSpec, job_id: str, *, redelivered: bool = False) -
             error=reported.error,
         )
         return reported
+
+
+def _fenced(lease: Lease, write: Callable[[], T | None]) -> T | None:
+    """A write that lands only while `lease` is ours: retried once after retaking a lease
+    that lapsed with nobody else taking it; None when another worker has the job."""
+    done = retrying(write, "writing a job's state")
+    if done is None and retrying(lease.acquire, "retaking a lease"):
+        done = retrying(write, "writing a job's state")
+    return done
 
 
 class JobRun:
@@ -192,6 +228,7 @@ class JobRun:
             return self._pooled_network()
         name = object_name(self.job_id)
         labels = fleet_labels.ownership(self.rt.host, job=self.job_id)
+        self._hold()
         try:
             networks.create(self.rt.docker, name, labels=labels)
         except docker.errors.APIError as exc:
@@ -249,6 +286,7 @@ class JobRun:
         skips the lookups an adoption needs (every engine call counts in a CI job).
         """
         assert config.name is not None
+        self._hold()
         doc = None if self.fresh else self._existing(config.name, is_job)
         if doc is None:
             image = job_images.ensure(self.rt, config.reference, self.spec.pull)
@@ -264,6 +302,11 @@ class JobRun:
             doc["State"] = {"Status": "running"}
         return doc
 
+    def _hold(self) -> None:
+        """Go on only while the job's lease is ours (retaken if it lapsed unclaimed)."""
+        if not retrying(self.lease.acquire, "confirming a job lease"):
+            raise LeaseLost(self.job_id)
+
     def _existing(self, name: str, is_job: bool) -> dict[str, Any] | None:
         """The container an earlier run of this job made, if any (to adopt, not duplicate)."""
         try:
@@ -278,13 +321,16 @@ class JobRun:
     def _create_when_a_slot_frees(self, config: ContainerConfig, image: ImageInfo) -> str:
         """Create the container, waiting (within the job's timeout) while the host is full.
 
-        A full host is a queue, not a failure: CI jobs wait for capacity.
+        A full host is a queue, not a failure: CI jobs wait for capacity. So is a host
+        whose slot lock other creates hold (a slow engine): the job waits its turn.
         """
         delay = SLOT_POLL_SECONDS
         while True:
             try:
-                return containers.create(self.rt, config, job=self.job_id, image=image).id
-            except ContainerLimitReached:
+                return containers.create(
+                    self.rt, config, job=self.job_id, image=image, slot_wait=SLOT_LOCK_WAIT_SECONDS
+                ).id
+            except (ContainerLimitReached, SlotsBusy):
                 if time.monotonic() - self.began > self.spec.timeout:
                     raise
                 if self._cancel_requested():
@@ -306,6 +352,7 @@ class JobRun:
         copy = JobLogCopy(
             self.rt,
             self.job_id,
+            self.lease,
             self.spec.secret_values(),
             self.spec.log_limit,
             resume=not self.fresh,
@@ -337,6 +384,8 @@ class JobRun:
             meter.stop()
             copier.join(LOG_DRAIN_SECONDS)
             copy.close()
+        if isinstance(copy.error, LeaseLost):
+            raise copy.error  # adopted meanwhile: the adopter copies the rest, and reports
         if lost_engine:
             raise lost_engine[0]  # translated by execute(): the host is unavailable
         state = final["State"]
