@@ -10,60 +10,37 @@ from typing import Any
 import click
 
 from dockfleet.cli.jobs import follow_job
+from dockfleet.cli.key_values import parse_filters
 from dockfleet.cli.main import Context, cli
+from dockfleet.cli.options import (
+    EVERY_LIVE_HOST,
+    filter_option,
+    host_option,
+    json_option,
+    quiet_option,
+)
 from dockfleet.cli.output import ago, emit_json, for_each, listing, table
 from dockfleet.cli.spec_options import config_from_options, container_options
-from dockfleet.errors import InvalidSpec
+from dockfleet.client.fleet import Fleet
 from dockfleet.models import BatchOutcome, ContainerFilter, ContainerInfo, LogOptions
 
-F = Callable[..., Any]
+#: what ``--filter`` matches containers by
+CONTAINER_FILTERS = "status=running, label=k[=v], name=part (repeatable)."
 
 
-def host_option(func: F) -> F:
-    return click.option("--host", help="The Docker host (default: found from the id).")(func)
-
-
-def json_option(func: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
-
-
-def filter_option(func: F) -> F:
-    return click.option(
-        "--filter",
-        "-f",
-        "filters",
-        multiple=True,
-        metavar="KEY=VALUE",
-        help="status=running, label=k[=v], name=part (repeatable).",
-    )(func)
-
-
-def parse_filters(
+def _container_filter(
     filters: tuple[str, ...], *, host: str | None, limit: int | None = None, every: bool = True
 ) -> ContainerFilter:
-    status: list[str] = []
-    labels: list[str] = []
-    name = None
-    for item in filters:
-        key, sep, value = item.partition("=")
-        if not sep or key not in ("status", "label", "name"):
-            raise InvalidSpec(f"--filter: {item!r} is not status=..., label=... or name=...")
-        if key == "status":
-            status.append(value)
-        elif key == "label":
-            labels.append(value)
-        else:
-            name = value
-    if not status and not every:
-        status = ["running"]
-    spec = {"status": status, "labels": labels, "name": name, "host": host, "limit": limit}
-    return ContainerFilter.model_validate(spec)
+    spec = parse_filters(filters, lists={"status": "status", "label": "labels"}, single=["name"])
+    if not spec["status"] and not every:
+        spec["status"] = ["running"]
+    return ContainerFilter.model_validate({**spec, "host": host, "limit": limit})
 
 
 @cli.command(context_settings={"allow_interspersed_args": False})
 @container_options
-@host_option
-@json_option
+@host_option()
+@json_option()
 @click.argument("image")
 @click.argument("command", nargs=-1)
 @click.pass_obj
@@ -86,7 +63,7 @@ def create(
 
 
 @cli.command()
-@host_option
+@host_option()
 @click.argument("refs", nargs=-1, required=True)
 @click.pass_obj
 def start(state: Context, host: str | None, refs: tuple[str, ...]) -> None:
@@ -94,49 +71,55 @@ def start(state: Context, host: str | None, refs: tuple[str, ...]) -> None:
     for_each(refs, lambda ref: state.fleet.start_container(ref, host=host))
 
 
-@cli.command()
-@host_option
-@click.option("--time", "-t", "timeout", type=int, help="Seconds to wait before killing.")
-@filter_option
-@click.argument("refs", nargs=-1)
-@click.pass_obj
-def stop(
-    state: Context,
-    host: str | None,
-    timeout: int | None,
-    filters: tuple[str, ...],
-    refs: tuple[str, ...],
-) -> None:
-    """Stop containers by id/name, or every container matching --filter on every host."""
-    if filters and not refs:
-        query = parse_filters(filters, host=host)
-        _show_batch(state.fleet.stop_containers(query, timeout))
-        return
-    for_each(_need(refs), lambda ref: state.fleet.stop_container(ref, timeout, host=host))
+def _stopping_command(
+    name: str,
+    summary: str,
+    one: Callable[[Fleet, str, int | None, str | None], object],
+    batch: Callable[[Fleet, ContainerFilter, int | None], list[BatchOutcome]],
+) -> click.Command:
+    """``stop`` or ``restart``: the same command but for the fleet calls (`one` container,
+    a `batch` on every container --filter matches) and its help."""
+
+    @cli.command(name, help=summary)
+    @host_option()
+    @click.option("--time", "-t", "timeout", type=int, help="Seconds to wait before killing.")
+    @filter_option(CONTAINER_FILTERS)
+    @click.argument("refs", nargs=-1)
+    @click.pass_obj
+    def command(
+        state: Context,
+        host: str | None,
+        timeout: int | None,
+        filters: tuple[str, ...],
+        refs: tuple[str, ...],
+    ) -> None:
+        _named_or_matching(
+            refs,
+            filters,
+            host,
+            lambda ref: one(state.fleet, ref, timeout, host),
+            lambda query: batch(state.fleet, query, timeout),
+        )
+
+    return command
+
+
+stop = _stopping_command(
+    "stop",
+    "Stop containers by id/name, or every container matching --filter on every host.",
+    Fleet.stop_container,
+    Fleet.stop_containers,
+)
+restart = _stopping_command(
+    "restart",
+    "Restart containers by id/name, or every container matching --filter.",
+    Fleet.restart_container,
+    Fleet.restart_containers,
+)
 
 
 @cli.command()
-@host_option
-@click.option("--time", "-t", "timeout", type=int, help="Seconds to wait before killing.")
-@filter_option
-@click.argument("refs", nargs=-1)
-@click.pass_obj
-def restart(
-    state: Context,
-    host: str | None,
-    timeout: int | None,
-    filters: tuple[str, ...],
-    refs: tuple[str, ...],
-) -> None:
-    """Restart containers by id/name, or every container matching --filter."""
-    if filters and not refs:
-        _show_batch(state.fleet.restart_containers(parse_filters(filters, host=host), timeout))
-        return
-    for_each(_need(refs), lambda ref: state.fleet.restart_container(ref, timeout, host=host))
-
-
-@cli.command()
-@host_option
+@host_option()
 @click.option("--signal", "-s", default="SIGKILL", show_default=True, help="Signal to send.")
 @click.argument("refs", nargs=-1, required=True)
 @click.pass_obj
@@ -146,23 +129,26 @@ def kill(state: Context, host: str | None, signal: str, refs: tuple[str, ...]) -
 
 
 @cli.command()
-@host_option
+@host_option()
 @click.option("--force", "-f", is_flag=True, help="Kill a running container first.")
-@click.option("--filter", "filters", multiple=True, metavar="KEY=VALUE", help="Remove matches.")
+@filter_option("Remove matches.", short=False)
 @click.argument("refs", nargs=-1)
 @click.pass_obj
 def rm(
     state: Context, host: str | None, force: bool, filters: tuple[str, ...], refs: tuple[str, ...]
 ) -> None:
     """Remove containers by id/name, or every container matching --filter."""
-    if filters and not refs:
-        _show_batch(state.fleet.remove_containers(parse_filters(filters, host=host)))
-        return
-    for_each(_need(refs), lambda ref: state.fleet.remove_container(ref, force=force, host=host))
+    _named_or_matching(
+        refs,
+        filters,
+        host,
+        lambda ref: state.fleet.remove_container(ref, force=force, host=host),
+        lambda query: state.fleet.remove_containers(query),
+    )
 
 
 @cli.command()
-@host_option
+@host_option()
 @click.option("--timeout", type=float, help="Give up after this many seconds.")
 @click.argument("ref")
 @click.pass_obj
@@ -172,7 +158,7 @@ def wait(state: Context, host: str | None, timeout: float | None, ref: str) -> N
 
 
 @cli.command()
-@host_option
+@host_option()
 @click.argument("refs", nargs=-1, required=True)
 @click.pass_obj
 def inspect(state: Context, host: str | None, refs: tuple[str, ...]) -> None:
@@ -182,13 +168,13 @@ def inspect(state: Context, host: str | None, refs: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.option("--all", "-a", "every", is_flag=True, help="Show all containers, not only running.")
-@click.option("--quiet", "-q", is_flag=True, help="Only print ids.")
+@quiet_option()
 @click.option("--last", "-n", "limit", type=int, help="Show the N most recent containers.")
 @click.option("--unmanaged", is_flag=True, help="Include containers the fleet did not create.")
 @click.option("--fresh", is_flag=True, help="Ask every host now, not the fleet's state cache.")
-@click.option("--host", help="Only this host (default: every live host).")
-@filter_option
-@json_option
+@host_option(EVERY_LIVE_HOST)
+@filter_option(CONTAINER_FILTERS)
+@json_option()
 @click.pass_obj
 def ps(
     state: Context,
@@ -202,7 +188,7 @@ def ps(
     as_json: bool,
 ) -> None:
     """List the fleet's containers on every host."""
-    query = parse_filters(filters, host=host, limit=limit, every=every or bool(limit))
+    query = _container_filter(filters, host=host, limit=limit, every=every or bool(limit))
     query = query.model_copy(update={"include_unmanaged": unmanaged})
     found = state.fleet.list_containers(query, fresh=fresh)
     headers = ["CONTAINER ID", "HOST", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
@@ -230,13 +216,13 @@ def _ps_row(info: ContainerInfo) -> list[str]:
 
 
 @cli.command()
-@host_option
+@host_option()
 @click.option("--follow", "-f", is_flag=True, help="Follow the output until the container exits.")
 @click.option("--tail", "-n", type=int, help="Only the last N lines.")
 @click.option("--timestamps", "-t", is_flag=True, help="Show timestamps.")
 @click.option("--stdout/--no-stdout", default=True, help="Include stdout.")
 @click.option("--stderr/--no-stderr", default=True, help="Include stderr.")
-@json_option
+@json_option()
 @click.argument("ref")
 @click.pass_obj
 def logs(
@@ -271,10 +257,20 @@ def logs(
         lines.close()
 
 
-def _need(refs: tuple[str, ...]) -> tuple[str, ...]:
+def _named_or_matching(
+    refs: tuple[str, ...],
+    filters: tuple[str, ...],
+    host: str | None,
+    each: Callable[[str], object],
+    matching: Callable[[ContainerFilter], list[BatchOutcome]],
+) -> None:
+    """`each` container named, or without names a batch on every container --filter matches."""
+    if filters and not refs:
+        _show_batch(matching(_container_filter(filters, host=host)))
+        return
     if not refs:
         raise click.UsageError("give at least one container id or name, or --filter")
-    return refs
+    for_each(refs, each)
 
 
 def _show_batch(outcomes: list[BatchOutcome]) -> None:

@@ -16,6 +16,7 @@ import click
 
 from dockfleet import jobstate
 from dockfleet.cli.main import Context, cli
+from dockfleet.cli.options import host_option, json_option
 from dockfleet.cli.output import emit_json
 from dockfleet.cli.progress import wait_with_spinner
 from dockfleet.cli.run_spec import job_spec
@@ -43,7 +44,7 @@ job file, no live host, an image that cannot be pulled, a service never ready.""
     help="A job file (YAML or JSON, docs/job-files.md); the flags given override it.",
 )
 @container_options
-@click.option("--host", help="Run on this Docker host (default: any live host).")
+@host_option("Run on this Docker host (default: any live host).")
 @click.option("--timeout", default="1h", show_default=True, help="Stop the job after (1h, 90s).")
 @click.option(
     "--pull",
@@ -58,7 +59,7 @@ job file, no live host, an image that cannot be pulled, a service never ready.""
 @click.option("--keep", is_flag=True, help="Keep the containers of a failed job for debugging.")
 @click.option("--log-limit", default="4m", show_default=True, help="Cap on the stored log.")
 @click.option("--no-job-network", is_flag=True, help="No private network for the job.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON at the end.")
+@json_option("Print the result as JSON at the end.")
 @click.option(
     "--dry-run",
     is_flag=True,

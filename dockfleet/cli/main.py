@@ -150,6 +150,7 @@ def register_commands() -> None:
         networks,
         stats,
         system,
+        transfers,
         up,
     )
 

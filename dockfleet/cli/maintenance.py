@@ -5,14 +5,15 @@ from __future__ import annotations
 import click
 
 from dockfleet.cli.main import Context, cli
+from dockfleet.cli.options import EVERY_LIVE_HOST, host_option, json_option
 from dockfleet.cli.output import emit_json, size, table
 from dockfleet.models import CleanupReport
 
 
 @cli.command()
-@click.option("--host", help="Only this host (default: every live host).")
+@host_option(EVERY_LIVE_HOST)
 @click.option("--dry-run", is_flag=True, help="Show what would be removed; remove nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_obj
 def cleanup(state: Context, host: str | None, dry_run: bool, as_json: bool) -> None:
     """Remove stopped fleet containers, unused fleet images and empty fleet networks.

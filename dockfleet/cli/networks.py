@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import click
 
-from dockfleet.cli.images import pairs
+from dockfleet.cli.key_values import pairs, parse_filters
 from dockfleet.cli.main import Context, cli
+from dockfleet.cli.options import (
+    EVERY_LIVE_HOST,
+    HOST_OF_THE_CONTAINER,
+    ONLY_LIVE_HOST,
+    filter_option,
+    host_option,
+    json_option,
+    quiet_option,
+)
 from dockfleet.cli.output import ago, emit_json, for_each, listing
-from dockfleet.errors import InvalidSpec
 from dockfleet.models import NetworkFilter, NetworkOptions
-
-HOST_HELP = "The Docker host (default: the fleet's only live host)."
 
 
 @cli.group("network")
@@ -19,7 +25,7 @@ def network() -> None:
 
 
 @network.command("create")
-@click.option("--host", help=HOST_HELP)
+@host_option(ONLY_LIVE_HOST)
 @click.option("--driver", "-d", default="bridge", show_default=True)
 @click.option("--internal", is_flag=True, help="No traffic in or out of the network.")
 @click.option("--attachable", is_flag=True, help="Standalone containers may attach (overlay).")
@@ -28,7 +34,7 @@ def network() -> None:
 @click.option("--gateway", help="Gateway address inside --subnet.")
 @click.option("--ipv6", is_flag=True, help="Enable IPv6.")
 @click.option("--opt", "-o", "opts", multiple=True, metavar="K=V", help="Driver option.")
-@click.option("--json", "as_json", is_flag=True, help="Print the network as JSON.")
+@json_option("Print the network as JSON.")
 @click.argument("name")
 @click.pass_obj
 def create(
@@ -64,12 +70,11 @@ def create(
 
 
 @network.command("ls")
-@click.option("--host", help="Only this host (default: every live host).")
+@host_option(EVERY_LIVE_HOST)
 @click.option("--all", "-a", "every", is_flag=True, help="Also networks the fleet did not create.")
-@click.option("--filter", "-f", "filters", multiple=True, metavar="KEY=VALUE",
-              help="name=part, driver=name, label=k[=v] (repeatable).")  # fmt: skip
-@click.option("--quiet", "-q", is_flag=True, help="Only print ids.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@filter_option("name=part, driver=name, label=k[=v] (repeatable).")
+@quiet_option()
+@json_option()
 @click.pass_obj
 def ls(
     state: Context,
@@ -80,17 +85,9 @@ def ls(
     as_json: bool,
 ) -> None:
     """List the fleet's networks on every host."""
-    spec: dict[str, object] = {"host": host, "include_unmanaged": every}
-    labels: list[str] = []
-    for item in filters:
-        key, sep, value = item.partition("=")
-        if not sep or key not in ("name", "driver", "label"):
-            raise InvalidSpec(f"--filter: {item!r} is not name=, driver= or label=")
-        if key == "label":
-            labels.append(value)
-        else:
-            spec[key] = value
-    found = state.fleet.list_networks(NetworkFilter.model_validate({**spec, "labels": labels}))
+    spec = parse_filters(filters, lists={"label": "labels"}, single=["name", "driver"])
+    query = NetworkFilter.model_validate({**spec, "host": host, "include_unmanaged": every})
+    found = state.fleet.list_networks(query)
     headers = ["NETWORK ID", "NAME", "HOST", "DRIVER", "SCOPE", "INTERNAL", "SUBNET", "CREATED"]
     rows = (
         [
@@ -109,7 +106,7 @@ def ls(
 
 
 @network.command("rm")
-@click.option("--host", help=HOST_HELP)
+@host_option(ONLY_LIVE_HOST)
 @click.argument("refs", nargs=-1, required=True)
 @click.pass_obj
 def rm(state: Context, host: str | None, refs: tuple[str, ...]) -> None:
@@ -118,7 +115,7 @@ def rm(state: Context, host: str | None, refs: tuple[str, ...]) -> None:
 
 
 @network.command("connect")
-@click.option("--host", help="The Docker host (default: the container's).")
+@host_option(HOST_OF_THE_CONTAINER)
 @click.option("--alias", "aliases", multiple=True, help="DNS name in the network (repeatable).")
 @click.option("--ip", "ipv4_address", help="IPv4 address in the network.")
 @click.argument("network_ref", metavar="NETWORK")
@@ -139,7 +136,7 @@ def connect(
 
 
 @network.command("disconnect")
-@click.option("--host", help="The Docker host (default: the container's).")
+@host_option(HOST_OF_THE_CONTAINER)
 @click.option("--force", "-f", is_flag=True, help="Force the container off the network.")
 @click.argument("network_ref", metavar="NETWORK")
 @click.argument("container")
@@ -152,7 +149,7 @@ def disconnect(
 
 
 @network.command("inspect")
-@click.option("--host", help=HOST_HELP)
+@host_option(ONLY_LIVE_HOST)
 @click.argument("refs", nargs=-1, required=True)
 @click.pass_obj
 def inspect(state: Context, host: str | None, refs: tuple[str, ...]) -> None:

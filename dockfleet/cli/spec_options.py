@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import click
 
+from dockfleet.cli.key_values import pairs
+from dockfleet.cli.options import Decorator, together
 from dockfleet.env_sources import assignment, read_env_file
 from dockfleet.errors import InvalidSpec
 from dockfleet.models import ContainerConfig
 from dockfleet.validation import parse
 
-F = Callable[..., Any]
-
-_OPTIONS: list[Callable[[F], F]] = [
+_OPTIONS: list[Decorator] = [
     click.option("--name", help="Container name."),
     click.option(
         "--env",
@@ -63,11 +63,8 @@ _OPTIONS: list[Callable[[F], F]] = [
 ]
 
 
-def container_options(func: F) -> F:
-    """Decorate a command with every container option."""
-    for option in reversed(_OPTIONS):
-        func = option(func)
-    return func
+#: decorates a command with every container option
+container_options = together(*_OPTIONS)
 
 
 def config_from_options(
@@ -105,7 +102,7 @@ def container_fields(
         "secret_env": secrets or None,
         "volumes": _volumes(opts.get("volume")) or None,
         "ports": _ports(opts.get("publish")) or None,
-        "labels": _pairs(opts.get("label"), "--label") or None,
+        "labels": pairs(opts.get("label"), "--label", need_value=False) or None,
         "memory_limit": opts.get("memory"),
         "cpu_limit": opts.get("cpus"),
         "user": opts.get("user"),
@@ -134,16 +131,6 @@ def _variables(files: Any, items: Any, flag: str, environ: Mapping[str, str]) ->
 def _split(item: str, sep: str) -> tuple[str, str]:
     key, _, value = item.partition(sep)
     return key, value
-
-
-def _pairs(items: Any, flag: str) -> dict[str, str]:
-    result = {}
-    for item in items or ():
-        key, _, value = item.partition("=")
-        if not key:
-            raise InvalidSpec(f"{flag}: {item!r} is not KEY[=VALUE]")
-        result[key] = value
-    return result
 
 
 def _volumes(items: Any) -> dict[str, str]:

@@ -11,6 +11,7 @@ from rich.live import Live
 from rich.table import Table
 
 from dockfleet.cli.main import Context, cli
+from dockfleet.cli.options import host_option, json_option
 from dockfleet.cli.output import console, emit_json, size
 from dockfleet.models import ContainerStats
 
@@ -31,13 +32,13 @@ HEADERS = [
 
 
 @cli.command()
-@click.option("--host", help="Only this host's containers.")
+@host_option("Only this host's containers.")
 @click.option(
     "--stream/--no-stream",
     default=None,
     help="Follow live (the default for the table) or print once (the default for --json).",
 )
-@click.option("--json", "as_json", is_flag=True, help="JSON: a list, or with --stream a line each.")
+@json_option("JSON: a list, or with --stream a line each.")
 @click.argument("refs", nargs=-1)
 @click.pass_obj
 def stats(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from dockfleet.cli.main import Context, cli
+from dockfleet.cli.options import EVERY_LIVE_HOST, host_option, json_option
 from dockfleet.cli.output import ago, emit_json, size, table
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_obj
 def hosts(state: Context, as_json: bool) -> None:
     """List the fleet's Docker hosts and whether they are up."""
@@ -49,8 +50,8 @@ def hosts(state: Context, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--host", help="Only this host (default: every live host).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@host_option(EVERY_LIVE_HOST)
+@json_option()
 @click.pass_obj
 def info(state: Context, host: str | None, as_json: bool) -> None:
     """Show `docker info` facts of the fleet's hosts."""
