@@ -6,7 +6,9 @@ ones to come), each in its own module, all built on these helpers.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from dockfleet.client.hosts import read_hosts
 from dockfleet.client.routing import Router
@@ -18,6 +20,8 @@ from dockfleet.settings import Settings
 
 #: extra seconds a caller waits beyond an operation's own timeout
 SLACK_SECONDS = 10.0
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class FleetBase:
@@ -40,12 +44,29 @@ class FleetBase:
     def live_hosts(self) -> list[str]:
         return [h.name for h in self.hosts() if h.up]
 
+    def _targets(self, host: str | None) -> list[str]:
+        """`host` alone if named, else every live host."""
+        return [host] if host else self.live_hosts()
+
     def _fan_out(
         self, name: str, args: list[Any], hosts: list[str], wait: float | None = None
     ) -> list[Any]:
+        """`name` sent to every host of `hosts` at once; their results in that order."""
         timeout = wait or self.settings.default_timeout
         sent = [(h, self.transport.send(name, args, host_queue(h), timeout=timeout)) for h in hosts]
         return [self.transport.wait(r, host_queue(h), timeout) for h, r in sent]
+
+    def _gather(
+        self,
+        name: str,
+        args: list[Any],
+        hosts: list[str],
+        model: type[M],
+        wait: float | None = None,
+    ) -> list[M]:
+        """`name` on every host of `hosts` at once, each host's list of results as one list."""
+        rows = self._fan_out(name, args, hosts, wait)
+        return [model.model_validate(r) for per_host in rows for r in per_host]
 
     def _on_container(
         self, name: str, ref: str, args: list[Any], host: str | None, wait: float | None = None

@@ -57,18 +57,19 @@ class ContainersMixin(FleetBase):
     def stop_container(
         self, ref: str, timeout: int | None = None, host: str | None = None
     ) -> ContainerInfo:
-        grace = self._grace(timeout)
-        raw = self._on_container(TaskNames.STOP, ref, [timeout], host, wait=grace + SLACK_SECONDS)
-        return ContainerInfo.model_validate(raw)
+        """Stop a container, killing it after `timeout` seconds (default: the settings')."""
+        return self._stop(TaskNames.STOP, ref, timeout, host)
 
     def restart_container(
         self, ref: str, timeout: int | None = None, host: str | None = None
     ) -> ContainerInfo:
-        grace = self._grace(timeout)
-        raw = self._on_container(
-            TaskNames.RESTART, ref, [timeout], host, wait=grace + SLACK_SECONDS
-        )
-        return ContainerInfo.model_validate(raw)
+        """Restart a container; the stop kills it after `timeout` seconds as `stop_container`."""
+        return self._stop(TaskNames.RESTART, ref, timeout, host)
+
+    def _stop(self, name: str, ref: str, timeout: int | None, host: str | None) -> ContainerInfo:
+        """Stop or restart: the caller waits the grace the engine may wait, and some more."""
+        wait = self._grace(timeout) + SLACK_SECONDS
+        return ContainerInfo.model_validate(self._on_container(name, ref, [timeout], host, wait))
 
     def kill_container(
         self, ref: str, signal: str = "SIGKILL", host: str | None = None
@@ -128,12 +129,12 @@ class ContainersMixin(FleetBase):
         the whole fleet) when it is live; ``fresh=True`` asks every host instead.
         """
         query = parse(ContainerFilter, query or {})
-        hosts = [query.host] if query.host else self.live_hosts()
+        hosts = self._targets(query.host)
         resync = self.settings.state_resync_interval
         infos = None if fresh else cached_listing(self.transport.redis, hosts, query, resync)
         if infos is None:
-            rows = self._fan_out(TaskNames.LIST, [query.model_dump(mode="json")], hosts)
-            infos = [ContainerInfo.model_validate(r) for per_host in rows for r in per_host]
+            args = [query.model_dump(mode="json")]
+            infos = self._gather(TaskNames.LIST, args, hosts, ContainerInfo)
         infos.sort(key=listing_order, reverse=True)
         return infos[: query.limit] if query.limit else infos
 
@@ -155,8 +156,6 @@ class ContainersMixin(FleetBase):
     ) -> list[BatchOutcome]:
         """One task per host, all at once (a batch across the fleet)."""
         query = parse(ContainerFilter, query)
-        hosts = [query.host] if query.host else self.live_hosts()
         wait = self._grace(timeout) * 4 + SLACK_SECONDS
         args = [action, query.model_dump(mode="json"), timeout]
-        rows = self._fan_out(TaskNames.BATCH, args, hosts, wait=wait)
-        return [BatchOutcome.model_validate(r) for per_host in rows for r in per_host]
+        return self._gather(TaskNames.BATCH, args, self._targets(query.host), BatchOutcome, wait)

@@ -65,15 +65,9 @@ class ImagesMixin(FleetBase):
         spec = parse(PullSpec, {"reference": reference, "credentials": credentials,
                                 "platform": platform})  # fmt: skip
         check_image_reference(spec.reference, self.settings.policy)
-        raw = self._streamed(
-            TaskNames.IMAGE_PULL,
-            [spec.model_dump(mode="json", context={"reveal_secrets": True})],
-            [spec.model_dump(mode="json")],
-            host,
-            self.settings.images.pull_timeout,
-            _progress_handler(on_progress),
+        return ImageInfo.model_validate(
+            self._transfer(TaskNames.IMAGE_PULL, spec, host, on_progress)
         )
-        return ImageInfo.model_validate(raw)
 
     def push_image(
         self,
@@ -85,15 +79,9 @@ class ImagesMixin(FleetBase):
     ) -> PushResult:
         """Push a host's image to the registry its reference names."""
         spec = parse(PushSpec, {"reference": reference, "credentials": credentials})
-        raw = self._streamed(
-            TaskNames.IMAGE_PUSH,
-            [spec.model_dump(mode="json", context={"reveal_secrets": True})],
-            [spec.model_dump(mode="json")],
-            host,
-            self.settings.images.pull_timeout,
-            _progress_handler(on_progress),
+        return PushResult.model_validate(
+            self._transfer(TaskNames.IMAGE_PUSH, spec, host, on_progress)
         )
-        return PushResult.model_validate(raw)
 
     def build_image(
         self,
@@ -149,9 +137,8 @@ class ImagesMixin(FleetBase):
     def list_images(self, query: ImageFilter | None = None) -> list[ImageInfo]:
         """Images of every live host (or of ``query.host``), newest first."""
         query = parse(ImageFilter, query or {})
-        hosts = [query.host] if query.host else self.live_hosts()
-        rows = self._fan_out(TaskNames.IMAGE_LIST, [query.model_dump(mode="json")], hosts)
-        infos = [ImageInfo.model_validate(r) for per_host in rows for r in per_host]
+        args = [query.model_dump(mode="json")]
+        infos = self._gather(TaskNames.IMAGE_LIST, args, self._targets(query.host), ImageInfo)
         infos.sort(key=lambda i: (i.created is not None, i.created), reverse=True)
         return infos
 
@@ -173,6 +160,20 @@ class ImagesMixin(FleetBase):
         data = path.read_bytes() if path.is_file() else tar_folder(path, limit)
         upload_id = upload(self.transport, data)
         return BuildContext(kind="upload", location=upload_id), upload_id
+
+    def _transfer(
+        self,
+        name: str,
+        spec: PullSpec | PushSpec,
+        host: str | None,
+        on_progress: ProgressCallback | None,
+    ) -> Any:
+        """Pull or push: the registry password reaches the worker in the message only (Flower
+        shows the spec masked), and each progress event becomes a `TransferProgress`."""
+        wire = spec.model_dump(mode="json", context={"reveal_secrets": True})
+        shown = [spec.model_dump(mode="json")]
+        timeout = self.settings.images.pull_timeout
+        return self._streamed(name, [wire], shown, host, timeout, _progress_handler(on_progress))
 
     def _streamed(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dockfleet.client import stats_store
-from dockfleet.client.base import SLACK_SECONDS, FleetBase
+from dockfleet.client.base import SLACK_SECONDS, FleetBase, M
 from dockfleet.models import CleanupReport, ContainerStats, ReconcileReport
 from dockfleet.queues import TaskNames
 
@@ -18,17 +18,17 @@ class MaintenanceMixin(FleetBase):
 
     def cleanup(self, host: str | None = None, dry_run: bool = False) -> list[CleanupReport]:
         """Clean `host` (default: every live host) now; `dry_run` only reports the plan."""
-        hosts = [host] if host else self.live_hosts()
-        wait = MAINTENANCE_WAIT_SECONDS + SLACK_SECONDS
-        rows = self._fan_out(TaskNames.CLEANUP, [dry_run], hosts, wait=wait)
-        return [CleanupReport.model_validate(r) for r in rows]
+        return self._maintain(TaskNames.CLEANUP, host, dry_run, CleanupReport)
 
     def reconcile(self, host: str | None = None, dry_run: bool = False) -> list[ReconcileReport]:
         """Reap orphaned job objects and passed deadlines on `host` (default: every live host)."""
-        hosts = [host] if host else self.live_hosts()
+        return self._maintain(TaskNames.RECONCILE, host, dry_run, ReconcileReport)
+
+    def _maintain(self, name: str, host: str | None, dry_run: bool, model: type[M]) -> list[M]:
+        """A maintenance task on `host` or every live host at once: one report a host."""
         wait = MAINTENANCE_WAIT_SECONDS + SLACK_SECONDS
-        rows = self._fan_out(TaskNames.RECONCILE, [dry_run], hosts, wait=wait)
-        return [ReconcileReport.model_validate(r) for r in rows]
+        rows = self._fan_out(name, [dry_run], self._targets(host), wait=wait)
+        return [model.model_validate(r) for r in rows]
 
     def latest_stats(self, host: str | None = None) -> list[ContainerStats]:
         """The latest fresh sample of every running fleet container (of `host`, or all)."""

@@ -69,7 +69,6 @@ class NetworksMixin(FleetBase):
     def list_networks(self, query: NetworkFilter | None = None) -> list[NetworkInfo]:
         """Networks of every live host (or of ``query.host``), by host and name."""
         query = parse(NetworkFilter, query or {})
-        hosts = [query.host] if query.host else self.live_hosts()
-        rows = self._fan_out(TaskNames.NETWORK_LIST, [query.model_dump(mode="json")], hosts)
-        infos = [NetworkInfo.model_validate(r) for per_host in rows for r in per_host]
+        args = [query.model_dump(mode="json")]
+        infos = self._gather(TaskNames.NETWORK_LIST, args, self._targets(query.host), NetworkInfo)
         return sorted(infos, key=lambda i: (i.host, i.name))
