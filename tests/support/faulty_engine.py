@@ -1,5 +1,6 @@
 """A Docker engine that fails on cue: a proxy to the real engine's socket that answers
-the first container creates itself with the engine's 503, and can hold one back.
+the first container creates itself with the engine's 503, and can hold one back (then
+pass it on, or drop it).
 
 A worker bound to it (``unix://<socket>``) does everything for real, on the real
 engine, except for those creates: the way to make a task meet a transient error
@@ -41,6 +42,8 @@ class _Handler(socketserver.StreamRequestHandler):
                     self.server.hold_next.clear()
                     self.server.holding.set()
                     self.server.release.wait(60)
+                    if self.server.drop_held:
+                        return  # as if the engine never got it: the connection just closes
                 if upstream is None:
                     upstream = socket.socket(socket.AF_UNIX)
                     upstream.connect(self.server.upstream)
@@ -117,6 +120,7 @@ class _Server(socketserver.ThreadingUnixStreamServer):
         self.hold_next = threading.Event()
         self.holding = threading.Event()
         self.release = threading.Event()
+        self.drop_held = False
         self._lock = threading.Lock()
 
     def take_fault(self) -> bool:
@@ -148,6 +152,11 @@ class FaultyEngine:
         return self._server.holding.wait(timeout)
 
     def release(self) -> None:
+        self._server.release.set()
+
+    def drop(self) -> None:
+        """Let go of the held create without passing it on (its worker is gone, say)."""
+        self._server.drop_held = True
         self._server.release.set()
 
 

@@ -128,25 +128,25 @@ def run(rt: Runtime, spec: JobSpec, job_id: str, *, redelivered: bool = False) -
                 try:
                     decided = job.execute()
                 except LeaseLost:
-                    return None
+                    return _left_to_adopter(job_id)
                 except UNAVAILABLE as exc:
                     # Redis went away mid-setup: nothing is lost, so wait for it and go on
                     # as an adoption of our own job (what exists is found by name).
                     log.warning("job %s paused, Redis is unavailable: %s", job_id, exc)
                     retrying(rt.redis.ping, "waiting for Redis")
                     if not retrying(lease.acquire, "retaking a lease"):
-                        return None  # adopted by another worker meanwhile: it reports
+                        return _left_to_adopter(job_id)
                     job = JobRun(rt, spec, job_id, lease, fresh=False)
             recorded = _fenced(
                 lease, lambda: jobstate.record_outcome(rt.redis, job_id, decided, lease.token)
             )
             if recorded is None:
-                return None  # adopted while we were away: the adopter reports
+                return _left_to_adopter(job_id)
             outcome = recorded
         # Clean up before reporting, so a caller who got the result finds nothing left;
         # only while the job is still ours (else its adopter may be using what is there).
         if not retrying(lease.acquire, "confirming a job lease"):
-            return None
+            return _left_to_adopter(job_id)
         job.cleanup(outcome)
         final = outcome
         reported = retrying(
@@ -169,6 +169,14 @@ def run(rt: Runtime, spec: JobSpec, job_id: str, *, redelivered: bool = False) -
             error=reported.error,
         )
         return reported
+
+
+def _left_to_adopter(job_id: str) -> None:
+    log.warning(
+        "job %s: another worker adopted it while this one was away (paused, or cut off "
+        "from Redis past its lease); this one stops here and that one reports",
+        job_id,
+    )
 
 
 def _fenced(lease: Lease, write: Callable[[], T | None]) -> T | None:

@@ -1,0 +1,352 @@
+"""Exactly once when a worker is paused past its lease or its lock (issue 14, races R1-R3).
+
+Real Redis, real worker processes, the real engine. A worker is paused with
+SIGSTOP (all its threads: it neither renews nor notices anything) across the
+TTL of what it holds, then let go with SIGCONT. However the two workers
+interleave, a job runs once, is reported once, and its log has each line once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import docker
+import pytest
+import redis
+
+from dockfleet import Fleet, JobHandle, JobSpec, keys
+from dockfleet.jobstate import END_FIELD
+from dockfleet.policy_model import SecurityPolicy
+from dockfleet.queues import SHARED_QUEUE, TaskNames
+from tests.conftest import (
+    LOCAL_DOCKER,
+    TEST_IMAGE,
+    Host,
+    random_name,
+    remove_host_objects,
+    worker_env,
+)
+from tests.support.events import EventRecorder
+from tests.support.faulty_engine import faulty_engine
+from tests.support.services import WorkerProcess, wait_for
+from worker.broker import UNACKED_KEY
+from worker.slots import LOCK_TTL_SECONDS
+
+LEASE_SECONDS = 3
+#: what a Celery worker logs when a job's task is over, whatever its end
+TASK_OVER = re.compile(r"Task dockfleet\.jobs\.run\[[^]]+\] (succeeded|ignored|raised)")
+
+
+@dataclass
+class RaceHost:
+    """A host of the test whose workers it pauses, kills and starts."""
+
+    host: Host
+    env: dict[str, str]
+    redis_url: str
+    client: redis.Redis
+    paused: set[int] = field(default_factory=set)
+
+    @property
+    def name(self) -> str:
+        return self.host.name
+
+    def start_worker(self, docker_url: str = LOCAL_DOCKER, **extra: str) -> WorkerProcess:
+        env = {**self.env, "DOCKFLEET_DOCKER_HOST": docker_url, **extra}
+        worker = WorkerProcess(self.name, env, index=len(self.host.workers))
+        self.host.workers.append(worker.start())
+        worker.wait_ready(self.redis_url)
+        return worker
+
+    def pause(self, worker: WorkerProcess) -> None:
+        os.kill(pid(worker), signal.SIGSTOP)
+        self.paused.add(pid(worker))
+
+    def resume(self, worker: WorkerProcess) -> None:
+        os.kill(pid(worker), signal.SIGCONT)
+        self.paused.discard(pid(worker))
+
+    def job(self, script: str, code: int = 0) -> JobSpec:
+        return JobSpec.model_validate(
+            {
+                "container": {"image": TEST_IMAGE, "cmd": ["sh", "-c", f"{script}; exit {code}"]},
+                "host": self.name,
+            }
+        )
+
+    def holder_pid(self, job_id: str) -> int | None:
+        """The pid of the worker holding the job's lease now (its token: host/pid/tag)."""
+        token = self.client.get(keys.job_lease(job_id))
+        return int(str(token).split("/")[1]) if token else None
+
+    def ends(self, job_id: str) -> int:
+        """How many end-of-job entries the job's log stream holds (each is one report)."""
+        entries = self.client.xrange(keys.job_log(job_id))
+        return sum(1 for _, fields in entries if END_FIELD in fields)
+
+
+def pid(worker: WorkerProcess) -> int:
+    assert worker.process is not None
+    return worker.process.pid
+
+
+@pytest.fixture
+def race(
+    redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
+) -> Iterator[RaceHost]:
+    env = worker_env(
+        redis_url,
+        LOCAL_DOCKER,
+        policy,
+        DOCKFLEET_JOB_LEASE_SECONDS=str(LEASE_SECONDS),
+        DOCKFLEET_WORKER_CONCURRENCY="4",
+    )
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    race = RaceHost(Host(random_name("tr"), LOCAL_DOCKER, local_engine), env, redis_url, client)
+    yield race
+    for paused in race.paused:
+        os.kill(paused, signal.SIGCONT)  # a stopped process cannot take its SIGTERM
+    for worker in race.host.workers:
+        worker.stop()
+    remove_host_objects(race.host)
+    client.close()
+
+
+def counting(lines: int, every: float) -> str:
+    return f"for i in $(seq 1 {lines}); do echo line-$i; sleep {every}; done"
+
+
+def log_lines(handle: JobHandle) -> list[str]:
+    return [line.line for line in handle.logs(follow=False)]
+
+
+def recorder_for(engine: docker.DockerClient, host: str) -> EventRecorder:
+    return EventRecorder(engine, {"label": f"dockfleet.host={host}"})
+
+
+def most_running_at_once(events: list[dict[str, Any]]) -> int:
+    running, most = 0, 0
+    for event in sorted(events, key=lambda e: int(e["timeNano"])):
+        if event.get("Action") == "start":
+            running += 1
+        elif event.get("Action") == "die":
+            running -= 1
+        most = max(most, running)
+    return most
+
+
+# -- R1: a worker paused past its lease while another adopts the job ----------------------
+
+
+def test_a_worker_woken_while_its_adopter_runs_the_job_adds_no_line_and_no_report(
+    fleet: Fleet, local_engine: docker.DockerClient, race: RaceHost
+) -> None:
+    # Given a job running on a worker that is then paused past its lease
+    first = race.start_worker()
+    with recorder_for(local_engine, race.name) as recorder:
+        handle = fleet.run_job(race.job(counting(24, 0.3), code=3))
+        wait_for(lambda: len(log_lines(handle)) >= 3, 30, "the first lines")
+        race.pause(first)
+
+        # When a second worker adopts the job, and the first wakes up while it runs
+        second = race.start_worker()
+        wait_for(lambda: race.holder_pid(handle.id) == pid(second), 30, "the adoption")
+        wait_for(lambda: len(log_lines(handle)) >= 10, 30, "the adopter's lines")
+        race.resume(first)
+        result = handle.wait(timeout=90)
+
+    # Then the job ran once and was reported once, by the adopter, with every line once
+    assert (result.status, result.exit_code, result.adopted) == ("failed", 3, True)
+    assert log_lines(handle) == [f"line-{i}" for i in range(1, 25)]
+    assert race.ends(handle.id) == 1
+    assert recorder.count("create") == {f"dfj-{handle.id}": 1}
+    wait_for(lambda: "another worker adopted it" in first.log_path.read_text(), 30, "the stop")
+    assert local_engine.containers.list(all=True, filters={"name": f"dfj-{handle.id}"}) == []
+
+
+def test_a_worker_woken_after_its_adopter_reported_the_job_changes_nothing(
+    fleet: Fleet, local_engine: docker.DockerClient, race: RaceHost
+) -> None:
+    # Given a job whose worker is paused past its lease; its container exits meanwhile
+    first = race.start_worker()
+    with recorder_for(local_engine, race.name) as recorder:
+        handle = fleet.run_job(race.job(counting(8, 0.2), code=5))
+        wait_for(lambda: len(log_lines(handle)) >= 1, 30, "the first line")
+        race.pause(first)
+        name = f"dfj-{handle.id}"
+        wait_for(lambda: local_engine.containers.get(name).status == "exited", 30, "the job's exit")
+
+        # When another worker adopts and reports it, and then the first one wakes up
+        race.start_worker()
+        result = handle.wait(timeout=60)
+        entries = race.client.xlen(keys.job_log(handle.id))
+        race.resume(first)
+        wait_for(lambda: bool(TASK_OVER.search(first.log_path.read_text())), 30, "its task's end")
+
+    # Then nothing more was written and nothing ran again: one run, one report, each line once
+    assert (result.status, result.exit_code, result.adopted) == ("failed", 5, True)
+    assert race.client.xlen(keys.job_log(handle.id)) == entries
+    assert log_lines(handle) == [f"line-{i}" for i in range(1, 9)]
+    assert race.ends(handle.id) == 1
+    assert recorder.count("create") == {name: 1}
+    assert "another worker adopted it" in first.log_path.read_text()
+    assert local_engine.containers.list(all=True, filters={"name": name}) == []
+
+
+# -- R2: a shared-queue message that comes back to another host ----------------------------
+
+
+def in_flight(client: redis.Redis, task_id: str) -> bool:
+    """Whether a message of `task_id` still waits in the shared queue or is being worked on."""
+    lists = [SHARED_QUEUE, *(f"{SHARED_QUEUE}\x06\x16{step}" for step in (3, 6, 9))]
+    waiting = [m for name in lists for m in client.lrange(name, 0, -1)]
+    delivered = client.hvals(UNACKED_KEY)
+    return any(task_id in message for message in [*waiting, *delivered])
+
+
+def test_a_running_job_redelivered_to_another_host_does_not_run_there(
+    fleet: Fleet, local_engine: docker.DockerClient, race: RaceHost
+) -> None:
+    # Given a job running on host X, whose worker is paused past its lease, and a worker of
+    # another host Y that takes shared jobs
+    first = race.start_worker()
+    other = WorkerProcess(random_name("ty"), race.env).start()
+    race.host.workers.append(other)
+    other.wait_ready(race.redis_url)
+    with EventRecorder(local_engine, {"label": "dockfleet.managed=true"}) as recorder:
+        handle = fleet.run_job(race.job(counting(10, 0.3), code=2))
+        wait_for(lambda: len(log_lines(handle)) >= 2, 30, "the first lines")
+        race.pause(first)
+        time.sleep(LEASE_SECONDS + 1)
+        assert not race.client.exists(keys.job_lease(handle.id))
+
+        # When its message comes back in the shared queue, as kombu restores one whose
+        # visibility timeout has passed, and a worker of host Y takes it
+        wire = race.client.hget(keys.job(handle.id), "spec")
+        assert wire is not None
+        again = fleet.transport.send(
+            TaskNames.JOB_RUN, [json.loads(wire), handle.id], SHARED_QUEUE, timeout=None
+        )
+        wait_for(lambda: not in_flight(race.client, again.id), 30, "the other host to take it")
+        time.sleep(1)  # what a run there would write first (the claim) has landed by now
+
+        # Then it does nothing there; the job's own worker, once back, finishes it once
+        assert race.client.hget(keys.job(handle.id), "host") == race.name
+        race.resume(first)
+        result = handle.wait(timeout=60)
+    assert (result.host, result.status, result.exit_code) == (race.name, "failed", 2)
+    assert log_lines(handle) == [f"line-{i}" for i in range(1, 11)]
+    assert race.ends(handle.id) == 1
+    created = [e for e in recorder.events if e.get("Action") == "create"]
+    assert [e["Actor"]["Attributes"]["name"] for e in created if handle.id in str(e)] == [
+        f"dfj-{handle.id}"
+    ]
+    remove_host_objects(Host(other.host, LOCAL_DOCKER, local_engine))
+
+
+# -- R3: the host's container-slot lock ------------------------------------------------------
+
+
+def test_a_worker_that_dies_holding_the_slot_lock_frees_it_within_its_short_ttl(
+    fleet: Fleet, local_engine: docker.DockerClient, race: RaceHost
+) -> None:
+    with (
+        faulty_engine(LOCAL_DOCKER, faults=0) as proxy,
+        recorder_for(local_engine, race.name) as recorder,
+    ):
+        # Given a worker that holds the host's slot lock, its create stuck in the engine
+        holder = race.start_worker(proxy.url)
+        proxy.hold_next_create()
+        stuck = fleet.run_job(race.job("echo one"))
+        assert proxy.wait_holding(30)
+        assert race.client.exists(keys.host_slots_lock(race.name))
+
+        # When that worker dies, and another job comes to the host
+        holder.kill()
+        proxy.drop()
+        died = time.monotonic()
+        race.start_worker()
+        later = fleet.run_job(race.job("echo two"))
+        second = later.wait(timeout=60)
+        waited = time.monotonic() - died
+        # (the dead worker's job is adopted by the new one, and made by it)
+        first = stuck.wait(timeout=60)
+
+    # Then the lock was free again within its TTL (not a minute), and both jobs ran once
+    assert (second.status, log_lines(later)) == ("succeeded", ["two"])
+    assert waited < LOCK_TTL_SECONDS + 20
+    assert (first.status, log_lines(stuck)) == ("succeeded", ["one"])
+    assert recorder.count("create") == {f"dfj-{stuck.id}": 1, f"dfj-{later.id}": 1}
+
+
+def test_a_job_waits_its_turn_behind_a_slow_create_instead_of_failing(
+    fleet: Fleet, local_engine: docker.DockerClient, race: RaceHost
+) -> None:
+    with (
+        faulty_engine(LOCAL_DOCKER, faults=0) as proxy,
+        recorder_for(local_engine, race.name) as recorder,
+    ):
+        # Given a create that the engine takes longer than the slot lock's TTL to answer
+        race.start_worker(proxy.url, DOCKFLEET_DEFAULT_TIMEOUT="60")
+        proxy.hold_next_create()
+        first = fleet.run_job(race.job("echo one"))
+        assert proxy.wait_holding(30)
+        held = time.monotonic()
+
+        # When another job comes to the host, on a worker whose operations time out sooner
+        race.start_worker(DOCKFLEET_DEFAULT_TIMEOUT="4")
+        second = fleet.run_job(race.job("echo two"))
+        time.sleep(max(0.0, held + LOCK_TTL_SECONDS + 4 - time.monotonic()))
+
+        # Then it waits for the lock, kept by the slow create past its TTL, and runs after it
+        assert local_engine.containers.list(all=True, filters={"name": f"dfj-{second.id}"}) == []
+        assert race.client.hget(keys.job(second.id), "state") == "running"
+        proxy.release()
+        results = [first.wait(timeout=60), second.wait(timeout=60)]
+    assert [r.status for r in results] == ["succeeded", "succeeded"]
+    creates = [e["Actor"]["Attributes"]["name"] for e in recorder.events if e["Action"] == "create"]
+    assert creates == [f"dfj-{first.id}", f"dfj-{second.id}"]
+
+
+def test_a_worker_paused_past_the_slot_lock_counts_again_and_keeps_max_containers(
+    fleet: Fleet, local_engine: docker.DockerClient, race: RaceHost
+) -> None:
+    one_slot = {"DOCKFLEET_MAX_CONTAINERS": "1", "DOCKFLEET_JOB_LEASE_SECONDS": "60"}
+    with (
+        faulty_engine(LOCAL_DOCKER, faults=0) as proxy,
+        recorder_for(local_engine, race.name) as recorder,
+    ):
+        # Given a host with one slot, and a worker paused in its create, holding the lock
+        paused = race.start_worker(proxy.url, DOCKFLEET_DEFAULT_TIMEOUT="60", **one_slot)
+        proxy.hold_next_create()
+        first = fleet.run_job(race.job("echo one"))
+        assert proxy.wait_holding(30)
+        race.pause(paused)
+
+        # When the lock lapses and another worker creates and starts a job in the one slot
+        race.start_worker(**one_slot)
+        second = fleet.run_job(race.job("echo two; sleep 6"))
+        wait_for(lambda: log_lines(second) == ["two"], 60, "the second job to run")
+        # ... and then the paused create lands, and its worker wakes up
+        proxy.release()
+        wait_for(
+            lambda: local_engine.containers.list(all=True, filters={"name": f"dfj-{first.id}"}),
+            30,
+            "the paused create to land",
+        )
+        race.resume(paused)
+        results = [first.wait(timeout=90), second.wait(timeout=60)]
+
+    # Then the woken worker counted again, gave its container back, and waited for the slot
+    assert [r.status for r in results] == ["succeeded", "succeeded"]
+    assert [log_lines(first), log_lines(second)] == [["one"], ["two"]]
+    assert most_running_at_once(recorder.events) == 1
+    assert recorder.count("create")[f"dfj-{first.id}"] == 2
+    assert recorder.count("start")[f"dfj-{first.id}"] == 1
