@@ -128,25 +128,29 @@ def run(rt: Runtime, spec: JobSpec, job_id: str, *, redelivered: bool = False) -
                 try:
                     decided = job.execute()
                 except LeaseLost:
-                    return _left_to_adopter(job_id)
+                    _left_to_adopter(job_id)
+                    return None
                 except UNAVAILABLE as exc:
                     # Redis went away mid-setup: nothing is lost, so wait for it and go on
                     # as an adoption of our own job (what exists is found by name).
                     log.warning("job %s paused, Redis is unavailable: %s", job_id, exc)
                     retrying(rt.redis.ping, "waiting for Redis")
                     if not retrying(lease.acquire, "retaking a lease"):
-                        return _left_to_adopter(job_id)
+                        _left_to_adopter(job_id)
+                        return None
                     job = JobRun(rt, spec, job_id, lease, fresh=False)
             recorded = _fenced(
                 lease, lambda: jobstate.record_outcome(rt.redis, job_id, decided, lease.token)
             )
             if recorded is None:
-                return _left_to_adopter(job_id)
+                _left_to_adopter(job_id)
+                return None
             outcome = recorded
         # Clean up before reporting, so a caller who got the result finds nothing left;
         # only while the job is still ours (else its adopter may be using what is there).
         if not retrying(lease.acquire, "confirming a job lease"):
-            return _left_to_adopter(job_id)
+            _left_to_adopter(job_id)
+            return None
         job.cleanup(outcome)
         final = outcome
         reported = retrying(
