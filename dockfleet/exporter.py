@@ -15,12 +15,12 @@ import redis
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from dockfleet import keys, queue_depth
-from dockfleet.client import stats_store
-from dockfleet.client.hosts import read_hosts
+from dockfleet import keys
 from dockfleet.queues import MAINTENANCE_QUEUE, SHARED_QUEUE, host_queue
 from dockfleet.redis_client import connect
 from dockfleet.settings import Settings
+from dockfleet.store import queue_depth, stats_history
+from dockfleet.store.host_records import read_hosts
 
 CONTAINER_LABELS = ["host", "id", "name"]
 
@@ -83,8 +83,8 @@ class FleetCollector:
         read = counter("block_read_bytes", "Bytes read from block devices")
         write = counter("block_write_bytes", "Bytes written to block devices")
         interval = self.settings.stats_interval
-        for s in stats_store.latest(self.redis, hosts):
-            if not stats_store.is_fresh(s, interval):
+        for s in stats_history.latest(self.redis, hosts):
+            if not stats_history.is_fresh(s, interval):
                 continue  # its host stopped sweeping: the figure is no longer true
             labels = [s.host, s.id[:12], s.name]
             cpu.add_metric(labels, s.cpu_usage)

@@ -23,12 +23,12 @@ import threading
 import time
 from typing import Any
 
-import redis
 from celery import signals
 from celery.worker import state as worker_state
 
-from dockfleet import queue_depth
 from dockfleet.logconfig import event
+from dockfleet.store import queue_depth
+from dockfleet.store.redis_types import Client, ConnectionLost
 
 log = logging.getLogger(__name__)
 #: a healthy consumer takes a waiting message within one BRPOP cycle (a second);
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 STALL_SECONDS = 20.0
 
 
-class ConsumerStalled(redis.ConnectionError):
+class ConsumerStalled(ConnectionLost):
     """Raised in the consumer's loop: Celery treats it as a lost connection and reconnects."""
 
 
@@ -44,7 +44,7 @@ class ConsumerWatchdog:
     def __init__(
         self,
         consumer: Any,
-        client: redis.Redis,
+        client: Client,
         host: str,
         stall_seconds: float = STALL_SECONDS,
     ) -> None:

@@ -9,11 +9,9 @@ duplicated when a redelivered message asks for it again.
 from __future__ import annotations
 
 import logging
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from dockfleet import keys
 from dockfleet import labels as fleet_labels
 from dockfleet.errors import (
     Conflict,
@@ -37,6 +35,7 @@ from dockfleet.models.container_state import listing_order
 from dockfleet.policy import check_container
 from dockfleet.policy_limits import with_policy_limits
 from dockfleet.policy_scope import check_user_container
+from dockfleet.store import image_use
 from worker import host_paths, locator, scope, state_cache, users
 from worker.engine import containers as engine
 from worker.engine import images as engine_images
@@ -122,7 +121,7 @@ def create(
         )
     locator.remember(rt.redis, info)
     # Last use of the image, for cleanup's least-recently-used eviction.
-    rt.redis.zadd(keys.image_last_use(rt.host), {info.image_id: time.time()})
+    image_use.touch(rt.redis, rt.host, [info.image_id])
     if adopted is not None or known_image is None:  # an inspect, not only what was asked for
         state_cache.put(rt, info)
     return info

@@ -15,10 +15,10 @@ import time
 from celery import Celery
 
 from dockfleet import keys
-from dockfleet.client.hosts import read_hosts
 from dockfleet.models import DispatchResult
 from dockfleet.queues import TaskNames, host_queue
 from dockfleet.settings import Settings
+from dockfleet.store.host_records import read_hosts
 from worker.runtime import Runtime
 
 #: kind -> the task it fans out

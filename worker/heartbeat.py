@@ -2,7 +2,7 @@
 
 A daemon thread in the worker's main process writes every
 ``heartbeat_interval``; the client calls a host down after three missed beats
-(see `dockfleet.client.hosts`). An engine that does not answer is written as
+(see `dockfleet.store.host_records`). An engine that does not answer is written as
 ``engine_ok=0`` so the host shows as down while its worker still runs. Disk
 use of the engine's data root is included when the worker sees it; the stats
 sweep adds how it sampled (``sampling_mode``) to the same hash.
@@ -15,16 +15,16 @@ import threading
 import time
 from collections.abc import Callable
 
-from dockfleet import keys
 from dockfleet.errors import HostUnavailable
 from dockfleet.logconfig import event
+from dockfleet.models import SystemInfo
+from dockfleet.store import host_records
 from worker.disk import data_root_usage
 from worker.engine import system as engine_system
 from worker.engine.errors import translate
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
-HOST_KEY_TTL_SECONDS = 24 * 3600
 
 
 class Heartbeat:
@@ -53,7 +53,7 @@ class Heartbeat:
     def stop(self) -> None:
         self._stop.set()
         try:
-            self.rt.redis.hdel(keys.host(self.rt.host), f"worker:{self.worker_name}")
+            host_records.withdraw_worker(self.rt.redis, self.rt.host, self.worker_name)
         except Exception:  # Redis may be the thing that is gone; nothing to undo then
             log.debug("could not withdraw worker %s", self.worker_name, exc_info=True)
 
@@ -66,56 +66,39 @@ class Heartbeat:
 
     def beat(self) -> None:
         now = time.time()
-        fields: dict[str, str | float | int] = {
-            "last_seen": now,
-            f"worker:{self.worker_name}": now,
-        }
+        info: SystemInfo | None = None
+        disk: tuple[int, int] | None = None
         try:
             info = engine_system.info(self.rt.docker, self.rt.host)
-            fields.update(
-                engine_ok=1,
-                docker_version=info.docker_version,
-                cpus=info.cpus,
-                mem_total=info.mem_total,
-                containers_running=info.containers_running,
-                containers_total=info.containers_total,
-                images=info.images,
-            )
             disk = data_root_usage(self.rt.settings, info.docker_root_dir)
-            if disk is not None:
-                fields.update(disk_used=disk[0], disk_total=disk[1])
         except Exception as exc:  # the engine is down: say so, keep the worker listed
             log.debug("Docker host %s unreachable: %s", self.rt.host, exc)
-            fields["engine_ok"] = 0
+            info = None
             self.down_reason = _why_down(exc, self.rt.host)
-        pipe = self.rt.redis.pipeline(transaction=False)
-        pipe.hset(keys.host(self.rt.host), mapping=fields)  # type: ignore[arg-type]
-        pipe.expire(keys.host(self.rt.host), HOST_KEY_TTL_SECONDS)
-        pipe.zadd(keys.HOSTS, {self.rt.host: now})
-        pipe.execute()
-        engine_ok = fields["engine_ok"] == 1
+        host_records.write_beat(self.rt.redis, self.rt.host, self.worker_name, now, info, disk)
+        engine_ok = info is not None
         previous, self.engine_ok = self.engine_ok, engine_ok
         if engine_ok != previous:
-            self._report_change(engine_ok, fields)
+            self._report_change(info)
             # A worker starts consuming every queue: only a change calls for action.
             if self.on_engine_change is not None and (previous is not None or not engine_ok):
                 self.on_engine_change(engine_ok)
         if engine_ok and self.on_beat is not None:
             self.on_beat()
 
-    def _report_change(self, ok: bool, fields: dict[str, str | float | int]) -> None:
+    def _report_change(self, info: SystemInfo | None) -> None:
         """Log host.down / host.up when the engine's answer changes (and host.up at start)."""
         host = self.rt.host
-        if ok:
+        if info is not None:
             event(
                 log,
                 "host.up",
                 "Docker host %s is up (engine %s)",
                 host,
-                fields.get("docker_version"),
+                info.docker_version,
                 host=host,
                 worker=self.worker_name,
-                docker_version=fields.get("docker_version"),
+                docker_version=info.docker_version,
             )
         else:
             event(

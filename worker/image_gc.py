@@ -1,6 +1,6 @@
 """Image eviction of one host: least recently used fleet images first, between watermarks.
 
-"Last use" is what the fleet recorded (`keys.image_last_use`: every stats sweep
+"Last use" is what the fleet recorded (`dockfleet.store.image_use`: every stats sweep
 and every create touch the images of the host's containers), not the image's
 creation date. Eviction starts only when usage passes the high watermark and
 stops once the projected usage is under the low one. Never removed: an image
@@ -15,9 +15,9 @@ from __future__ import annotations
 import fnmatch
 from typing import Any, Literal
 
-from dockfleet import keys
 from dockfleet import labels as fleet_labels
 from dockfleet.models import CleanupReport, RemovedObject
+from dockfleet.store import image_use
 from worker.ages import created_at
 from worker.disk import data_root_usage
 from worker.engine import inventory
@@ -37,7 +37,7 @@ def plan(rt: Runtime, now: float, report: CleanupReport) -> list[RemovedObject]:
     if report.usage_percent < settings.image_high_watermark:
         return []
     in_use = inventory.all_container_images(rt.docker)
-    last_use = _last_use(rt)
+    last_use = image_use.last_use(rt.redis, rt.host)
     candidates = []
     owned = [f"{fleet_labels.MANAGED}=true", f"{fleet_labels.HOST}={rt.host}"]
     for row in inventory.images(rt.docker, owned):
@@ -79,7 +79,7 @@ def remove(rt: Runtime, item: RemovedObject) -> None:
     for tag in filter(None, item.name.split(", ")):
         inventory.remove_image(rt.docker, tag)
     inventory.remove_image(rt.docker, item.id)
-    rt.redis.zrem(keys.image_last_use(rt.host), item.id)
+    image_use.forget(rt.redis, rt.host, item.id)
 
 
 def _usage(rt: Runtime, layers: int) -> tuple[float, float, Literal["disk", "budget"]] | None:
@@ -91,8 +91,3 @@ def _usage(rt: Runtime, layers: int) -> tuple[float, float, Literal["disk", "bud
     if disk is None:
         return None  # neither a visible disk nor a budget: no basis to evict on
     return float(disk[0]), float(disk[1]), "disk"
-
-
-def _last_use(rt: Runtime) -> dict[str, float]:
-    pairs: list[Any] = rt.redis.zrange(keys.image_last_use(rt.host), 0, -1, withscores=True)
-    return {(k.decode() if isinstance(k, bytes) else str(k)): float(v) for k, v in pairs}

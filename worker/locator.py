@@ -1,34 +1,10 @@
-"""Keeps the index the client routes by: container id, short id and name -> host.
+"""The routing index's writes, under the name `worker.containers` calls them by.
 
-Written when the fleet creates or finds a container, dropped when it removes
-one. Stale entries are harmless: the client falls back to asking every host.
+The index itself (keys, TTL, reads) is `dockfleet.store.routing_index`.
 """
 
 from __future__ import annotations
 
-import redis
+from dockfleet.store.routing_index import forget, remember
 
-from dockfleet import keys
-from dockfleet.models import ContainerInfo
-
-#: index entries outlive their container at most this long if it vanishes unseen
-TTL_SECONDS = 7 * 24 * 3600
-
-
-def remember(client: redis.Redis, info: ContainerInfo) -> None:
-    pipe = client.pipeline(transaction=False)
-    for ref in _refs(info):
-        pipe.sadd(keys.locate(ref), info.host)
-        pipe.expire(keys.locate(ref), TTL_SECONDS)
-    pipe.execute()
-
-
-def forget(client: redis.Redis, info: ContainerInfo) -> None:
-    pipe = client.pipeline(transaction=False)
-    for ref in _refs(info):
-        pipe.srem(keys.locate(ref), info.host)
-    pipe.execute()
-
-
-def _refs(info: ContainerInfo) -> list[str]:
-    return [info.id, info.short_id, info.name]
+__all__ = ["forget", "remember"]

@@ -12,19 +12,16 @@ and the sampling mode in the host registry.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-import redis.exceptions
-
-from dockfleet import keys
 from dockfleet import labels as fleet_labels
 from dockfleet.models import ContainerStats, SweepResult
 from dockfleet.models.maintenance import SamplingMode
+from dockfleet.store import batch, host_records, image_use, stats_history
 from worker.cgroups import CgroupReader, Counters
 from worker.engine import containers as engine_containers
 from worker.engine import stats as engine_stats
@@ -35,27 +32,24 @@ log = logging.getLogger(__name__)
 #: parallel one-shot API calls: each waits for the engine's 1-s stats cycle, so a sweep
 #: takes ceil(containers / this) seconds (within the client's connection pool)
 API_PARALLELISM = 128
-#: the fleet-wide feed keeps about this many samples for `Fleet.stats_stream`
-FEED_LENGTH = 10_000
 
 
 def sweep(rt: Runtime) -> SweepResult:
     """Sample the host once; skipped when another worker of the host is mid-sweep."""
     started = time.perf_counter()
-    lock = rt.redis.lock(keys.stats_sweep_lock(rt.host), timeout=rt.settings.stats_interval)
-    if not lock.acquire(blocking=False):
+    turn = stats_history.take_sweep(rt.redis, rt.host, rt.settings.stats_interval)
+    if turn is None:
         return SweepResult(host=rt.host, mode="none", containers=0, duration_ms=0, skipped=True)
     try:
         rows = running_fleet(rt)
-        previous = _previous(rt, [str(r["Id"]) for r in rows])
+        previous = stats_history.previous(rt.redis, rt.host, [str(r["Id"]) for r in rows])
         samples, mode = read_samples(rt, rows)
         for sample in samples:
             sample.cpu_usage = cpu_percent(sample, previous.get(sample.id))
         read_ms = (time.perf_counter() - started) * 1000
         write(rt, samples, rows, mode, read_ms)
     finally:
-        with contextlib.suppress(redis.exceptions.LockError):
-            lock.release()  # expired mid-sweep: the next sweep may already hold it
+        stats_history.end_sweep(rt.redis, rt.host, turn)
     duration = (time.perf_counter() - started) * 1000
     return SweepResult(host=rt.host, mode=mode, containers=len(samples), duration_ms=duration)
 
@@ -134,17 +128,6 @@ def cpu_percent(sample: ContainerStats, before: ContainerStats | None) -> float:
     return round(used_ns / elapsed_ns * 100.0, 2)
 
 
-def _previous(rt: Runtime, ids: list[str]) -> dict[str, ContainerStats]:
-    if not ids:
-        return {}
-    raw = rt.redis.hmget(keys.stats_latest(rt.host), ids)
-    return {
-        i: ContainerStats.model_validate_json(doc)
-        for i, doc in zip(ids, raw, strict=True)
-        if doc is not None
-    }
-
-
 def write(
     rt: Runtime,
     samples: list[ContainerStats],
@@ -153,29 +136,8 @@ def write(
     read_ms: float,
 ) -> None:
     """Everything a sweep writes, in one round trip (MULTI: readers never see a half view)."""
-    ttl = rt.settings.retention.stats_seconds
-    cap = rt.settings.retention.stats_samples_per_container
-    latest = keys.stats_latest(rt.host)
     now = time.time()
-    pipe = rt.redis.pipeline(transaction=True)
-    pipe.delete(latest)
-    for sample in samples:
-        doc = sample.model_dump_json()
-        pipe.hset(latest, sample.id, doc)
-        history = keys.stats_history(rt.host, sample.id)
-        pipe.xadd(history, {"s": doc}, maxlen=cap, approximate=False)
-        pipe.expire(history, ttl)
-        pipe.xadd(keys.STATS_FEED, {"s": doc}, maxlen=FEED_LENGTH, approximate=True)
-    if samples:
-        pipe.expire(latest, ttl)
-    images = {str(r["ImageID"]): now for r in rows if r.get("ImageID")}
-    if images:
-        pipe.zadd(keys.image_last_use(rt.host), images)
-    registry: dict[str, str | float | int] = {
-        "sampling_mode": mode,
-        "last_sweep": now,
-        "sweep_ms": round(read_ms, 3),
-        "sampled": len(samples),
-    }
-    pipe.hset(keys.host(rt.host), mapping=registry)  # type: ignore[arg-type]
-    pipe.execute()
+    with batch.together(rt.redis, atomic=True) as pipe:
+        stats_history.write_sweep(pipe, rt.host, samples, rt.settings.retention)
+        image_use.touch(pipe, rt.host, [str(r.get("ImageID") or "") for r in rows], now)
+        host_records.write_sweep(pipe, rt.host, mode, now, read_ms, len(samples))

@@ -10,13 +10,13 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from dockfleet.client.hosts import read_hosts
 from dockfleet.client.routing import Router
 from dockfleet.client.transport import Transport
 from dockfleet.errors import ContainerNotFound, InvalidSpec
 from dockfleet.models import HostStatus
 from dockfleet.queues import host_queue
 from dockfleet.settings import Settings
+from dockfleet.store.host_records import read_hosts
 
 #: extra seconds a caller waits beyond an operation's own timeout
 SLACK_SECONDS = 10.0

@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Generator
 
-from dockfleet import keys
-from dockfleet.client import stats_store
 from dockfleet.client.base import SLACK_SECONDS, FleetBase
 from dockfleet.client.logs import read_stream, take_lease
 from dockfleet.client.state_cache import cached_listing
@@ -26,6 +24,7 @@ from dockfleet.models.container_state import listing_order
 from dockfleet.policy import check_container
 from dockfleet.policy_scope import check_user_container
 from dockfleet.queues import SHARED_QUEUE, TaskNames, host_queue
+from dockfleet.store import routing_index, stats_history
 from dockfleet.validation import parse
 
 
@@ -97,10 +96,9 @@ class ContainersMixin(FleetBase):
         A fresh sample costs one Redis read; the live fallback (monitoring off,
         a container started since the last sweep) asks its worker, about 2 s.
         """
-        indexed = self.transport.redis.smembers(keys.locate(ref))
-        hosts = [host] if host else sorted(str(h) for h in indexed)
-        sample = stats_store.find(self.transport.redis, ref, hosts or self.live_hosts())
-        if sample is not None and stats_store.is_fresh(sample, self.settings.stats_interval):
+        hosts = [host] if host else routing_index.hosts_of(self.transport.redis, ref)
+        sample = stats_history.find(self.transport.redis, ref, hosts or self.live_hosts())
+        if sample is not None and stats_history.is_fresh(sample, self.settings.stats_interval):
             return sample
         return ContainerStats.model_validate(self._on_container(TaskNames.STATS, ref, [], host))
 

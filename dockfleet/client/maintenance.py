@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dockfleet.client import stats_store
 from dockfleet.client.base import SLACK_SECONDS, FleetBase, M
 from dockfleet.models import CleanupReport, ContainerStats, ReconcileReport
 from dockfleet.queues import TaskNames
+from dockfleet.store import stats_history
 
 #: a cleanup or reconcile may stop containers and remove images: give it time
 MAINTENANCE_WAIT_SECONDS = 300.0
@@ -35,14 +35,14 @@ class MaintenanceMixin(FleetBase):
         self.transport.check_redis()
         hosts = [host] if host else [h.name for h in self.hosts()]
         interval = self.settings.stats_interval
-        samples = stats_store.latest(self.transport.redis, hosts)
-        return [s for s in samples if stats_store.is_fresh(s, interval)]
+        samples = stats_history.latest(self.transport.redis, hosts)
+        return [s for s in samples if stats_history.is_fresh(s, interval)]
 
     def stats_history(
         self, container_id: str, host: str, count: int | None = None
     ) -> list[ContainerStats]:
         """The samples kept for one container (full id), oldest first."""
-        return stats_store.history(self.transport.redis, host, container_id, count)
+        return stats_history.history(self.transport.redis, host, container_id, count)
 
     def stats_stream(
         self,
@@ -58,7 +58,7 @@ class MaintenanceMixin(FleetBase):
             timeout: stop after this many seconds; None follows until closed.
         """
         self.transport.check_redis()
-        return stats_store.feed(
+        return stats_history.feed(
             self.transport.redis,
             hosts={host} if host else None,
             ids=set(ids) if ids else None,

@@ -7,10 +7,10 @@ is an error that asks for ``--host``, never a guess.
 
 from __future__ import annotations
 
-from dockfleet import keys
 from dockfleet.client.transport import Transport
 from dockfleet.errors import AmbiguousReference, ContainerNotFound, FleetError
 from dockfleet.queues import TaskNames, host_queue
+from dockfleet.store import routing_index
 
 
 class Router:
@@ -19,7 +19,7 @@ class Router:
         self.live_hosts = live_hosts
 
     def locate(self, ref: str) -> str:
-        indexed = sorted(str(h) for h in self.transport.redis.smembers(keys.locate(ref)))
+        indexed = routing_index.hosts_of(self.transport.redis, ref)
         if len(indexed) == 1:
             return indexed[0]
         if len(indexed) > 1:
@@ -27,7 +27,7 @@ class Router:
         return self.search(ref)
 
     def forget(self, ref: str, host: str) -> None:
-        self.transport.redis.srem(keys.locate(ref), host)
+        routing_index.forget_ref(self.transport.redis, ref, host)
 
     def search(self, ref: str) -> str:
         """Ask every live host at once whether it holds `ref`."""

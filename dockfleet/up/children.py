@@ -23,7 +23,7 @@ from pathlib import Path
 
 import redis
 
-from dockfleet import keys
+from dockfleet.store import host_records
 from dockfleet.up import UpError
 from dockfleet.up.redis_plan import RedisPlan
 from dockfleet.up.state import StateDir
@@ -145,18 +145,17 @@ class Children:
         """The worker; `on_registered` learns whether its engine answered at the first beat."""
         name = self.worker_name
         child = self.celery("worker", ["-n", name, "--without-mingle", "--without-gossip"])
-        host_key = keys.host(self.options.host_name)
         # Its own heartbeat, not one left by an earlier worker of the name that was killed.
         made_at = time.time()
 
         def registered() -> bool:
             client = redis.Redis.from_url(self.redis_plan.url, socket_connect_timeout=1)
             try:
-                beat_at = client.hget(host_key, f"worker:{name}")
-                if beat_at is None or float(beat_at) < made_at:
+                beat = host_records.worker_beat(client, self.options.host_name, name)
+                if beat is None or beat[0] < made_at:
                     return False
                 # Up, but is its engine? Say so now rather than when a job fails.
-                on_registered(client.hget(host_key, "engine_ok") != b"0")
+                on_registered(beat[1])
                 return True
             finally:
                 client.close()

@@ -1,4 +1,8 @@
-"""How many messages wait in each queue, read straight from the broker's Redis lists."""
+"""How many messages wait in each queue, read straight from the broker's Redis lists.
+
+The lists are Kombu's (one per priority step, named by `dockfleet.queues`);
+the fleet only reads their lengths, for the exporter and the consumer watchdog.
+"""
 
 from __future__ import annotations
 
