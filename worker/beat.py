@@ -15,11 +15,10 @@ import secrets
 import socket
 from typing import Any
 
-import redis
-import redis.exceptions
 from celery.beat import Scheduler
 
-from dockfleet import keys
+from dockfleet.store import beat_leader
+from dockfleet.store.redis_types import StoreError
 from worker.runtime import runtime
 
 log = logging.getLogger(__name__)
@@ -28,24 +27,6 @@ log = logging.getLogger(__name__)
 LEADER_TTL_SECONDS = 10.0
 #: the leader renews at least this often; a follower retries this often
 RENEW_SECONDS = 2.0
-
-# Take the lead if it is free, keep it if it is ours; never take someone else's.
-_HOLD = """
-local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-if not holder then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 class LockedScheduler(Scheduler):
@@ -70,17 +51,16 @@ class LockedScheduler(Scheduler):
 
     def hold(self) -> bool:
         """Take or renew the lead; False when another beat has it (or Redis is away)."""
-        ttl_ms = str(int(LEADER_TTL_SECONDS * 1000))
         try:
-            return bool(self._redis.eval(_HOLD, 1, keys.BEAT_LEADER, self.identity, ttl_ms))
-        except redis.exceptions.RedisError as exc:
+            return beat_leader.hold(self._redis, self.identity, LEADER_TTL_SECONDS)
+        except StoreError as exc:
             log.warning("beat cannot reach Redis for the lead: %s", exc)
             return False
 
     def close(self) -> None:
         try:
-            self._redis.eval(_RELEASE, 1, keys.BEAT_LEADER, self.identity)
-        except redis.exceptions.RedisError:
+            beat_leader.step_down(self._redis, self.identity)
+        except StoreError:
             pass  # the key expires by itself
         finally:
             self._redis.close()
