@@ -13,10 +13,6 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
-import redis.exceptions
-import redis.lock
-
-from dockfleet import keys
 from dockfleet.errors import (
     FleetError,
     ImageNotFound,
@@ -36,6 +32,7 @@ from dockfleet.models import (
 from dockfleet.models.images import check_reference, registry_of, with_default_tag
 from dockfleet.policy import check_image_reference
 from dockfleet.policy_images import check_produced_name
+from dockfleet.store import image_pulls
 from worker.engine import images as engine
 from worker.engine.errors import translate
 from worker.retry import backoff
@@ -43,11 +40,6 @@ from worker.runtime import Runtime
 from worker.transfer import TransferTracker
 
 ProgressCallback = Callable[[TransferProgress], None]
-
-#: the pull lock frees itself this long after its holder stopped renewing it (died, hung)
-PULL_LOCK_SECONDS = 60.0
-#: the counter of finished pulls only has to outlive the longest wait for one
-PULL_DONE_TTL_SECONDS = 24 * 3600
 
 
 def pull(
@@ -73,31 +65,27 @@ def pull(
     check_image_reference(reference, rt.settings.policy)
     auth = auth_for(rt, reference, credentials)
     tracker = TransferTracker(reference, rt.host, "pull")
-    done_key = keys.image_pull_done(rt.host, reference)
+    turn = image_pulls.PullTurn(rt.redis, rt.host, reference)
     # Read before trying the lock: a pull that finishes after this point is one we can reuse.
-    seen = _count(rt.redis.get(done_key))
-    lock = rt.redis.lock(keys.image_pull_lock(rt.host, reference), timeout=PULL_LOCK_SECONDS)
-    if not lock.acquire(blocking=False):
+    seen = turn.finished()
+    if not turn.take():
         if on_progress:
             on_progress(tracker.progress("waiting for another pull of it", waiting=True))
         timeout = rt.settings.images.pull_timeout
-        if not lock.acquire(blocking=True, blocking_timeout=timeout):
+        if not turn.wait(timeout):
             raise OperationTimeout(
                 f"waited {timeout:g}s for another pull of {reference} on host {rt.host!r}"
             )
     try:
-        if _count(rt.redis.get(done_key)) > seen:
+        if turn.finished() > seen:
             reused = engine.inspect_if_present(rt.docker, reference, rt.host)
             if reused is not None:  # else removed since that pull: pull it again
                 return reused
         events = lambda: engine.pull(rt.docker, reference, auth, platform=platform)  # noqa: E731
-        _transfer(rt, reference, events, tracker, on_progress, lock)
-        pipe = rt.redis.pipeline(transaction=False)
-        pipe.incr(done_key)
-        pipe.expire(done_key, PULL_DONE_TTL_SECONDS)
-        pipe.execute()
+        _transfer(rt, reference, events, tracker, on_progress, turn)
+        turn.done()
     finally:
-        _release(lock)
+        turn.release()
     return engine.inspect(rt.docker, reference, rt.host)
 
 
@@ -165,7 +153,7 @@ def _transfer(
     events: Callable[[], Iterator[dict[str, Any]]],
     tracker: TransferTracker,
     on_progress: ProgressCallback | None,
-    lock: redis.lock.Lock | None,
+    turn: image_pulls.PullTurn | None,
 ) -> None:
     """Run a pull or push to its end, retrying transient failures with jittered backoff."""
     attempts = rt.settings.images.pull_attempts
@@ -176,8 +164,8 @@ def _transfer(
                 progress = tracker.update(event)
                 if progress is not None and on_progress is not None:
                     on_progress(progress)
-                if lock is not None and time.monotonic() - renewed > PULL_LOCK_SECONDS / 4:
-                    lock.reacquire()
+                if turn is not None and time.monotonic() - renewed > image_pulls.LOCK_SECONDS / 4:
+                    turn.renew()
                     renewed = time.monotonic()
             return
         except Exception as exc:
@@ -198,17 +186,6 @@ def _in_context(
     if isinstance(error, ImageNotFound) and action == "pull":
         return ImageNotFound(reference, host)
     return error
-
-
-def _release(lock: redis.lock.Lock) -> None:
-    try:
-        lock.release()
-    except redis.exceptions.LockError:
-        pass  # it expired while held; the next holder is already in
-
-
-def _count(value: Any) -> int:
-    return int(value or 0)
 
 
 def _valid(reference: str) -> str:
