@@ -11,16 +11,15 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-import redis
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from dockfleet import keys
 from dockfleet.queues import MAINTENANCE_QUEUE, SHARED_QUEUE, host_queue
 from dockfleet.redis_client import connect
 from dockfleet.settings import Settings
-from dockfleet.store import queue_depth, stats_history
+from dockfleet.store import maintenance_reports, queue_depth, stats_history
 from dockfleet.store.host_records import read_hosts
+from dockfleet.store.redis_types import Client
 
 CONTAINER_LABELS = ["host", "id", "name"]
 
@@ -28,7 +27,7 @@ CONTAINER_LABELS = ["host", "id", "name"]
 class FleetCollector:
     """A custom collector: every scrape is a fresh read of Redis."""
 
-    def __init__(self, client: redis.Redis, settings: Settings) -> None:
+    def __init__(self, client: Client, settings: Settings) -> None:
         self.redis = client
         self.settings = settings
 
@@ -110,16 +109,13 @@ class FleetCollector:
         deadlines = CounterMetricFamily(
             "dockfleet_deadlines_enforced", "Containers removed past max lifetime", labels=["host"]
         )
-        pipe = self.redis.pipeline(transaction=False)
-        for host in hosts:
-            pipe.hgetall(keys.maintenance_totals(host))
-        for host, totals in zip(hosts, pipe.execute(), strict=True):
+        for host, totals in maintenance_reports.totals(self.redis, hosts).items():
             for kind in ("container", "network", "image"):
-                removed.add_metric([host, kind], float(totals.get(f"removed_{kind}", 0)))
+                removed.add_metric([host, kind], float(totals.removed.get(kind, 0)))
             for kind in ("container", "network"):
-                reaped.add_metric([host, kind], float(totals.get(f"reaped_{kind}", 0)))
-            reclaimed.add_metric([host], float(totals.get("bytes_reclaimed", 0)))
-            deadlines.add_metric([host], float(totals.get("deadline_container", 0)))
+                reaped.add_metric([host, kind], float(totals.reaped.get(kind, 0)))
+            reclaimed.add_metric([host], float(totals.bytes_reclaimed or 0))
+            deadlines.add_metric([host], float(totals.deadlines or 0))
         yield from (removed, reclaimed, reaped, deadlines)
 
 

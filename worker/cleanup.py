@@ -17,11 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from dockfleet import keys
 from dockfleet import labels as fleet_labels
 from dockfleet.logconfig import event
 from dockfleet.models import CleanupReport, ReconcileReport, RemovedObject
 from dockfleet.models.maintenance import ObjectKind
+from dockfleet.store import maintenance_reports
 from worker import image_gc
 from worker.ages import created_at
 from worker.engine import containers as engine_containers
@@ -51,7 +51,7 @@ def run(rt: Runtime, *, dry_run: bool = False) -> CleanupReport:
         report.removed = execute(rt, report.removed, report.errors)
     report.bytes_reclaimed = sum(r.size for r in report.removed)
     report.duration_ms = (time.perf_counter() - started) * 1000
-    record(rt, keys.cleanup_reports(rt.host), report, counters(report))
+    record(rt, "cleanup", report, counters(report))
     if report.removed or report.errors:
         event(
             log,
@@ -188,28 +188,20 @@ def _remove(rt: Runtime, item: RemovedObject, errors: list[str]) -> bool:
 
 
 def record(
-    rt: Runtime, stream: str, report: CleanupReport | ReconcileReport, counters: dict[str, int]
+    rt: Runtime,
+    kind: maintenance_reports.Kind,
+    report: CleanupReport | ReconcileReport,
+    added: maintenance_reports.Totals,
 ) -> None:
-    """The report into the host's capped report stream; `counters` into the totals."""
-    pipe = rt.redis.pipeline(transaction=False)
-    pipe.xadd(
-        stream,
-        {"r": report.model_dump_json()},
-        maxlen=rt.settings.retention.maintenance_reports,
-        approximate=True,
-    )
-    if not report.dry_run:
-        for name, amount in counters.items():
-            if amount:
-                pipe.hincrby(keys.maintenance_totals(rt.host), name, amount)
-    pipe.execute()
+    """The report into the host's capped report stream; `added` into the totals."""
+    keep = rt.settings.retention.maintenance_reports
+    maintenance_reports.record(rt.redis, kind, report, added, keep)
 
 
-def counters(report: CleanupReport) -> dict[str, int]:
+def counters(report: CleanupReport) -> maintenance_reports.Totals:
     """What a cleanup run adds to the host's totals (the exporter's counters)."""
-    totals = {f"removed_{kind}": len(report.of_kind(kind)) for kind in KINDS}
-    totals["bytes_reclaimed"] = report.bytes_reclaimed
-    return totals
+    removed: dict[str, int] = {kind: len(report.of_kind(kind)) for kind in KINDS}
+    return maintenance_reports.Totals(removed=removed, bytes_reclaimed=report.bytes_reclaimed)
 
 
 def _jobs(rows: Iterable[dict[str, Any]]) -> set[str]:

@@ -22,6 +22,7 @@ from dockfleet import keys
 from dockfleet import labels as fleet_labels
 from dockfleet.logconfig import event
 from dockfleet.models import ReconcileReport, RemovedObject
+from dockfleet.store import maintenance_reports, orphan_suspects
 from worker.cleanup import fleet_labels_of_host, record
 from worker.engine import containers as engine_containers
 from worker.engine import inventory
@@ -52,12 +53,14 @@ def run(rt: Runtime, *, dry_run: bool = False) -> ReconcileReport:
         report.removed = _execute(rt, report.removed, expired_ids, report.errors)
     report.duration_ms = (time.perf_counter() - started) * 1000
     gone = report.removed
-    counts = {
-        "reaped_container": sum(r.kind == "container" and r.id not in expired_ids for r in gone),
-        "reaped_network": sum(r.kind == "network" for r in gone),
-        "deadline_container": sum(r.id in expired_ids for r in gone),
-    }
-    record(rt, keys.reconcile_reports(rt.host), report, counts)
+    counts = maintenance_reports.Totals(
+        reaped={
+            "container": sum(r.kind == "container" and r.id not in expired_ids for r in gone),
+            "network": sum(r.kind == "network" for r in gone),
+        },
+        deadlines=sum(r.id in expired_ids for r in gone),
+    )
+    record(rt, "reconcile", report, counts)
     if report.removed or report.errors:
         event(
             log,
@@ -70,7 +73,7 @@ def run(rt: Runtime, *, dry_run: bool = False) -> ReconcileReport:
             dry_run=dry_run,
             removed=len(report.removed),
             errors=len(report.errors),
-            **counts,
+            **counts.fields(),
         )
     return report
 
@@ -107,10 +110,8 @@ def find_orphans(
     # worker.jobs.adoption), not ours to reap: its containers hold its exit code and log.
     adoptable = {str(j) for j in rt.redis.smembers(keys.host_jobs(rt.host))}
     leased |= {job for job, state in job_states.items() if state == "running" and job in adoptable}
-    suspects_key = keys.orphan_suspects(rt.host)
     # object id -> when it was first seen without a lease
-    raw: dict[Any, Any] = rt.redis.hgetall(suspects_key)
-    seen = {(k.decode() if isinstance(k, bytes) else str(k)): float(v) for k, v in raw.items()}
+    seen = orphan_suspects.first_seen(rt.redis, rt.host)
     orphans, new_suspects, waiting = [], {}, 0
     for kind, row, job in with_job:
         object_id = str(row["Id"])
@@ -136,13 +137,7 @@ def find_orphans(
             waiting += 1
     current = {str(row["Id"]) for _, row, job in with_job if job not in leased}
     stale = [object_id for object_id in seen if object_id not in current]
-    pipe = rt.redis.pipeline(transaction=False)
-    if new_suspects:
-        pipe.hset(suspects_key, mapping=new_suspects)  # type: ignore[arg-type]
-    if stale:
-        pipe.hdel(suspects_key, *stale)
-    pipe.expire(suspects_key, 7 * 24 * 3600)
-    pipe.execute()
+    orphan_suspects.update(rt.redis, rt.host, new_suspects, stale)
     # Containers first, then networks: a job's network is free once its containers are gone.
     orphans.sort(key=lambda o: o.kind != "container")
     return orphans, waiting
@@ -164,7 +159,7 @@ def _execute(
             errors.append(f"{item.kind} {item.name or item.id[:12]}: {exc}")
             log.info("reconcile of %s %s skipped: %s", item.kind, item.id[:12], exc)
             continue
-        rt.redis.hdel(keys.orphan_suspects(rt.host), item.id)
+        orphan_suspects.clear(rt.redis, rt.host, item.id)
         done.append(item)
     return done
 
