@@ -22,12 +22,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dockfleet import keys
 from dockfleet import labels as fleet_labels
 from dockfleet.errors import BuildFailed, InvalidSpec, PolicyViolation
 from dockfleet.models import BuildContext, BuildOptions, BuildResult
 from dockfleet.policy import check_host_path
 from dockfleet.policy_images import check_bases, check_produced_name
+from dockfleet.store import build_uploads
 from worker.engine import images as engine
 from worker.runtime import Runtime
 
@@ -101,22 +101,21 @@ def _source(rt: Runtime, context: BuildContext) -> Iterator[dict[str, Any]]:
             raise InvalidSpec(f"context: {context.location} is not a folder on host {rt.host!r}")
         yield {"path": context.location}
         return
-    key = keys.build_upload(context.location)
+    upload_id = context.location
     try:
-        size = int(rt.redis.strlen(key))
+        size = build_uploads.size(rt.redis, upload_id)
         limit = rt.settings.images.upload_max_bytes
         if size > limit:
             raise InvalidSpec(f"context: the upload has {size} bytes, over the {limit} allowed")
-        blob = rt.redis_bytes.get(key)
-        if not blob:
+        blob = build_uploads.read(rt.redis_bytes, upload_id)
+        if blob is None:
             raise InvalidSpec(
                 f"context: upload {context.location} is gone (used already, or older than "
                 f"images.upload_ttl={rt.settings.images.upload_ttl}s)"
             )
-        assert isinstance(blob, bytes)
         yield {"fileobj": io.BytesIO(blob), "gzip": blob[:2] == GZIP_MAGIC}
     finally:
-        rt.redis.delete(key)
+        build_uploads.discard(rt.redis, upload_id)
 
 
 def _check_policy(rt: Runtime, options: BuildOptions, dockerfile: str | None) -> None:

@@ -14,14 +14,11 @@ import io
 import os
 import re
 import tarfile
-import uuid
 from pathlib import Path
 
-from dockfleet import keys
 from dockfleet.client.transport import Transport
 from dockfleet.errors import InvalidSpec
-
-CHUNK_BYTES = 1024 * 1024
+from dockfleet.store import build_uploads
 
 
 def upload(transport: Transport, data: bytes) -> str:
@@ -29,19 +26,11 @@ def upload(transport: Transport, data: bytes) -> str:
     limits = transport.settings.images
     if len(data) > limits.upload_max_bytes:
         raise _too_large(len(data), limits.upload_max_bytes)
-    upload_id = uuid.uuid4().hex
-    key = keys.build_upload(upload_id)
-    # One MULTI: a worker never sees half an upload; chunks keep each command small.
-    pipe = transport.redis.pipeline(transaction=True)
-    pipe.set(key, data[:CHUNK_BYTES], ex=limits.upload_ttl)
-    for start in range(CHUNK_BYTES, len(data), CHUNK_BYTES):
-        pipe.append(key, data[start : start + CHUNK_BYTES])
-    pipe.execute()
-    return upload_id
+    return build_uploads.park(transport.redis, data, limits.upload_ttl)
 
 
 def discard(transport: Transport, upload_id: str) -> None:
-    transport.redis.delete(keys.build_upload(upload_id))
+    build_uploads.discard(transport.redis, upload_id)
 
 
 def tar_folder(folder: str | os.PathLike[str], max_bytes: int) -> bytes:
