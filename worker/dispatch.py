@@ -10,14 +10,12 @@ during a leadership change, a redelivered message) fans out once.
 
 from __future__ import annotations
 
-import time
-
 from celery import Celery
 
-from dockfleet import keys
 from dockfleet.models import DispatchResult
 from dockfleet.queues import TaskNames, host_queue
 from dockfleet.settings import Settings
+from dockfleet.store import dispatch_log
 from dockfleet.store.host_records import read_hosts
 from worker.runtime import Runtime
 
@@ -27,7 +25,6 @@ KINDS = {
     "cleanup": TaskNames.CLEANUP,
     "reconcile": TaskNames.RECONCILE,
 }
-DISPATCH_LOG_LENGTH = 1000
 
 
 def interval(settings: Settings, kind: str) -> float:
@@ -43,15 +40,10 @@ def dispatch(rt: Runtime, app: Celery, kind: str, every: float | None = None) ->
     """Send `kind`'s task to every live host's queue, once per tick of `every` seconds."""
     every = every or interval(rt.settings, kind)
     guard_ms = max(1, int(every * 500))
-    if not rt.redis.set(keys.dispatch_guard(kind), rt.host, nx=True, px=guard_ms):
+    if not dispatch_log.claim_tick(rt.redis, kind, guard_ms):
         return DispatchResult(kind=kind, duplicate=True)
     hosts = [h.name for h in read_hosts(rt.redis, rt.settings.heartbeat_interval) if h.up]
     for host in hosts:
         app.send_task(KINDS[kind], queue=host_queue(host), expires=every)
-    rt.redis.xadd(
-        keys.DISPATCH_LOG,
-        {"kind": kind, "hosts": ",".join(hosts), "at": time.time(), "by": rt.host},
-        maxlen=DISPATCH_LOG_LENGTH,
-        approximate=True,
-    )
+    dispatch_log.record(rt.redis, kind, hosts, rt.host)
     return DispatchResult(kind=kind, hosts=hosts)
