@@ -15,8 +15,9 @@ import uuid
 
 from benchmarks import direct
 from benchmarks.env import docker_url_from_env
-from dockfleet import Settings, jobstate
+from dockfleet import Settings
 from dockfleet.models.jobs import JobSpec
+from dockfleet.store import job_records
 from tests.support.services import RedisServer
 from worker.jobs import runner
 from worker.runtime import Runtime
@@ -52,7 +53,7 @@ def main() -> None:
 def _submitted(rt: Runtime, spec: JobSpec) -> tuple[JobSpec, str]:
     job_id = uuid.uuid4().hex
     retention = rt.settings.retention.results_seconds
-    jobstate.submit(rt.redis, job_id, spec.model_dump(mode="json"), rt.host, retention)
+    job_records.submit(rt.redis, job_id, spec.model_dump(mode="json"), rt.host, retention)
     return spec, job_id
 
 

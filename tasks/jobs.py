@@ -6,11 +6,11 @@ from typing import Any
 
 from celery.exceptions import Ignore
 
-from dockfleet import jobstate
 from dockfleet.errors import InvalidSpec
 from dockfleet.models.jobs import JobSpec
 from dockfleet.names import check_job_id
 from dockfleet.queues import TaskNames
+from dockfleet.store import job_records
 from dockfleet.validation import parse
 from tasks.base import DockerTask, dump
 from worker.app import app
@@ -42,4 +42,4 @@ def run(self: JobTask, spec: dict[str, Any], job_id: str) -> dict[str, Any]:
 @app.task(name=TaskNames.JOB_CANCEL, base=DockerTask, bind=True)
 def cancel(self: DockerTask, job_id: str) -> str | None:
     retention = self.rt.settings.retention.results_seconds
-    return jobstate.request_cancel(self.rt.redis, job_id, retention)
+    return job_records.request_cancel(self.rt.redis, job_id, retention)

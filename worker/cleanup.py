@@ -21,14 +21,13 @@ from dockfleet import labels as fleet_labels
 from dockfleet.logconfig import event
 from dockfleet.models import CleanupReport, ReconcileReport, RemovedObject
 from dockfleet.models.maintenance import ObjectKind
-from dockfleet.store import maintenance_reports
+from dockfleet.store import job_leases, maintenance_reports
 from worker import image_gc
 from worker.ages import created_at
 from worker.engine import containers as engine_containers
 from worker.engine import inventory
 from worker.engine import networks as engine_networks
 from worker.engine.convert import engine_time
-from worker.job_leases import live_leases
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -82,7 +81,7 @@ def plan_containers(rt: Runtime, now: float) -> list[RemovedObject]:
     """Stopped fleet containers whose stop lies further back than the grace age."""
     grace = rt.settings.cleanup.container_grace
     rows = inventory.containers(rt.docker, fleet_labels_of_host(rt), STOPPED)
-    leased = live_leases(rt.redis, _jobs(rows))
+    leased = job_leases.live(rt.redis, _jobs(rows))
     candidates = [
         row
         for row in rows
@@ -127,7 +126,7 @@ def plan_networks(rt: Runtime, now: float, removing: set[str]) -> list[RemovedOb
     """Fleet networks that no container (but those being removed) uses, past the grace age."""
     grace = rt.settings.cleanup.network_grace
     rows = inventory.networks(rt.docker, fleet_labels_of_host(rt))
-    leased = live_leases(rt.redis, _jobs(rows))
+    leased = job_leases.live(rt.redis, _jobs(rows))
     planned = []
     for row in rows:
         labels = row.get("Labels") or {}

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from dockfleet import keys
+from dockfleet.store.log_entries import end_entry, line_entry
 from worker.runtime import Runtime
 
-END_FIELD = "end"
 STREAM_TTL_SECONDS = 3600
 LEASE_CHECK_SECONDS = 1.0
 #: unread entries the stream may hold before the writer waits for its reader
@@ -50,14 +50,14 @@ class EventStream:
 
     def line(self, text: str, stream: str = "stdout") -> None:
         """One log line, in the fields a `LogLine` reader expects."""
-        self.emit({"s": stream, "l": text, "t": ""})
+        self.emit(line_entry(stream, text, None))
 
     def end(self, summary: str = "") -> None:
         if self.stream_id is None:
             return
         stream_key = keys.log_stream(self.stream_id)
         pipe = self.rt.redis.pipeline(transaction=False)
-        pipe.xadd(stream_key, {END_FIELD: summary or "{}"})
+        pipe.xadd(stream_key, end_entry(summary or "{}"))  # type: ignore[arg-type]
         pipe.expire(stream_key, STREAM_TTL_SECONDS)
         pipe.execute()
 

@@ -13,12 +13,12 @@ import time
 
 from dockfleet import keys
 from dockfleet.models import LogOptions, LogSummary
+from dockfleet.store.log_entries import end_entry, line_entry
 from worker.containers import owned
 from worker.engine import containers as engine
 from worker.engine.logs import LogReader
 from worker.runtime import Runtime
 
-END_FIELD = "end"
 STREAM_TTL_SECONDS = 3600
 LEASE_CHECK_SECONDS = 1.0
 #: unread lines the stream may hold before the copy waits for its reader
@@ -44,8 +44,7 @@ def copy_logs(rt: Runtime, ref: str, options: LogOptions, stream_id: str) -> Log
     lines = size = 0
     try:
         for stream, text, stamp in reader.lines():  # masked by the reader
-            fields = {"s": stream, "l": text, "t": stamp.isoformat() if stamp else ""}
-            rt.redis.xadd(stream_key, fields)  # type: ignore[arg-type]
+            rt.redis.xadd(stream_key, line_entry(stream, text, stamp))  # type: ignore[arg-type]
             lines += 1
             size += len(text) + 1
             if lines % 500 == 0:
@@ -56,7 +55,7 @@ def copy_logs(rt: Runtime, ref: str, options: LogOptions, stream_id: str) -> Log
     ended = "canceled" if reader_gone.is_set() else "exited" if options.follow else "complete"
     summary = LogSummary(id=doc["Id"], host=rt.host, lines=lines, bytes=size, follow_ended=ended)
     pipe = rt.redis.pipeline(transaction=False)
-    pipe.xadd(stream_key, {END_FIELD: summary.model_dump_json()})
+    pipe.xadd(stream_key, end_entry(summary.model_dump_json()))  # type: ignore[arg-type]
     pipe.expire(stream_key, STREAM_TTL_SECONDS)
     pipe.execute()
     return summary

@@ -22,12 +22,11 @@ from dockfleet import keys
 from dockfleet import labels as fleet_labels
 from dockfleet.logconfig import event
 from dockfleet.models import ReconcileReport, RemovedObject
-from dockfleet.store import maintenance_reports, orphan_suspects
+from dockfleet.store import job_leases, job_records, maintenance_reports, orphan_suspects
 from worker.cleanup import fleet_labels_of_host, record
 from worker.engine import containers as engine_containers
 from worker.engine import inventory
 from worker.engine import networks as engine_networks
-from worker.job_leases import live_leases, states
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -104,8 +103,8 @@ def find_orphans(
     by_job = [(kind, row, (row.get("Labels") or {}).get(fleet_labels.JOB)) for kind, row in objects]
     with_job = [(kind, row, job) for kind, row, job in by_job if job]
     jobs = {job for _, _, job in with_job}
-    leased = live_leases(rt.redis, jobs)
-    job_states = states(rt.redis, jobs - leased)
+    leased = job_leases.live(rt.redis, jobs)
+    job_states = job_records.states(rt.redis, jobs - leased)
     # A running job of this host without a lease is adoption's to finish (see
     # worker.jobs.adoption), not ours to reap: its containers hold its exit code and log.
     adoptable = {str(j) for j in rt.redis.smembers(keys.host_jobs(rt.host))}

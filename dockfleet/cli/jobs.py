@@ -14,7 +14,6 @@ from typing import Any
 
 import click
 
-from dockfleet import jobstate
 from dockfleet.cli.main import Context, cli
 from dockfleet.cli.options import host_option, json_option
 from dockfleet.cli.output import emit_json
@@ -24,6 +23,7 @@ from dockfleet.cli.spec_options import container_options
 from dockfleet.client.job_handle import JobHandle
 from dockfleet.client.jobs import check_job
 from dockfleet.models import JobResult, LogLine
+from dockfleet.store import job_records
 
 #: exit codes for endings that have no container exit code of their own
 EXIT_CODES = {"timed_out": 124, "canceled": 130, "oom_killed": 137, "error": 125}
@@ -122,7 +122,7 @@ def follow_job(handle: JobHandle, follow: bool, as_json: bool) -> None:
 
 
 def _waiting_for(handle: JobHandle) -> str:
-    fields = jobstate.read(handle.transport.redis, handle.id)
+    fields = job_records.read(handle.transport.redis, handle.id)
     state, host = fields.get("state", "queued"), fields.get("host")
     if state == "queued":
         return f"job {handle.id[:12]}: waiting for a Docker host to take it"

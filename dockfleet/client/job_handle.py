@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
-from dockfleet import jobstate, keys
-from dockfleet.client.logs import line_from_fields
 from dockfleet.client.transport import Transport
 from dockfleet.errors import OperationTimeout
 from dockfleet.models import LogLine
 from dockfleet.models.jobs import JobResult
 from dockfleet.redis_retry import retrying
+from dockfleet.store import job_logs, job_records
+from dockfleet.store.log_entries import is_end, line_of
+
+Entry = tuple[str, dict[str, str]]
 
 BLOCK_MS = 1000
 
@@ -35,12 +36,12 @@ class JobHandle:
     @property
     def state(self) -> str:
         """queued, running or finished ("" if the job is unknown or expired)."""
-        return str(self.transport.redis.hget(keys.job(self.id), "state") or "")
+        return job_records.state(self.transport.redis, self.id)
 
     @property
     def result(self) -> JobResult | None:
         """The result once the job has finished, else None (never blocks)."""
-        return jobstate.result_of(jobstate.read(self.transport.redis, self.id))
+        return job_records.result_of(job_records.read(self.transport.redis, self.id))
 
     def logs(self, follow: bool = True) -> Iterator[LogLine]:
         """The job's log from its first line; with `follow`, until the job finishes."""
@@ -51,11 +52,11 @@ class JobHandle:
                 if not follow or self.state in ("", "finished") and not self._more(last_id):
                     return
                 continue
-            for entry_id, fields in batch[0][1]:
+            for entry_id, fields in batch:
                 last_id = entry_id
-                if jobstate.END_FIELD in fields:
+                if is_end(fields):
                     return
-                yield line_from_fields(fields)
+                yield line_of(fields)
 
     def wait(self, timeout: float | None = None) -> JobResult:
         """Block until the job has finished; its one result.
@@ -74,7 +75,7 @@ class JobHandle:
             # Wakes as soon as anything (the end marker included) lands in the stream.
             batch = self._xread(last_id, 100, BLOCK_MS)
             if batch:
-                last_id = batch[0][1][-1][0]
+                last_id = batch[-1][0]
 
     def cancel(self) -> str | None:
         """Cancel: a queued job never starts; a running one is stopped (SIGTERM, grace, SIGKILL).
@@ -82,16 +83,14 @@ class JobHandle:
         Returns the state the job was in (None for an unknown job).
         """
         retention = self.transport.settings.retention.results_seconds
-        return jobstate.request_cancel(self.transport.redis, self.id, retention)
+        return job_records.request_cancel(self.transport.redis, self.id, retention)
 
-    def _xread(self, last_id: str, count: int, block: int | None) -> Any:
+    def _xread(self, last_id: str, count: int, block: int | None) -> list[Entry]:
         """Entries after `last_id`, riding out a Redis restart."""
-        stream = keys.job_log(self.id)
         redis = self.transport.redis
         return retrying(
-            lambda: redis.xread({stream: last_id}, count=count, block=block), "reading a job log"
+            lambda: job_logs.read(redis, self.id, last_id, count, block), "reading a job log"
         )
 
     def _more(self, last_id: str) -> bool:
-        tail: Any = self.transport.redis.xrange(keys.job_log(self.id), min=f"({last_id}", count=1)
-        return bool(tail)
+        return job_logs.has_more(self.transport.redis, self.id, last_id)

@@ -6,7 +6,6 @@ import contextlib
 import logging
 import uuid
 
-from dockfleet import jobstate
 from dockfleet.client.base import FleetBase
 from dockfleet.client.job_handle import JobHandle
 from dockfleet.errors import BrokerUnavailable, InvalidSpec
@@ -15,6 +14,7 @@ from dockfleet.policy import check_container
 from dockfleet.policy_model import SecurityPolicy
 from dockfleet.queues import TaskNames, job_queue
 from dockfleet.redis_retry import UNAVAILABLE
+from dockfleet.store import job_records
 from dockfleet.validation import parse
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class JobsMixin(FleetBase):
             raise self.transport.no_live_host()
         wire = spec.model_dump(mode="json", context={"reveal_secrets": True})
         retention = self.settings.retention.results_seconds
-        if not jobstate.submit(self.transport.redis, job_id, wire, spec.host, retention):
+        if not job_records.submit(self.transport.redis, job_id, wire, spec.host, retention):
             raise InvalidSpec(f"job_id: {job_id!r} is already used")
         shown = repr([spec.model_dump(mode="json"), job_id])  # Flower's view: secrets masked
         queue = job_queue(spec.host)
@@ -68,7 +68,7 @@ class JobsMixin(FleetBase):
                 handle.cancel()
             raise
         try:
-            jobstate.mark_sent(self.transport.redis, job_id, queue)
+            job_records.mark_sent(self.transport.redis, job_id, queue)
         except UNAVAILABLE:  # sent all the same; only the watch for a lost message is missing
             log.warning("job %s sent, but Redis went away before it was marked sent", job_id)
         return handle

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator
-from datetime import datetime
 from typing import Any
 
 from celery.result import AsyncResult
@@ -18,10 +17,10 @@ from dockfleet import keys
 from dockfleet.client.transport import Transport
 from dockfleet.errors import HostUnavailable
 from dockfleet.models import LogLine
+from dockfleet.store.log_entries import is_end, line_of
 
 LEASE_SECONDS = 15
 BLOCK_MS = 1000
-END_FIELD = "end"
 
 
 def take_lease(transport: Transport, stream_id: str) -> None:
@@ -38,7 +37,7 @@ def read_stream(
     events = read_events(transport, stream_id, result, host, start_timeout)
     try:
         for fields in events:
-            yield line_from_fields(fields)
+            yield line_of(fields)
     finally:
         events.close()
 
@@ -76,19 +75,9 @@ def read_events(
                 continue
             for entry_id, fields in batch[0][1]:
                 last_id = entry_id
-                if END_FIELD in fields:
+                if is_end(fields):
                     return
                 yield fields
             redis.xtrim(stream_key, minid=last_id)
     finally:
         redis.delete(lease_key, stream_key)
-
-
-def line_from_fields(fields: dict[str, str]) -> LogLine:
-    """A `LogLine` from a log stream entry (fields s, l, t)."""
-    stamp = fields.get("t")
-    return LogLine(
-        stream=fields["s"],
-        line=fields["l"],
-        timestamp=datetime.fromisoformat(stamp) if stamp else None,
-    )

@@ -22,9 +22,9 @@ import pytest
 import redis
 
 from dockfleet import Fleet, JobHandle, JobSpec, keys
-from dockfleet.jobstate import END_FIELD
 from dockfleet.policy_model import SecurityPolicy
 from dockfleet.queues import SHARED_QUEUE, TaskNames
+from dockfleet.store.log_entries import is_end
 from tests.conftest import (
     LOCAL_DOCKER,
     TEST_IMAGE,
@@ -89,7 +89,7 @@ class RaceHost:
     def ends(self, job_id: str) -> int:
         """How many end-of-job entries the job's log stream holds (each is one report)."""
         entries = self.client.xrange(keys.job_log(job_id))
-        return sum(1 for _, fields in entries if END_FIELD in fields)
+        return sum(1 for _, fields in entries if is_end(fields))
 
 
 def pid(worker: WorkerProcess) -> int:

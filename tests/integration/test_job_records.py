@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import redis
 
-from dockfleet import BrokerUnavailable, ContainerConfig, Fleet, JobSpec, Settings, jobstate, keys
+from dockfleet import BrokerUnavailable, ContainerConfig, Fleet, JobSpec, Settings, keys
+from dockfleet.store import job_records
 from tests.conftest import HEARTBEAT, TEST_IMAGE, Host, random_name
 from tests.support.services import RedisServer, wait_for
 
@@ -60,14 +61,14 @@ def test_a_job_whose_send_and_cancel_both_failed_keeps_its_secret_only_for_the_r
         secret_env={"TOKEN": secret},
         host=random_name("nowhere"),
     )
-    written = jobstate.submit
+    written = job_records.submit
 
     def submit_then_redis_dies(*args: Any) -> bool:
         answer = written(*args)
         persistent_redis.kill()
         return answer
 
-    monkeypatch.setattr(jobstate, "submit", submit_then_redis_dies)
+    monkeypatch.setattr(job_records, "submit", submit_then_redis_dies)
 
     # When the client sends it: the send fails, and so does the cancel that follows
     with pytest.raises(BrokerUnavailable):

@@ -14,9 +14,10 @@ import logging
 
 from celery import Celery
 
-from dockfleet import jobstate, keys
+from dockfleet import keys
 from dockfleet.models.jobs import JobResult
 from dockfleet.queues import host_queue
+from dockfleet.store import job_leases, job_records
 from worker.jobs.resend import send_again
 from worker.runtime import Runtime
 
@@ -30,26 +31,22 @@ def adopt_orphans(rt: Runtime, app: Celery) -> list[str]:
     job_ids = sorted(str(j) for j in rt.redis.smembers(keys.host_jobs(rt.host)))
     if not job_ids:
         return []
-    pipe = rt.redis.pipeline(transaction=False)
-    for job_id in job_ids:
-        pipe.exists(keys.job_lease(job_id))
-        pipe.hmget(keys.job(job_id), ["state", "spec"])
-    answers = pipe.execute()
+    leased = job_leases.live(rt.redis, job_ids)
+    found = job_records.states_and_specs(rt.redis, job_ids)
     sent = []
-    for index, job_id in enumerate(job_ids):
-        leased, (state, spec) = answers[2 * index], answers[2 * index + 1]
-        if leased or state != "running":
+    for job_id, (state, spec) in zip(job_ids, found, strict=True):
+        if job_id in leased or state != "running":
             if state in (None, "finished"):
                 rt.redis.srem(keys.host_jobs(rt.host), job_id)
             continue
-        if not rt.redis.set(keys.job_adopting(job_id), "1", nx=True, ex=MARKER_SECONDS):
+        if not job_leases.mark_adopting(rt.redis, job_id, MARKER_SECONDS):
             continue
         if not spec:
             # Nothing to adopt with: report it rather than leave it running forever.
             lost = JobResult(
                 job_id=job_id, host=rt.host, status="error", error="worker lost; job not adoptable"
             )
-            jobstate.finish(rt.redis, job_id, lost, rt.settings.retention.results_seconds)
+            job_records.finish(rt.redis, job_id, lost, rt.settings.retention.results_seconds)
             continue
         log.warning("adopting job %s on host %s: its worker is gone", job_id, rt.host)
         send_again(app, job_id, spec, host_queue(rt.host), "adopted")

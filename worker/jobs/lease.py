@@ -4,7 +4,7 @@ Held with a token and a short TTL, renewed every third of the TTL (`worker.keepe
 released only by its owner. A worker that dies (or is paused, or loses Redis for
 longer than the TTL) stops renewing; the lease lapses and another worker of the
 job's host may adopt the job. Each renewal also keeps the job's record alive (its
-TTL, `dockfleet.jobstate`) while the job runs.
+TTL, `dockfleet.store.job_records`) while the job runs.
 
 The lease is also the fence of every write that decides something about the job
 (its log lines, its outcome) and of its cleanup: those check, atomically in
@@ -21,13 +21,11 @@ from types import TracebackType
 
 import redis
 
-from dockfleet import keys, owned_key
-from dockfleet.store.scripts import LuaScript
+from dockfleet.store import job_leases
 from worker.keeper import Keeper
 
 log = logging.getLogger(__name__)
 TTL_SECONDS = 15
-_TAKE = LuaScript("lease_take")
 
 
 class Lease:
@@ -37,13 +35,12 @@ class Lease:
         """`holder` names the worker; `record_ttl`: the TTL the job's record gets again at
         each renewal (its retention)."""
         self.client = client
-        self.key = keys.job_lease(job_id)
-        self.record = keys.job(job_id)
+        self.job_id = job_id
         self.record_ttl = record_ttl
         self.host = host
         self.token = f"{holder}/{uuid.uuid4().hex[:8]}"
         self.ttl = ttl
-        self._keeper = Keeper(self.key, ttl, self._renew)
+        self._keeper = Keeper(f"the lease of job {job_id}", ttl, self._renew)
         self.lost = self._keeper.lost
         #: the job runs on another host: not ours to act on, ever
         self.elsewhere = False
@@ -54,13 +51,11 @@ class Lease:
         A first take (`retake=False`, a delivery of the job) may follow any earlier
         holder: that is an adoption. A retake follows only ourselves.
         """
-        answer = _TAKE(
-            self.client,
-            [self.key, self.record],
-            [self.token, self.ttl * 1000, self.host, "retake" if retake else "first"],
+        answer = job_leases.take(
+            self.client, self.job_id, self.token, self.ttl * 1000, self.host, retake=retake
         )
-        self.elsewhere = answer == -1
-        held: bool = answer == 1
+        self.elsewhere = answer == "elsewhere"
+        held = answer == "held"
         if held:
             self.lost.clear()
         return held
@@ -75,15 +70,14 @@ class Lease:
 
     def release(self) -> None:
         try:
-            owned_key.release(self.client, self.key, self.token)
+            job_leases.release(self.client, self.job_id, self.token)
         except redis.RedisError:  # it lapses by itself within the TTL
-            log.warning("could not release %s", self.key, exc_info=True)
+            log.warning("could not release the lease of job %s", self.job_id, exc_info=True)
 
     def _renew(self) -> bool:
-        renewed = owned_key.renew(self.client, self.key, self.token, self.ttl * 1000)
-        if renewed:
-            self.client.expire(self.record, self.record_ttl)  # never makes one
-        return renewed
+        return job_leases.renew(
+            self.client, self.job_id, self.token, self.ttl * 1000, self.record_ttl
+        )
 
 
 class LeaseLost(Exception):

@@ -18,10 +18,10 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from dockfleet import keys
 from dockfleet.models import LogOptions
 from dockfleet.redis_retry import retrying
-from dockfleet.store.scripts import LuaScript
+from dockfleet.store import job_logs
+from dockfleet.store.log_entries import line_entry
 from worker.engine.logs import LogReader
 from worker.jobs.lease import Lease, LeaseLost
 from worker.runtime import Runtime
@@ -29,9 +29,6 @@ from worker.runtime import Runtime
 BATCH_LINES = 1000
 QUEUE_LINES = 20000
 Line = tuple[str, str, datetime | None]
-_APPEND = LuaScript("log_append")
-#: what `log_append.lua` answers when the lease is not ours
-LEASE_LAPSED = -1
 
 
 class JobLogCopy:
@@ -53,10 +50,7 @@ class JobLogCopy:
         self.limit = limit
         fields: dict[str, str] = {}
         if resume:
-            fields = retrying(
-                lambda: rt.redis.hgetall(keys.job(job_id)),  # type: ignore[arg-type, return-value]
-                "reading a log cursor",
-            )
+            fields = retrying(lambda: job_logs.cursor(rt.redis, job_id), "reading a log cursor")
         self.cursor_ts = _parse(fields.get("log_ts", ""))
         self.at_cursor = int(fields.get("log_at_ts", 0))
         self.bytes = int(fields.get("log_bytes", 0))
@@ -139,7 +133,7 @@ class JobLogCopy:
             if self.bytes + size > self.limit:
                 self.truncated = True
                 notice = f"dockfleet: log truncated at {self.bytes} bytes (log_limit {self.limit})"
-                entries.append({"s": "stderr", "l": notice, "t": ""})
+                entries.append(line_entry("stderr", notice, None))
                 within_cap = False
                 break
             if stamp is not None and stamp == self.cursor_ts:
@@ -148,9 +142,9 @@ class JobLogCopy:
                 self.cursor_ts, self.at_cursor = stamp, 1
             self.bytes += size
             self.lines += 1
-            entries.append({"s": stream, "l": text, "t": stamp.isoformat() if stamp else ""})
+            entries.append(line_entry(stream, text, stamp))
         written = self._send(entries, before)
-        if written == LEASE_LAPSED and retrying(self.lease.acquire, "retaking a lease"):
+        if written == job_logs.LEASE_LAPSED and retrying(self.lease.acquire, "retaking a lease"):
             written = self._send(entries, before)  # it had lapsed, and nobody took it
         if written < 0:
             # Another worker has the job (it adopted it while this one was paused or
@@ -160,17 +154,16 @@ class JobLogCopy:
         return within_cap
 
     def _send(self, entries: list[dict[str, str]], before: str) -> int:
-        """Write the batch and the cursor, fenced (see `log_append.lua`); safe to repeat."""
+        """Write the batch and the cursor, fenced by the lease; safe to repeat."""
         cursor = self._cursor()
         after = f"{cursor['log_lines']}:{cursor['log_truncated']}"
-        args: list[Any] = [self.lease.token, before, after, len(cursor)]
-        for field, value in cursor.items():
-            args += [field, value]
-        for entry in entries:
-            args += [entry["s"], entry["l"], entry["t"]]
-        keys_ = [self.lease.key, keys.job(self.job_id), keys.job_log(self.job_id)]
-        written: int = retrying(lambda: _APPEND(self.rt.redis, keys_, args), "copying a job log")
-        return written
+        token = self.lease.token
+        return retrying(
+            lambda: job_logs.append(
+                self.rt.redis, self.job_id, token, (before, after), cursor, entries
+            ),
+            "copying a job log",
+        )
 
     def _cursor(self) -> dict[str, Any]:
         return {

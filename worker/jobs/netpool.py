@@ -20,6 +20,7 @@ import docker
 from dockfleet import keys
 from dockfleet import labels as fleet_labels
 from dockfleet.names import POOL_PREFIX
+from dockfleet.store import job_leases, job_records
 from worker.engine import networks
 from worker.runtime import Runtime
 
@@ -77,8 +78,8 @@ def prewarm(rt: Runtime) -> int:
     then create up to the pool size (run at worker start, off the job path)."""
     in_use = keys.network_pool_in_use(rt.host)
     for name, job_id in dict(rt.redis.hgetall(in_use)).items():
-        state = rt.redis.hget(keys.job(str(job_id)), "state")
-        if state in (None, "finished") and not rt.redis.exists(keys.job_lease(str(job_id))):
+        state = job_records.state(rt.redis, str(job_id))
+        if state in ("", "finished") and not job_leases.live(rt.redis, [str(job_id)]):
             rt.redis.hdel(in_use, name)  # its job kept it (keep_on_failure) or died past it
     rows = rt.docker.api.networks(filters={"label": [f"{fleet_labels.POOL}={rt.host}"]})
     for row in rows:

@@ -18,7 +18,7 @@ their turn), delivered to a worker (fine while recent; stranded when older
 than the grace: dropped from kombu's unacked set so it is not restored as a
 copy later), or nowhere (lost). Lost and stranded jobs are sent again under
 their own id. A copy sent in error is harmless: the claim, the lease and
-`jobstate.finish` let one delivery run the job and the others do nothing.
+`job_records.finish` let one delivery run the job and the others do nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from celery import Celery
 
 from dockfleet import keys
 from dockfleet.queues import SHARED_QUEUE, host_queue, priority_lists
+from dockfleet.store import job_records
 from worker.broker import UNACKED_INDEX_KEY, UNACKED_KEY
 from worker.jobs.resend import send_again
 from worker.runtime import Runtime
@@ -95,12 +96,10 @@ def _sweep(rt: Runtime, app: Celery, queue: str) -> list[str]:
     ]
     if not job_ids:
         return []
-    pipe = rt.redis.pipeline(transaction=False)
-    for job_id in job_ids:
-        pipe.hmget(keys.job(job_id), ["state", "spec"])
     waiting: dict[str, str] = {}
     done: list[str] = []  # claimed, finished or expired since
-    for job_id, (state, spec) in zip(job_ids, pipe.execute(), strict=True):
+    found = job_records.states_and_specs(rt.redis, job_ids)
+    for job_id, (state, spec) in zip(job_ids, found, strict=True):
         if state == "queued" and spec:
             waiting[job_id] = spec
         else:
@@ -148,11 +147,5 @@ def _resend(rt: Runtime, app: Celery, job_id: str, queue: str, spec: str, tag: s
         pipe.zrem(UNACKED_INDEX_KEY, tag)
         pipe.execute()
     send_again(app, job_id, spec, queue, "requeued")
-    pipe = rt.redis.pipeline(transaction=False)
-    pipe.hincrby(keys.job(job_id), "requeued", 1)  # for the operator (and the tests)
-    # Sent again: kept a retention from now (and a record that expired meanwhile is not
-    # left without a TTL by the count).
-    pipe.expire(keys.job(job_id), rt.settings.retention.results_seconds)
     # Looked at again only after another grace period.
-    pipe.zadd(keys.queued_jobs(queue), {job_id: time.time()})
-    pipe.execute()
+    job_records.note_requeued(rt.redis, job_id, queue, rt.settings.retention.results_seconds)

@@ -1,0 +1,155 @@
+"""Provisioning a job: its network, its services (until ready), then its container.
+
+Each object is made once however many runs the job sees: its name derives
+from the job id, a run that is not the first looks for it before making it
+(and adopts it), and the lease is confirmed before each one is made. A full
+host is a queue: the job waits for a slot within its timeout.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import docker
+
+from dockfleet import labels as fleet_labels
+from dockfleet.errors import ContainerLimitReached, InvalidSpec, JobCanceled, SlotsBusy
+from dockfleet.models import ContainerConfig, ImageInfo
+from dockfleet.names import object_name
+from dockfleet.redis_retry import retrying
+from dockfleet.store import job_records
+from worker import containers
+from worker.engine import containers as engine
+from worker.engine import networks
+from worker.jobs import images as job_images
+from worker.jobs import netpool
+from worker.jobs.job_run import JobRun
+from worker.jobs.services import wait_ready
+
+SLOT_POLL_SECONDS = 0.2
+#: a job waits for the host's slot lock this long at a time, then looks at its
+#: timeout and its cancel flag, and waits again
+SLOT_LOCK_WAIT_SECONDS = 5.0
+
+
+def provision(run: JobRun) -> dict[str, Any]:
+    """Make (or find) the job's network and services, wait for the services, then make
+    and start the job's container; returns what supervising it needs (id, TTY, state)."""
+    network = run.network = _network(run)
+    started = [(s, _start(run, _service_config(run, s, network))) for s in run.spec.services]
+    wait_ready(run.rt, run.job_id, [(s, doc["Id"]) for s, doc in started])
+    return _start(run, _job_config(run, network), is_job=True)
+
+
+def _network(run: JobRun) -> str | None:
+    if not run.spec.network or run.spec.container.network:
+        return run.spec.container.network
+    if run.rt.settings.network_pool_size > 0:
+        return _pooled_network(run)
+    name = object_name(run.job_id)
+    labels = fleet_labels.ownership(run.rt.host, job=run.job_id)
+    run.hold()
+    try:
+        networks.create(run.rt.docker, name, labels=labels)
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:
+            raise
+        owner = (networks.inspect(run.rt.docker, name).get("Labels") or {}).get(fleet_labels.JOB)
+        if owner != run.job_id:
+            raise InvalidSpec(f"network {name!r} exists and is not this job's") from None
+    return name
+
+
+def _pooled_network(run: JobRun) -> str:
+    """The job's network from the warm pool; after a crash, the one it had already."""
+    held = job_records.network(run.rt.redis, run.job_id)
+    if held:
+        return held
+    name = netpool.take(run.rt, run.job_id)
+    held = job_records.hold_network(run.rt.redis, run.job_id, name)
+    if held != name:  # another run got there first
+        netpool.give_back(run.rt, name)
+    return held
+
+
+def _service_config(run: JobRun, service: Any, network: str | None) -> ContainerConfig:
+    if network is None:
+        raise InvalidSpec("services: need the job network (network=true) or container.network")
+    return service.container.model_copy(  # type: ignore[no-any-return]
+        update={
+            "name": object_name(run.job_id, service.alias),
+            "network": network,
+            "network_aliases": [service.alias],
+            "labels": {**service.container.labels, **run.spec.labels},
+            "request_id": f"{run.job_id}/{service.alias}",
+        }
+    )
+
+
+def _job_config(run: JobRun, network: str | None) -> ContainerConfig:
+    config = run.spec.job_container()
+    return config.model_copy(
+        update={
+            "name": object_name(run.job_id),
+            "network": network,
+            "labels": {**config.labels, **run.spec.labels},
+            "request_id": f"{run.job_id}/job",
+        }
+    )
+
+
+def _start(run: JobRun, config: ContainerConfig, is_job: bool = False) -> dict[str, Any]:
+    """Create (or adopt, when an earlier run made it) and start a container.
+
+    Returns what the rest of the run needs of it (id, TTY, status); a first run
+    skips the lookups an adoption needs (every engine call counts in a CI job).
+    """
+    assert config.name is not None
+    run.hold()
+    doc = None if run.fresh else _existing(run, config.name, is_job)
+    if doc is None:
+        image = job_images.ensure(run.rt, config.reference, run.spec.pull)
+        created = _create_when_a_slot_frees(run, config, image)
+        run.created.append((created, config.name))
+        doc = {"Id": created, "Config": {"Tty": False}, "State": {"Status": "created"}}
+    if doc["State"]["Status"] == "created":
+        if is_job:
+            stamp = run.started_at = job_records.now_iso()
+            retrying(lambda: job_records.mark_started(run.rt.redis, run.job_id, stamp), "start")
+        engine.start(run.rt.docker, doc["Id"])
+        doc["State"] = {"Status": "running"}
+    return doc
+
+
+def _existing(run: JobRun, name: str, is_job: bool) -> dict[str, Any] | None:
+    """The container an earlier run of this job made, if any (to adopt, not duplicate)."""
+    try:
+        doc = engine.inspect_raw(run.rt.docker, name)
+    except docker.errors.NotFound:
+        return None
+    if (doc["Config"].get("Labels") or {}).get(fleet_labels.JOB) != run.job_id:
+        raise InvalidSpec(f"container {name!r} exists and is not this job's")
+    run.adopted = run.adopted or is_job
+    return doc
+
+
+def _create_when_a_slot_frees(run: JobRun, config: ContainerConfig, image: ImageInfo) -> str:
+    """Create the container, waiting (within the job's timeout) while the host is full.
+
+    A full host is a queue, not a failure: CI jobs wait for capacity. So is a host
+    whose slot lock other creates hold (a slow engine): the job waits its turn.
+    """
+    delay = SLOT_POLL_SECONDS
+    while True:
+        try:
+            return containers.create(
+                run.rt, config, job=run.job_id, image=image, slot_wait=SLOT_LOCK_WAIT_SECONDS
+            ).id
+        except (ContainerLimitReached, SlotsBusy):
+            if time.monotonic() - run.began > run.spec.timeout:
+                raise
+            if run.cancel_requested():
+                raise JobCanceled(f"job {run.job_id} canceled while waiting for a slot") from None
+            time.sleep(delay)
+            delay = min(delay * 1.5, 2.0)
