@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
@@ -30,6 +30,7 @@ from redis.client import Pipeline
 from dockfleet import keys
 from dockfleet.models.jobs import JobResult
 from dockfleet.queues import job_queue
+from dockfleet.store import job_logs
 from dockfleet.store.scripts import LuaScript
 
 State = Literal["queued", "running", "finished"]
@@ -37,7 +38,6 @@ State = Literal["queued", "running", "finished"]
 #: gone: a redelivered message for a job Redis no longer knows (finished, record expired);
 #: elsewhere: the job runs on another host (its containers are there, and so is its report)
 Claim = Literal["run", "rerun", "finished", "gone", "elsewhere"]
-END_FIELD = "end"
 _RECORD_OUTCOME = LuaScript("outcome_record")
 T = TypeVar("T")
 
@@ -85,6 +85,69 @@ def mark_sent(client: redis.Redis, job_id: str, queue: str) -> None:
 
 def read(client: redis.Redis, job_id: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in client.hgetall(keys.job(job_id)).items()}
+
+
+def state(client: redis.Redis, job_id: str) -> str:
+    """queued, running or finished; "" for a job Redis does not know (or no more)."""
+    return str(client.hget(keys.job(job_id), "state") or "")
+
+
+def mark_started(client: redis.Redis, job_id: str, stamp: str) -> None:
+    """When the job's container started (the first start counts: an adoption keeps it)."""
+    client.hsetnx(keys.job(job_id), "started_at", stamp)
+
+
+def cancel_requested(client: redis.Redis, job_id: str) -> bool:
+    return client.hget(keys.job(job_id), "cancel") == "1"
+
+
+def network(client: redis.Redis, job_id: str) -> str | None:
+    """The pooled network the job took, if any."""
+    held = client.hget(keys.job(job_id), "network")
+    return str(held) if held else None
+
+
+def hold_network(client: redis.Redis, job_id: str, name: str) -> str:
+    """Record that the job uses pooled network `name`, unless it has one already (an
+    earlier run of the job took it first); returns the network the job uses."""
+    key = keys.job(job_id)
+    if client.hsetnx(key, "network", name):
+        return name
+    return str(client.hget(key, "network"))
+
+
+def states(client: redis.Redis, job_ids: Iterable[str]) -> dict[str, str]:
+    """Each job's ``state``; "unknown" when the job has no record."""
+    ids = sorted(set(job_ids))
+    if not ids:
+        return {}
+    pipe = client.pipeline(transaction=False)
+    for job_id in ids:
+        pipe.hget(keys.job(job_id), "state")
+    return {
+        job_id: str(state or "unknown") for job_id, state in zip(ids, pipe.execute(), strict=True)
+    }
+
+
+def states_and_specs(
+    client: redis.Redis, job_ids: list[str]
+) -> list[tuple[str | None, str | None]]:
+    """Each job's state and wire spec (the spec only while the job is active), in order."""
+    pipe = client.pipeline(transaction=False)
+    for job_id in job_ids:
+        pipe.hmget(keys.job(job_id), ["state", "spec"])
+    return [(state, spec) for state, spec in pipe.execute()]
+
+
+def note_requeued(client: redis.Redis, job_id: str, queue: str, retention: int) -> None:
+    """The job's message was sent again: count it, keep the record a retention from now
+    (one that expired meanwhile is not left without a TTL by the count), and watch the
+    message again from now on (`mark_sent`)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.hincrby(keys.job(job_id), "requeued", 1)  # for the operator (and the tests)
+    pipe.expire(keys.job(job_id), retention)
+    pipe.zadd(keys.queued_jobs(queue), {job_id: time.time()})
+    pipe.execute()
 
 
 def result_of(fields: dict[str, str]) -> JobResult | None:
@@ -209,13 +272,12 @@ def _transaction(client: redis.Redis, key: str, attempt: Callable[[Pipeline], T]
 
 
 def _finish_in(pipe: Pipeline, job_id: str, result: JobResult, retention: int, host: str) -> None:
-    key, log = keys.job(job_id), keys.job_log(job_id)
+    key = keys.job(job_id)
     payload = result.model_dump_json()
     pipe.hset(key, mapping={"state": "finished", "result": payload, "finished_at": now_iso()})
     pipe.hdel(key, "spec", "outcome")
-    pipe.xadd(log, {END_FIELD: payload})
     pipe.expire(key, retention)
-    pipe.expire(log, retention)
+    job_logs.end_in(pipe, job_id, payload, retention)
     if host:
         pipe.srem(keys.host_jobs(host), job_id)
 
