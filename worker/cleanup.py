@@ -15,7 +15,6 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
 
 from dockfleet import labels as fleet_labels
 from dockfleet.logconfig import event
@@ -27,7 +26,7 @@ from worker.ages import created_at
 from worker.engine import containers as engine_containers
 from worker.engine import inventory
 from worker.engine import networks as engine_networks
-from worker.engine.convert import engine_time
+from worker.engine.objects import ContainerSummary
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -80,17 +79,13 @@ def fleet_labels_of_host(rt: Runtime) -> list[str]:
 def plan_containers(rt: Runtime, now: float) -> list[RemovedObject]:
     """Stopped fleet containers whose stop lies further back than the grace age."""
     grace = rt.settings.cleanup.container_grace
-    rows = inventory.containers(rt.docker, fleet_labels_of_host(rt), STOPPED)
-    leased = job_leases.live(rt.redis, _jobs(rows))
-    candidates = [
-        row
-        for row in rows
-        if not ({(row.get("Labels") or {}).get(fleet_labels.JOB)} & leased)  # a running job's
-    ]
+    listed = inventory.containers(rt.docker, fleet_labels_of_host(rt), STOPPED)
+    leased = job_leases.live(rt.redis, _jobs(c.labels for c in listed))
+    candidates = [c for c in listed if c.job is None or c.job not in leased]  # a running job's
     with ThreadPoolExecutor(PARALLELISM) as pool:
-        stopped_since = list(pool.map(lambda row: _stopped_since(rt, row), candidates))
+        stopped_since = list(pool.map(lambda c: _stopped_since(rt, c), candidates))
     planned = []
-    for row, since in zip(candidates, stopped_since, strict=True):
+    for container, since in zip(candidates, stopped_since, strict=True):
         if since is None:
             continue
         age = now - since
@@ -98,62 +93,54 @@ def plan_containers(rt: Runtime, now: float) -> list[RemovedObject]:
             planned.append(
                 RemovedObject(
                     kind="container",
-                    id=str(row["Id"]),
-                    name=str((row.get("Names") or ["/"])[0]).lstrip("/"),
+                    id=container.id,
+                    name=container.name,
                     reason=f"stopped {age:.0f}s ago (grace {grace:g}s)",
-                    job=(row.get("Labels") or {}).get(fleet_labels.JOB),
+                    job=container.job,
                 )
             )
     return planned
 
 
-def _stopped_since(rt: Runtime, row: dict[str, Any]) -> float | None:
+def _stopped_since(rt: Runtime, container: ContainerSummary) -> float | None:
     """When a listed container stopped (unix time); None if it runs or is gone."""
-    if row.get("State") == "created":
-        return float(row.get("Created", 0))  # never started: its age is its creation's
+    if container.state == "created":
+        return container.created  # never started: its age is its creation's
     try:
-        doc = engine_containers.inspect_raw(rt.docker, str(row["Id"]))
+        state = engine_containers.inspect_state(rt.docker, container.id)
     except Exception:  # gone since the listing: nothing to clean
         return None
-    state = doc.get("State") or {}
-    if state.get("Running") or state.get("Restarting"):
+    if state.running or state.restarting:
         return None
-    since = engine_time(state.get("FinishedAt")) or engine_time(doc.get("Created"))
+    since = state.finished_at or state.created
     return since.timestamp() if since else None
 
 
 def plan_networks(rt: Runtime, now: float, removing: set[str]) -> list[RemovedObject]:
     """Fleet networks that no container (but those being removed) uses, past the grace age."""
     grace = rt.settings.cleanup.network_grace
-    rows = inventory.networks(rt.docker, fleet_labels_of_host(rt))
-    leased = job_leases.live(rt.redis, _jobs(rows))
+    listed = engine_networks.list_networks(rt.docker, rt.host, {"label": fleet_labels_of_host(rt)})
+    leased = job_leases.live(rt.redis, _jobs(n.labels for n in listed))
     planned = []
-    for row in rows:
-        labels = row.get("Labels") or {}
+    for network in listed:
+        labels = network.labels
         if labels.get(fleet_labels.JOB) in leased or labels.get(fleet_labels.POOL):
             continue  # a running job's, or idle in the warm pool by design
-        network_id = str(row["Id"])
-        if network_users(rt, network_id) - removing:
+        if inventory.network_users(rt.docker, network.id) - removing:
             continue
-        age = now - created_at(labels, row.get("Created"))
+        created = network.created.timestamp() if network.created else None
+        age = now - created_at(labels, created)
         if age >= grace:
             planned.append(
                 RemovedObject(
                     kind="network",
-                    id=network_id,
-                    name=str(row.get("Name", "")),
+                    id=network.id,
+                    name=network.name,
                     reason=f"unused, {age:.0f}s old (grace {grace:g}s)",
                     job=labels.get(fleet_labels.JOB),
                 )
             )
     return planned
-
-
-def network_users(rt: Runtime, network_id: str) -> set[str]:
-    """Containers attached to a network, running or not (a stopped one would fail to start)."""
-    rows = rt.docker.api.containers(all=True, filters={"network": network_id})
-    attached = set((engine_networks.inspect(rt.docker, network_id).get("Containers") or {}).keys())
-    return {str(r["Id"]) for r in rows} | attached
 
 
 def execute(rt: Runtime, planned: list[RemovedObject], errors: list[str]) -> list[RemovedObject]:
@@ -176,7 +163,7 @@ def _remove(rt: Runtime, item: RemovedObject, errors: list[str]) -> bool:
         if item.kind == "container":
             engine_containers.remove(rt.docker, item.id, force=False, volumes=True)
         elif item.kind == "network":
-            engine_networks.remove(rt.docker, item.id)
+            engine_networks.remove_network(rt.docker, item.id)
         else:
             image_gc.remove(rt, item)
     except Exception as exc:  # came into use since the plan: leave it, say why
@@ -203,5 +190,6 @@ def counters(report: CleanupReport) -> maintenance_reports.Totals:
     return maintenance_reports.Totals(removed=removed, bytes_reclaimed=report.bytes_reclaimed)
 
 
-def _jobs(rows: Iterable[dict[str, Any]]) -> set[str]:
-    return {j for r in rows if (j := (r.get("Labels") or {}).get(fleet_labels.JOB))}
+def _jobs(labelled: Iterable[dict[str, str]]) -> set[str]:
+    """The jobs named by objects' labels."""
+    return {job for labels in labelled if (job := labels.get(fleet_labels.JOB))}

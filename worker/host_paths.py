@@ -31,9 +31,7 @@ from __future__ import annotations
 import posixpath
 import secrets
 
-import docker
-
-from dockfleet.errors import ImageNotFound, PolicyViolation
+from dockfleet.errors import ImageNotFound, InvalidSpec, PolicyViolation
 from dockfleet.models import ContainerConfig, ImageInfo
 from dockfleet.policy import check_host_path
 from worker.engine import containers as engine
@@ -79,10 +77,10 @@ def _walk(rt: Runtime, image_id: str, prefix: str, sources: list[str]) -> None:
         with engine.never_started(rt.docker, image_id, host=rt.host, mounts=[mount]) as helper:
             for source in sources:
                 _walk_one(rt, helper, prefix, target, source)
-    except docker.errors.APIError as exc:
+    except InvalidSpec as exc:  # the engine refused the helper's create (a 400)
         # The prefix is not on this host: nothing below it is a symlink (the engine
         # creates the source as folders, as it does for any missing bind source).
-        if exc.status_code == 400 and "does not exist" in str(exc.explanation):
+        if "does not exist" in str(exc):
             return
         raise
 
@@ -92,10 +90,10 @@ def _walk_one(rt: Runtime, helper: str, prefix: str, target: str, source: str) -
     path, host_path = target, prefix.rstrip("/")
     for part in (p for p in below.split("/") if p not in ("", ".")):
         path, host_path = f"{path}/{part}", f"{host_path}/{part}"
-        stat = engine.path_stat(rt.docker, helper, path)
-        if stat is None:
+        symlink = engine.is_symlink(rt.docker, helper, path)
+        if symlink is None:
             return
-        if int(stat.get("mode", 0)) & engine.GO_MODE_SYMLINK:
+        if symlink:
             raise PolicyViolation(
                 "host-path",
                 source,

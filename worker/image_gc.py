@@ -13,14 +13,16 @@ carries no labels and is left to its owner).
 from __future__ import annotations
 
 import fnmatch
-from typing import Any, Literal
+from typing import Literal
 
 from dockfleet import labels as fleet_labels
-from dockfleet.models import CleanupReport, RemovedObject
+from dockfleet.models import CleanupReport, ImageInfo, RemovedObject
 from dockfleet.store import image_use
 from worker.ages import created_at
 from worker.disk import data_root_usage
+from worker.engine import images as engine_images
 from worker.engine import inventory
+from worker.engine import system as engine_system
 from worker.runtime import Runtime
 
 
@@ -40,28 +42,26 @@ def plan(rt: Runtime, now: float, report: CleanupReport) -> list[RemovedObject]:
     last_use = image_use.last_use(rt.redis, rt.host)
     candidates = []
     owned = [f"{fleet_labels.MANAGED}=true", f"{fleet_labels.HOST}={rt.host}"]
-    for row in inventory.images(rt.docker, owned):
-        image_id = str(row["Id"])
-        labels = row.get("Labels") or {}
-        created = created_at(labels, row.get("Created"))
-        if image_id in in_use or pinned(row, settings.image_pins):
+    for image in engine_images.list_images(rt.docker, rt.host, {"label": owned}):
+        engine_created = image.created.timestamp() if image.created else None
+        created = created_at(image.labels, engine_created)
+        if image.id in in_use or pinned(image, settings.image_pins):
             continue
         if now - created < settings.image_min_age:
             continue
-        candidates.append((last_use.get(image_id, created), image_id, row))
+        candidates.append((last_use.get(image.id, created), image))
     target = settings.image_low_watermark / 100.0 * total
     planned = []
-    for used_at, image_id, row in sorted(candidates, key=lambda c: c[0]):
+    for used_at, image in sorted(candidates, key=lambda c: c[0]):
         if used <= target:
             break
-        size = freed.get(image_id, int(row.get("Size", 0)))
+        size = freed.get(image.id, image.size)
         used -= size
-        tags = [t for t in row.get("RepoTags") or [] if t != "<none>:<none>"]
         planned.append(
             RemovedObject(
                 kind="image",
-                id=image_id,
-                name=", ".join(tags),
+                id=image.id,
+                name=", ".join(image.tags),
                 reason=f"last used {now - used_at:.0f}s ago; {basis} use over the high watermark",
                 size=size,
             )
@@ -69,8 +69,8 @@ def plan(rt: Runtime, now: float, report: CleanupReport) -> list[RemovedObject]:
     return planned
 
 
-def pinned(row: dict[str, Any], pins: list[str]) -> bool:
-    refs = [*(row.get("RepoTags") or []), str(row["Id"])]
+def pinned(image: ImageInfo, pins: list[str]) -> bool:
+    refs = [*image.tags, image.id]
     return any(fnmatch.fnmatch(ref, pin) for ref in refs for pin in pins)
 
 
@@ -86,8 +86,7 @@ def _usage(rt: Runtime, layers: int) -> tuple[float, float, Literal["disk", "bud
     budget = rt.settings.cleanup.image_budget_bytes
     if budget:
         return float(layers), float(budget), "budget"
-    root = rt.docker.api.info().get("DockerRootDir", "")
-    disk = data_root_usage(rt.settings, root)
+    disk = data_root_usage(rt.settings, engine_system.facts(rt.docker).data_root)
     if disk is None:
         return None  # neither a visible disk nor a budget: no basis to evict on
     return float(disk[0]), float(disk[1]), "disk"

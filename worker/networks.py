@@ -25,7 +25,6 @@ from dockfleet.policy_scope import check_network_create
 from worker import scope
 from worker.engine import containers as engine_containers
 from worker.engine import networks as engine
-from worker.engine.errors import translate
 from worker.runtime import Runtime
 
 
@@ -46,11 +45,11 @@ def create(
             f"driver: overlay networks need a swarm and host {rt.host!r} is not in one "
             "(run `docker swarm init` or `join` there), or use driver=bridge"
         )
-    existing = engine.find_by_name(rt.docker, name)
+    existing = engine.find_by_name(rt.docker, name, rt.host)
     if existing is None:
         labels = {**options.labels, **fleet_labels.ownership(rt.host, job=job)}
         try:
-            network_id = engine.create(
+            network_id = engine.create_network(
                 rt.docker,
                 name,
                 labels=labels,
@@ -62,15 +61,13 @@ def create(
                 enable_ipv6=options.enable_ipv6,
                 options=options.options,
             )
-        except Exception as exc:
-            if not isinstance(translate(exc, rt.host), Conflict):
-                raise
-            existing = engine.find_by_name(rt.docker, name)  # another delivery won the race
+        except Conflict:
+            existing = engine.find_by_name(rt.docker, name, rt.host)  # another delivery won
             if existing is None:
                 raise
         else:
-            return engine.network_info(engine.inspect(rt.docker, network_id), rt.host)
-    info = engine.network_info(existing, rt.host)
+            return engine.inspect_network(rt.docker, network_id, rt.host)
+    info = existing
     differences = differences_from(info, options)
     if not info.managed:
         differences.insert(0, "it was not created by the fleet")
@@ -103,22 +100,21 @@ def differences_from(info: NetworkInfo, options: NetworkOptions) -> list[str]:
 
 
 def inspect(rt: Runtime, ref: str) -> NetworkInfo:
-    return engine.network_info(engine.inspect(rt.docker, ref), rt.host)
+    return engine.inspect_network(rt.docker, ref, rt.host)
 
 
 def remove(rt: Runtime, ref: str) -> RemoveResult:
     """Remove a network; one already gone is success, one in use is `NetworkInUse`."""
     try:
         info = inspect(rt, ref)
-    except Exception as exc:
-        if isinstance(translate(exc, rt.host), NotFound):
-            return RemoveResult(id=ref, host=rt.host, removed=False)
-        raise
+    except NotFound:
+        return RemoveResult(id=ref, host=rt.host, removed=False)
     scope.check_not_a_jobs(rt, info, None, ref)
     if info.containers:
         names = [c.name or c.id[:12] for c in info.containers]
         raise NetworkInUse(info.name, names, rt.host)
-    return RemoveResult(id=info.id, host=rt.host, removed=engine.remove(rt.docker, info.id))
+    removed = engine.remove_network(rt.docker, info.id)
+    return RemoveResult(id=info.id, host=rt.host, removed=removed)
 
 
 def connect(
@@ -139,10 +135,10 @@ def connect(
         except ValueError:
             raise InvalidSpec(f"ipv4_address: {ipv4_address!r} is not an IPv4 address") from None
     info = inspect(rt, network)
-    doc = engine_containers.inspect_raw(rt.docker, container)
-    scope.check_attach(rt, info, doc, network)
-    if not _attached(doc, info.id):
-        engine.connect(rt.docker, info.id, doc["Id"], aliases or None, ipv4_address=ipv4_address)
+    state = engine_containers.inspect_state(rt.docker, container)
+    scope.check_attach(rt, info, state, network)
+    if info.id not in state.network_ids:
+        engine.connect(rt.docker, info.id, state.id, aliases or None, ipv4_address=ipv4_address)
     return inspect(rt, info.id)
 
 
@@ -151,21 +147,15 @@ def disconnect(rt: Runtime, network: str, container: str, *, force: bool) -> Net
     info = inspect(rt, network)
     scope.check_not_a_jobs(rt, info, None, network)
     try:
-        doc = engine_containers.inspect_raw(rt.docker, container)
-    except Exception as exc:
-        if force and isinstance(translate(exc, rt.host), NotFound):
+        state = engine_containers.inspect_state(rt.docker, container)
+    except NotFound:
+        if force:
             return info  # the container is gone: so is its endpoint
         raise
-    scope.check_attach(rt, info, doc, network)
-    if _attached(doc, info.id):
-        engine.disconnect(rt.docker, info.id, doc["Id"], force)
+    scope.check_attach(rt, info, state, network)
+    if info.id in state.network_ids:  # an endpoint, whether it runs or not
+        engine.disconnect(rt.docker, info.id, state.id, force)
     return inspect(rt, info.id)
-
-
-def _attached(container: dict[str, Any], network_id: str) -> bool:
-    """Whether a container (running or not) has an endpoint on the network."""
-    networks = (container.get("NetworkSettings") or {}).get("Networks") or {}
-    return any(n.get("NetworkID") == network_id for n in networks.values())
 
 
 def list_networks(rt: Runtime, query: NetworkFilter) -> list[NetworkInfo]:
@@ -180,8 +170,7 @@ def list_networks(rt: Runtime, query: NetworkFilter) -> list[NetworkInfo]:
         filters["name"] = query.name
     if query.driver:
         filters["driver"] = query.driver
-    infos = [engine.network_info(row, rt.host) for row in engine.list_raw(rt.docker, filters)]
-    return sorted(infos, key=lambda i: i.name)
+    return sorted(engine.list_networks(rt.docker, rt.host, filters), key=lambda i: i.name)
 
 
 def _cidr(value: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Literal, NamedTuple
 
 from dockfleet import keys
 from dockfleet import labels as fleet_labels
@@ -39,13 +39,19 @@ def run(rt: Runtime, *, dry_run: bool = False) -> ReconcileReport:
     started = time.perf_counter()
     report = ReconcileReport(host=rt.host, dry_run=dry_run, started_at=datetime.now(UTC))
     now = time.time()
-    containers = inventory.containers(rt.docker, fleet_labels_of_host(rt))
-    networks = inventory.networks(rt.docker, [*fleet_labels_of_host(rt), fleet_labels.JOB])
+    containers = [
+        FleetObject("container", c.id, c.name, c.labels)
+        for c in inventory.containers(rt.docker, fleet_labels_of_host(rt))
+    ]
+    networks = [
+        FleetObject("network", n.id, n.name, n.labels)
+        for n in engine_networks.list_networks(
+            rt.docker, rt.host, {"label": [*fleet_labels_of_host(rt), fleet_labels.JOB]}
+        )
+    ]
     expired = past_deadline(containers, now)
     expired_ids = {e.id for e in expired}
-    job_objects = [
-        ("container", row) for row in containers if str(row["Id"]) not in expired_ids
-    ] + [("network", row) for row in networks]
+    job_objects = [c for c in containers if c.id not in expired_ids] + networks
     orphans, report.suspects = find_orphans(rt, job_objects, now)
     report.removed = [*expired, *orphans]
     if not dry_run:
@@ -77,17 +83,26 @@ def run(rt: Runtime, *, dry_run: bool = False) -> ReconcileReport:
     return report
 
 
-def past_deadline(rows: list[dict[str, Any]], now: float) -> list[RemovedObject]:
+class FleetObject(NamedTuple):
+    """A container or a network of the fleet on this host, as listed."""
+
+    kind: Literal["container", "network"]
+    id: str
+    name: str
+    labels: dict[str, str]
+
+
+def past_deadline(containers: list[FleetObject], now: float) -> list[RemovedObject]:
     expired = []
-    for row in rows:
-        labels = row.get("Labels") or {}
+    for container in containers:
+        labels = container.labels
         deadline = _parse(labels.get(fleet_labels.DEADLINE))
         if deadline is not None and deadline <= now:
             expired.append(
                 RemovedObject(
                     kind="container",
-                    id=str(row["Id"]),
-                    name=_name(row),
+                    id=container.id,
+                    name=container.name,
                     reason=f"max lifetime ended {now - deadline:.0f}s ago",
                     job=labels.get(fleet_labels.JOB),
                 )
@@ -96,13 +111,13 @@ def past_deadline(rows: list[dict[str, Any]], now: float) -> list[RemovedObject]
 
 
 def find_orphans(
-    rt: Runtime, objects: list[tuple[str, dict[str, Any]]], now: float
+    rt: Runtime, objects: list[FleetObject], now: float
 ) -> tuple[list[RemovedObject], int]:
     """Job objects without a lease for longer than the grace; and how many still wait."""
     grace = rt.settings.cleanup.orphan_grace
-    by_job = [(kind, row, (row.get("Labels") or {}).get(fleet_labels.JOB)) for kind, row in objects]
-    with_job = [(kind, row, job) for kind, row, job in by_job if job]
-    jobs = {job for _, _, job in with_job}
+    by_job = [(o, o.labels.get(fleet_labels.JOB)) for o in objects]
+    with_job = [(o, job) for o, job in by_job if job]
+    jobs = {job for _, job in with_job}
     leased = job_leases.live(rt.redis, jobs)
     job_states = job_records.states(rt.redis, jobs - leased)
     # A running job of this host without a lease is adoption's to finish (see
@@ -112,8 +127,8 @@ def find_orphans(
     # object id -> when it was first seen without a lease
     seen = orphan_suspects.first_seen(rt.redis, rt.host)
     orphans, new_suspects, waiting = [], {}, 0
-    for kind, row, job in with_job:
-        object_id = str(row["Id"])
+    for fleet_object, job in with_job:
+        object_id = fleet_object.id
         if job in leased:
             continue
         first = seen.get(object_id)
@@ -124,9 +139,9 @@ def find_orphans(
             state = job_states.get(job, "unknown")
             orphans.append(
                 RemovedObject(
-                    kind="network" if kind == "network" else "container",
+                    kind=fleet_object.kind,
                     id=object_id,
-                    name=_name(row),
+                    name=fleet_object.name,
                     reason=f"job {job} is {state} and nobody holds its lease "
                     f"(for {now - first:.0f}s, grace {grace:g}s)",
                     job=job,
@@ -134,7 +149,7 @@ def find_orphans(
             )
         else:
             waiting += 1
-    current = {str(row["Id"]) for _, row, job in with_job if job not in leased}
+    current = {o.id for o, job in with_job if job not in leased}
     stale = [object_id for object_id in seen if object_id not in current]
     orphan_suspects.update(rt.redis, rt.host, new_suspects, stale)
     # Containers first, then networks: a job's network is free once its containers are gone.
@@ -149,7 +164,7 @@ def _execute(
     for item in planned:
         try:
             if item.kind == "network":
-                engine_networks.remove(rt.docker, item.id)
+                engine_networks.remove_network(rt.docker, item.id)
             else:
                 if item.id in expired:
                     _stop(rt, item.id)
@@ -177,10 +192,3 @@ def _parse(value: str | None) -> float | None:
         return datetime.fromisoformat(value).timestamp()
     except ValueError:
         return None
-
-
-def _name(row: dict[str, Any]) -> str:
-    names = row.get("Names")
-    if names:
-        return str(names[0]).lstrip("/")
-    return str(row.get("Name", ""))

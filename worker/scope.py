@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
-
-import docker
 
 from dockfleet import keys
 from dockfleet import labels as fleet_labels
-from dockfleet.errors import NetworkNotFound, PolicyViolation
+from dockfleet.errors import PolicyViolation
 from dockfleet.models import ContainerConfig, ImageInfo, NetworkInfo
 from dockfleet.names import is_reserved_label, object_name
 from worker.engine import networks as engine_networks
+from worker.engine.objects import ContainerState
 from worker.runtime import Runtime
 
 #: networks every engine has, that any container may use
@@ -49,11 +47,8 @@ def check_join(rt: Runtime, network: str | None, job: str | None) -> None:
         return  # "host" by name: `check_container` has judged it already
     if job is not None and (network == object_name(job) or _holds(rt, network, job)):
         return  # the job's own network (made or taken by its runner): no engine call
-    try:
-        doc = engine_networks.inspect(rt.docker, network)
-    except docker.errors.NotFound:
-        raise NetworkNotFound(network, rt.host) from None
-    check_network(rt, engine_networks.network_info(doc, rt.host), job, network)
+    info = engine_networks.inspect_network(rt.docker, network, rt.host)  # or NetworkNotFound
+    check_network(rt, info, job, network)
 
 
 def check_network(rt: Runtime, info: NetworkInfo, job: str | None, ref: str) -> None:
@@ -100,21 +95,20 @@ def check_not_a_jobs(rt: Runtime, info: NetworkInfo, job: str | None, ref: str) 
         )
 
 
-def check_attach(rt: Runtime, info: NetworkInfo, container: dict[str, Any], ref: str) -> None:
+def check_attach(rt: Runtime, info: NetworkInfo, container: ContainerState, ref: str) -> None:
     """Refuse connecting (or disconnecting) a container the fleet did not make or that
     belongs to a job, and any job's network."""
     check_network(rt, info, None, ref)
-    labels = (container.get("Config") or {}).get("Labels") or {}
-    name = str(container.get("Name", "")).lstrip("/") or str(container.get("Id", ""))[:12]
-    if not fleet_labels.is_managed(labels):
+    name = container.name or container.id[:12]
+    if not container.managed:
         raise PolicyViolation(
             "unmanaged-container", f"container={name}", "the fleet acts only on what it made"
         )
-    if labels.get(fleet_labels.JOB):
+    if container.job:
         raise PolicyViolation(
             "job-container",
             f"container={name}",
-            f"it belongs to job {labels[fleet_labels.JOB]}, which keeps to its own network",
+            f"it belongs to job {container.job}, which keeps to its own network",
         )
 
 

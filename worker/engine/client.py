@@ -1,8 +1,13 @@
-"""Builds the docker-py client for the host named by the settings (unix, TCP, TLS)."""
+"""Builds the docker-py client for the host named by the settings (unix, TCP, TLS).
+
+Outside `worker.engine` the client is an opaque handle (`EngineClient`): it is
+passed to the adapters, never called.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import urlsplit
 
 import docker
@@ -11,6 +16,7 @@ from docker.tls import TLSConfig
 
 from dockfleet.errors import InvalidSpec
 from dockfleet.settings import Settings
+from worker.engine.errors import fleet_error
 
 log = logging.getLogger(__name__)
 
@@ -20,12 +26,25 @@ MAX_POOL_SIZE = 128
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def make_client(settings: Settings) -> docker.DockerClient:
+class EngineClient(docker.DockerClient):
+    """A docker-py client that knows the name of the Docker host it drives, so that the
+    adapters' errors name it (`worker.engine.errors.translated`)."""
+
+    def __init__(self, host_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.host_name = host_name
+
+
+def make_client(settings: Settings) -> EngineClient:
     """A client of the settings' engine.
 
     With ``api_version="auto"`` (the default) this asks the engine's ``GET
     /version`` (unversioned: every engine answers it, Docker 29 included) once,
     here, and speaks its ``ApiVersion`` from then on: make one client per process.
+
+    Raises:
+        InvalidSpec: plain TCP to a remote engine (`allow_plain_tcp` is off).
+        HostUnavailable: the engine did not say which API version it speaks.
     """
     tls: TLSConfig | bool = False
     if settings.uses_tls:
@@ -46,7 +65,8 @@ def make_client(settings: Settings) -> docker.DockerClient:
     if tls and base_url.startswith("tcp://"):
         base_url = "https://" + base_url.removeprefix("tcp://")
     auto = settings.api_version == "auto"
-    client = docker.DockerClient(
+    client = EngineClient(
+        settings.host_name,
         base_url=base_url,
         # Not "auto" here: docker-py would ask the engine before trust_env is off below.
         version=MINIMUM_DOCKER_API_VERSION if auto else settings.api_version,
@@ -58,7 +78,10 @@ def make_client(settings: Settings) -> docker.DockerClient:
     # ignore our CA or send engine calls through their proxy: the engine's trust is ours.
     client.api.trust_env = False
     if auto:
-        _negotiate(client.api)
+        try:
+            _negotiate(client.api)
+        except docker.errors.DockerException as exc:
+            raise fleet_error(exc, settings.host_name) from exc
     return client
 
 

@@ -1,4 +1,9 @@
-"""Container adapter: one engine call per function, models in and out."""
+"""Container adapter: one engine call per function, models in and out.
+
+Every function raises dockfleet errors only (`translated`), but for `inspect_raw`
+and `list_summaries`: they hand out the engine's JSON and its docker-py errors to
+the job runner until it reads `inspect_state` and `summaries` instead.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,14 @@ import docker
 from dockfleet import labels as fleet_labels
 from dockfleet.errors import ContainerNotFound, OperationTimeout
 from dockfleet.models import ContainerFilter, ContainerInfo
-from worker.engine.convert import container_info
+from worker.engine.convert import container_info, summary_info
+from worker.engine.errors import host_of, translated
+from worker.engine.objects import (
+    ContainerState,
+    ContainerSummary,
+    container_state,
+    container_summary,
+)
 
 #: symlinks followed when reading a file out of an image (the kernel's own limit is 40)
 SYMLINK_HOPS = 40
@@ -25,6 +37,7 @@ SYMLINK_HOPS = 40
 GO_MODE_SYMLINK = 1 << 27
 
 
+@translated
 def create(client: docker.DockerClient, arguments: dict[str, Any]) -> str:
     """Create a container from `convert.create_arguments`; returns its id."""
     host_config = arguments.pop("host_config")
@@ -32,6 +45,7 @@ def create(client: docker.DockerClient, arguments: dict[str, Any]) -> str:
     return str(response["Id"])
 
 
+@translated
 def inspect(client: docker.DockerClient, ref: str, host: str) -> ContainerInfo:
     """The container's summary; `ContainerNotFound` if it is gone (callers branch on it)."""
     try:
@@ -41,28 +55,48 @@ def inspect(client: docker.DockerClient, ref: str, host: str) -> ContainerInfo:
     return container_info(doc, host)
 
 
+@translated
+def inspect_state(client: docker.DockerClient, ref: str) -> ContainerState:
+    """The container's state and what the fleet reads of its setup.
+
+    Raises:
+        ContainerNotFound: it is gone (named by `ref`).
+    """
+    try:
+        doc = inspect_raw(client, ref)
+    except docker.errors.NotFound:
+        raise ContainerNotFound(ref, host_of(client)) from None
+    return container_state(doc)
+
+
 def inspect_raw(client: docker.DockerClient, ref: str) -> dict[str, Any]:
+    """The engine's inspect document, docker-py's errors untranslated (`inspect_state`)."""
     doc: dict[str, Any] = client.api.inspect_container(ref)
     return doc
 
 
+@translated
 def start(client: docker.DockerClient, ref: str) -> None:
     client.api.start(ref)
 
 
+@translated
 def stop(client: docker.DockerClient, ref: str, timeout: int) -> None:
     # docker-py's HTTP timeout must outlast the grace period the engine waits.
     client.api.stop(ref, timeout=timeout)
 
 
+@translated
 def restart(client: docker.DockerClient, ref: str, timeout: int) -> None:
     client.api.restart(ref, timeout=timeout)
 
 
+@translated
 def kill(client: docker.DockerClient, ref: str, signal: str) -> None:
     client.api.kill(ref, signal=signal)
 
 
+@translated
 def remove(client: docker.DockerClient, ref: str, *, force: bool, volumes: bool) -> bool:
     """Remove a container; False when it was already gone (removal is idempotent)."""
     try:
@@ -76,6 +110,7 @@ def remove(client: docker.DockerClient, ref: str, *, force: bool, volumes: bool)
     return True
 
 
+@translated
 def wait(
     client: docker.DockerClient, ref: str, host: str, timeout: float | None
 ) -> tuple[str, int, str | None]:
@@ -93,6 +128,14 @@ def wait(
     return container_id, int(status.get("StatusCode", -1)), error_doc.get("Message") or None
 
 
+@translated
+def wait_exit(client: docker.DockerClient, container_id: str) -> int:
+    """Block until the container exits, however long that takes; returns its exit code."""
+    status = client.api.wait(container_id, timeout=None)
+    return int(status.get("StatusCode", -1))
+
+
+@translated
 def read_image_file(
     client: docker.DockerClient, image: str, path: str, *, host: str
 ) -> bytes | None:
@@ -135,49 +178,66 @@ def never_started(
     the fleet's labels, so that cleanup reaps it should this process die in between.
     """
     device = f"/dev/dockfleet-never-started-{secrets.token_hex(8)}"
-    created = client.api.create_container(
-        image,
-        command=["/dockfleet-never-started"],
-        user="65534:65534",
-        labels=fleet_labels.ownership(host),
-        network_disabled=True,
-        host_config={
-            "Devices": [
-                {"PathOnHost": device, "PathInContainer": device, "CgroupPermissions": "r"}
-            ],
-            "CapDrop": ["ALL"],
-            "SecurityOpt": ["no-new-privileges:true"],
-            "Mounts": mounts or None,
+    helper = create(
+        client,
+        {
+            "image": image,
+            "command": ["/dockfleet-never-started"],
+            "user": "65534:65534",
+            "labels": fleet_labels.ownership(host),
+            "network_disabled": True,
+            "host_config": {
+                "Devices": [
+                    {"PathOnHost": device, "PathInContainer": device, "CgroupPermissions": "r"}
+                ],
+                "CapDrop": ["ALL"],
+                "SecurityOpt": ["no-new-privileges:true"],
+                "Mounts": mounts or None,
+            },
         },
     )
     try:
-        yield str(created["Id"])
+        yield helper
     finally:
-        client.api.remove_container(created["Id"], force=True)
+        remove(client, helper, force=True, volumes=False)
 
 
-def path_stat(client: docker.DockerClient, container: str, path: str) -> dict[str, Any] | None:
-    """The engine's lstat of `path` in `container` (None: there is none), without a download.
-
-    Keys: name, size, mode (Go's FileMode bits: `GO_MODE_SYMLINK`), mtime, linkTarget.
-    """
+@translated
+def is_symlink(client: docker.DockerClient, container: str, path: str) -> bool | None:
+    """Whether `path` in `container` is a symlink (None: there is nothing there), from the
+    engine's lstat of it, without a download."""
     api: Any = client.api  # docker-py has no stat call: its own URL and error helpers
     response = api.head(api._url("/containers/{0}/archive", container), params={"path": path})
     if response.status_code == 404:
         return None
     api._raise_for_status(response)
-    stat: dict[str, Any] = json.loads(
-        base64.b64decode(response.headers["X-Docker-Container-Path-Stat"])
-    )
-    return stat
+    # Keys: name, size, mode (Go's FileMode bits), mtime, linkTarget.
+    stat = json.loads(base64.b64decode(response.headers["X-Docker-Container-Path-Stat"]))
+    return bool(int(stat.get("mode", 0)) & GO_MODE_SYMLINK)
 
 
 def list_summaries(
     client: docker.DockerClient, filters: dict[str, Any], *, every: bool = True
 ) -> list[dict[str, Any]]:
-    """Raw ``GET /containers/json`` rows for an engine-side filter."""
+    """Raw ``GET /containers/json`` rows, docker-py's errors untranslated (`summaries`)."""
     rows: list[dict[str, Any]] = client.api.containers(all=every, filters=filters)
     return rows
+
+
+@translated
+def summaries(
+    client: docker.DockerClient, filters: dict[str, Any], *, every: bool = True
+) -> list[ContainerSummary]:
+    """The containers an engine-side filter selects (`every`: stopped ones too)."""
+    return [container_summary(row) for row in list_summaries(client, filters, every=every)]
+
+
+@translated
+def list_containers(
+    client: docker.DockerClient, host: str, filters: dict[str, Any]
+) -> list[ContainerInfo]:
+    """Every container (stopped ones too) an engine-side filter selects, as listed."""
+    return [summary_info(row, host) for row in list_summaries(client, filters)]
 
 
 def engine_filters(query: ContainerFilter, managed_label: str | None) -> dict[str, Any]:

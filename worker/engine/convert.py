@@ -2,7 +2,8 @@
 
 `create_arguments` turns a `ContainerConfig` into the body of
 ``POST /containers/create`` with the security defaults applied;
-`container_info` turns an inspect document into a `ContainerInfo`.
+`container_info` and `summary_info` turn an inspect document and a list row
+into a `ContainerInfo`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from dockfleet import labels as fleet_labels
 from dockfleet.models import ContainerConfig, ContainerInfo, Mount, PortBinding
 from dockfleet.policy_limits import effective_pids_limit, nano_cpus, sized_tmpfs
 from dockfleet.policy_model import SecurityPolicy
+from worker.engine.objects import container_state
+from worker.engine.objects import engine_time as engine_time  # importable from here too
 
 NANO = 1_000_000_000
 NO_NEW_PRIVILEGES = "no-new-privileges:true"
@@ -158,11 +161,10 @@ def _healthcheck(config: ContainerConfig) -> Healthcheck | None:
 
 def container_info(doc: dict[str, Any], host: str) -> ContainerInfo:
     """A `ContainerInfo` from ``GET /containers/{id}/json``, secret env values masked."""
-    state = doc.get("State") or {}
+    state = container_state(doc)
     config = doc.get("Config") or {}
     hc = doc.get("HostConfig") or {}
-    labels = config.get("Labels") or {}
-    secret_keys = fleet_labels.secret_env_keys(labels)
+    secret_keys = fleet_labels.secret_env_keys(state.labels)
     ports = [
         PortBinding(
             container_port=port, host_ip=b.get("HostIp", ""), host_port=b.get("HostPort", "")
@@ -179,55 +181,41 @@ def container_info(doc: dict[str, Any], host: str) -> ContainerInfo:
         )
         for m in doc.get("Mounts") or []
     ]
-    health = (state.get("Health") or {}).get("Status")
     return ContainerInfo(
-        id=doc["Id"],
-        name=doc.get("Name", "").lstrip("/"),
+        id=state.id,
+        name=state.name,
         host=host,
         image=config.get("Image", ""),
         image_id=doc.get("Image", ""),
-        status=state.get("Status", "unknown"),
-        created=engine_time(doc.get("Created")),
-        started_at=engine_time(state.get("StartedAt")),
-        finished_at=engine_time(state.get("FinishedAt")),
-        exit_code=state.get("ExitCode") if state.get("Status") in ("exited", "dead") else None,
-        oom_killed=bool(state.get("OOMKilled")),
-        health=health,
+        status=state.status,
+        created=state.created,
+        started_at=state.started_at,
+        finished_at=state.finished_at,
+        exit_code=state.exit_code if state.status in ("exited", "dead") else None,
+        oom_killed=state.oom_killed,
+        health=state.health,
         command=[*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])],
-        labels=labels,
+        labels=state.labels,
         env=[mask_env(item, secret_keys) for item in config.get("Env") or []],
         ports=ports,
         mounts=mounts,
         networks=sorted(((doc.get("NetworkSettings") or {}).get("Networks") or {}).keys()),
         user=config.get("User", ""),
         nano_cpus=hc.get("NanoCpus") or 0,
-        memory=hc.get("Memory") or 0,
+        memory=state.memory_limit,
         pids_limit=hc.get("PidsLimit"),
         privileged=bool(hc.get("Privileged")),
         read_only=bool(hc.get("ReadonlyRootfs")),
         cap_add=hc.get("CapAdd") or [],
         cap_drop=hc.get("CapDrop") or [],
         security_opt=hc.get("SecurityOpt") or [],
-        managed=fleet_labels.is_managed(labels),
+        managed=state.managed,
     )
 
 
 def mask_env(item: str, secret_keys: set[str]) -> str:
     key, sep, _ = item.partition("=")
     return f"{key}={MASK}" if sep and key in secret_keys else item
-
-
-def engine_time(value: str | None) -> datetime | None:
-    # The engine writes "0001-01-01T00:00:00Z" for "never" and nanosecond fractions.
-    if not value or value.startswith("0001-"):
-        return None
-    head, dot, rest = value.partition(".")
-    if dot:
-        # Python parses at most microseconds: cut the fraction to 6 digits, keep the zone.
-        fraction = rest[: len(rest) - len(rest.lstrip("0123456789"))]
-        zone = rest[len(fraction) :]
-        value = f"{head}.{fraction[:6].ljust(6, '0')}{zone}"
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def summary_info(row: dict[str, Any], host: str) -> ContainerInfo:

@@ -3,13 +3,17 @@
 docker-py maps HTTP statuses to a few classes and lets connection errors
 through untranslated; this maps both, reading the engine's message where the
 status alone is too coarse (a 404 may be a container, an image or a network).
+
+Every adapter of `worker.engine` raises only what this makes (`translated`,
+`translated_events`): no docker-py or requests error leaves the package.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar
 
 import docker.errors
 import requests
@@ -75,6 +79,58 @@ _NOT_FOUND_KIND: dict[str, type[NotFound]] = {
     "image": ImageNotFound,
     "network": NetworkNotFound,
 }
+P = ParamSpec("P")
+R = TypeVar("R")
+E = TypeVar("E")
+
+
+def translated(
+    call: Callable[Concatenate[docker.DockerClient, P], R],
+) -> Callable[Concatenate[docker.DockerClient, P], R]:
+    """An adapter that raises dockfleet errors only, naming the client's Docker host."""
+
+    @functools.wraps(call)
+    def adapter(client: docker.DockerClient, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return call(client, *args, **kwargs)
+        except Exception as exc:
+            raise_translated(exc, client)
+
+    return adapter
+
+
+def translated_events(
+    call: Callable[Concatenate[docker.DockerClient, P], Iterator[E]],
+) -> Callable[Concatenate[docker.DockerClient, P], Iterator[E]]:
+    """`translated` for an adapter that streams (its errors come while it is iterated)."""
+
+    @functools.wraps(call)
+    def adapter(client: docker.DockerClient, /, *args: P.args, **kwargs: P.kwargs) -> Iterator[E]:
+        try:
+            yield from call(client, *args, **kwargs)
+        except Exception as exc:
+            raise_translated(exc, client)
+
+    return adapter
+
+
+def raise_translated(exc: Exception, client: docker.DockerClient) -> NoReturn:
+    """Raise `exc` as a dockfleet error (as it is when it is none of the engine's)."""
+    error = fleet_error(exc, host_of(client))
+    if error is exc:
+        raise exc
+    raise error from exc
+
+
+def host_of(client: docker.DockerClient) -> str:
+    """The Docker host a client drives, for its errors: an `EngineClient` knows it, a bare
+    docker-py client (a test's) does not."""
+    return str(getattr(client, "host_name", ""))
+
+
+def fleet_error(exc: Exception, host: str) -> Exception:
+    """The dockfleet error for `exc`, or `exc` itself when it is not an engine error."""
+    return translate(exc, host) or exc
 
 
 def translate(exc: BaseException, host: str) -> FleetError | None:

@@ -2,7 +2,7 @@
 
 Pull, push and build answer with a stream of progress events; the engine
 reports failures inside that stream, so these raise docker-py's own errors for
-them (`APIError`, `BuildError`), which `engine.errors.translate` maps.
+them (`APIError`, `BuildError`), which `translated_events` maps as they come.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from typing import IO, Any
 import docker
 
 from dockfleet import labels as fleet_labels
+from dockfleet.errors import ImageNotFound
 from dockfleet.models import ImageInfo
-from worker.engine.convert import engine_time
+from worker.engine.errors import translated, translated_events
+from worker.engine.objects import engine_time
 
 
 def exists(client: docker.DockerClient, reference: str) -> bool:
@@ -23,14 +25,16 @@ def exists(client: docker.DockerClient, reference: str) -> bool:
     return inspect_if_present(client, reference, "") is not None
 
 
+@translated
 def inspect_if_present(client: docker.DockerClient, reference: str, host: str) -> ImageInfo | None:
     """The image `reference` names on this engine, None if it holds none."""
     try:
         return inspect(client, reference, host)
-    except docker.errors.ImageNotFound:
+    except ImageNotFound:
         return None
 
 
+@translated
 def import_tar(
     client: docker.DockerClient, data: bytes, reference: str, changes: list[str]
 ) -> None:
@@ -51,6 +55,7 @@ def split_reference(reference: str) -> tuple[str, str]:
     return reference, "latest"
 
 
+@translated_events
 def pull(
     client: docker.DockerClient,
     reference: str,
@@ -70,6 +75,7 @@ def pull(
     yield from _raising(events)
 
 
+@translated_events
 def push(
     client: docker.DockerClient, reference: str, auth: dict[str, str] | None = None
 ) -> Iterator[dict[str, Any]]:
@@ -87,6 +93,7 @@ def _raising(events: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         yield event
 
 
+@translated_events
 def build(
     client: docker.DockerClient,
     *,
@@ -133,11 +140,13 @@ def build(
         yield event
 
 
+@translated
 def tag(client: docker.DockerClient, source: str, target: str) -> None:
     repository, tag_name = split_reference(target)
     client.api.tag(source, repository, tag_name)
 
 
+@translated
 def remove(
     client: docker.DockerClient, reference: str, *, force: bool, no_prune: bool
 ) -> tuple[list[str], list[str]] | None:
@@ -151,6 +160,7 @@ def remove(
     return untagged, deleted
 
 
+@translated
 def inspect(client: docker.DockerClient, reference: str, host: str) -> ImageInfo:
     doc: dict[str, Any] = client.api.inspect_image(reference)  # type: ignore[no-untyped-call]
     labels = (doc.get("Config") or {}).get("Labels") or {}
@@ -167,6 +177,7 @@ def inspect(client: docker.DockerClient, reference: str, host: str) -> ImageInfo
     )
 
 
+@translated
 def list_images(
     client: docker.DockerClient, host: str, filters: dict[str, Any], *, every: bool = False
 ) -> list[ImageInfo]:

@@ -10,28 +10,41 @@ from typing import Any
 
 import docker
 
+from worker.engine.errors import translated
+from worker.engine.objects import ContainerSummary, container_summary
 
+
+@translated
 def containers(
     client: docker.DockerClient, labels: list[str], statuses: list[str] | None = None
-) -> list[dict[str, Any]]:
-    """``GET /containers/json?all=1`` rows carrying every label in `labels`."""
+) -> list[ContainerSummary]:
+    """Every container (stopped ones too) carrying every label in `labels`."""
     filters: dict[str, Any] = {"label": labels}
     if statuses:
         filters["status"] = statuses
     rows: list[dict[str, Any]] = client.api.containers(all=True, filters=filters)
-    return rows
+    return [container_summary(row) for row in rows]
 
 
+@translated
 def all_container_images(client: docker.DockerClient) -> set[str]:
     """Image ids used by any container of the engine, in any state, the fleet's or not."""
     return {str(r.get("ImageID", "")) for r in client.api.containers(all=True)}
 
 
-def images(client: docker.DockerClient, labels: list[str]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = client.api.images(filters={"label": labels})
-    return rows
+@translated
+def network_users(client: docker.DockerClient, network_id: str) -> set[str]:
+    """Ids of the containers attached to a network, running or not.
+
+    A stopped container keeps its attachment (and fails to start without the
+    network), though only running ones have an endpoint in the network's inspect.
+    """
+    rows = client.api.containers(all=True, filters={"network": network_id})
+    endpoints = client.api.inspect_network(network_id).get("Containers") or {}
+    return {str(r["Id"]) for r in rows} | {str(c) for c in endpoints}
 
 
+@translated
 def image_sizes(client: docker.DockerClient) -> tuple[int, dict[str, int]]:
     """(bytes of all image layers, image id -> bytes its removal frees) from ``docker df``."""
     doc = client.api.df()
@@ -43,6 +56,7 @@ def image_sizes(client: docker.DockerClient) -> tuple[int, dict[str, int]]:
     return int(doc.get("LayersSize", 0)), freed
 
 
+@translated
 def remove_image(client: docker.DockerClient, ref: str) -> bool:
     """Remove one image reference (never forced); False when it was already gone."""
     try:
@@ -50,8 +64,3 @@ def remove_image(client: docker.DockerClient, ref: str) -> bool:
     except docker.errors.ImageNotFound:
         return False
     return True
-
-
-def networks(client: docker.DockerClient, labels: list[str]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = client.api.networks(filters={"label": labels})
-    return rows

@@ -23,7 +23,9 @@ from typing import Any
 import docker
 
 from dockfleet.models import LogOptions
-from worker.masking import SecretMask, secret_values
+from worker.engine.errors import raise_translated
+from worker.engine.objects import ContainerState, container_state
+from worker.masking import SecretMask
 
 FRAME_HEADER = struct.Struct(">BxxxL")
 STREAMS = {0: "stdout", 1: "stdout", 2: "stderr"}
@@ -40,12 +42,16 @@ class LogReader:
     def __init__(
         self,
         client: docker.DockerClient,
-        container: dict[str, Any],
+        container: ContainerState | dict[str, Any],
         opts: LogOptions,
         secrets: Iterable[str] | None = None,
     ):
-        """`secrets`: the values to mask; by default those the inspect document `container`
-        marks secret (its env and ``dockfleet.secret-env`` label)."""
+        """`secrets`: the values to mask; by default those `container` marks secret (its env
+        and ``dockfleet.secret-env`` label).
+
+        `container` as an inspect document is read as a `ContainerState` (the job runner
+        passes one until it inspects with `containers.inspect_state`).
+        """
         # docker-py's public logs() merges stdout and stderr; its private request
         # helpers are the documented way the SDK itself streams attach/logs.
         api: Any = client.api
@@ -58,15 +64,20 @@ class LogReader:
         }
         if opts.since is not None:
             params["since"] = opts.since.timestamp()
-        self._tty = bool((container.get("Config") or {}).get("Tty"))
-        self._mask = SecretMask(secret_values(container) if secrets is None else secrets)
-        self._response = api._get(
-            api._url("/containers/{0}/logs", container["Id"]), params=params, stream=True
-        )
-        api._raise_for_status(self._response)
-        if opts.follow:
-            # A followed container may be silent for longer than the client's timeout.
-            api._disable_socket_timeout(api._get_raw_response_socket(self._response))
+        state = container if isinstance(container, ContainerState) else container_state(container)
+        self._client = client
+        self._tty = state.tty
+        self._mask = SecretMask(state.secret_values if secrets is None else secrets)
+        try:
+            self._response = api._get(
+                api._url("/containers/{0}/logs", state.id), params=params, stream=True
+            )
+            api._raise_for_status(self._response)
+            if opts.follow:
+                # A followed container may be silent for longer than the client's timeout.
+                api._disable_socket_timeout(api._get_raw_response_socket(self._response))
+        except Exception as exc:
+            raise_translated(exc, client)
         self._closed = False
 
     def close(self) -> None:
@@ -80,9 +91,11 @@ class LogReader:
             for stream, chunk in self._frames():
                 for stream_name, text, stamp in splitter.feed(stream, chunk):
                     yield stream_name, self._mask(text), stamp
-        except (OSError, AttributeError, ValueError):
-            if not self._closed:
-                raise
+        except (OSError, AttributeError, ValueError) as exc:
+            if not self._closed:  # else: `close` cut the response short
+                raise_translated(exc, self._client)
+        except Exception as exc:
+            raise_translated(exc, self._client)
         for stream_name, text, stamp in splitter.rest():
             yield stream_name, self._mask(text), stamp
 

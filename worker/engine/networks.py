@@ -1,4 +1,10 @@
-"""Network adapter: one engine call per function."""
+"""Network adapter: one engine call per function, `NetworkInfo` out.
+
+Every function raises dockfleet errors only (`translated`), but for `create`,
+`inspect` and `remove`: they hand out the engine's JSON and docker-py's errors to
+the job runner and the network pool until they call `create_network`,
+`inspect_network` and `remove_network` instead.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,10 @@ import docker
 from docker.types import IPAMConfig, IPAMPool
 
 from dockfleet import labels as fleet_labels
+from dockfleet.errors import NetworkNotFound
 from dockfleet.models import NetworkEndpoint, NetworkInfo
-from worker.engine.convert import engine_time
+from worker.engine.errors import translated
+from worker.engine.objects import engine_time
 
 
 def create(
@@ -25,7 +33,10 @@ def create(
     enable_ipv6: bool = False,
     options: dict[str, str] | None = None,
 ) -> str:
-    """Create a network; returns its id. A taken name is a 409 (`Conflict`), never a twin."""
+    """Create a network; returns its id. A taken name is a 409, never a twin.
+
+    Errors are docker-py's here; `create_network` raises them translated (`Conflict`).
+    """
     ipam = None
     if subnet:
         ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=subnet, gateway=gateway)])
@@ -44,27 +55,52 @@ def create(
     return str(response["Id"])
 
 
+create_network = translated(create)
+
+
 def inspect(client: docker.DockerClient, ref: str) -> dict[str, Any]:
+    """The engine's inspect document, docker-py's errors untranslated (`inspect_network`)."""
     doc: dict[str, Any] = client.api.inspect_network(ref)
     return doc
 
 
-def find_by_name(client: docker.DockerClient, name: str) -> dict[str, Any] | None:
-    """The inspect document of the network named exactly `name`, if there is one."""
+@translated
+def inspect_network(client: docker.DockerClient, ref: str, host: str) -> NetworkInfo:
+    """The network `ref` names (a name, an id or its prefix).
+
+    Raises:
+        NetworkNotFound: there is none (named by `ref`).
+    """
+    try:
+        return network_info(inspect(client, ref), host)
+    except docker.errors.NotFound:
+        raise NetworkNotFound(ref, host) from None
+
+
+@translated
+def find_by_name(client: docker.DockerClient, name: str, host: str) -> NetworkInfo | None:
+    """The network named exactly `name`, if there is one."""
     rows: list[dict[str, Any]] = client.api.networks(names=[name])
     for row in rows:
         if row.get("Name") == name:
-            return inspect(client, row["Id"])
+            return network_info(inspect(client, row["Id"]), host)
     return None
 
 
-def list_raw(client: docker.DockerClient, filters: dict[str, Any]) -> list[dict[str, Any]]:
+@translated
+def list_networks(
+    client: docker.DockerClient, host: str, filters: dict[str, Any]
+) -> list[NetworkInfo]:
+    """The networks an engine-side filter selects, as listed (endpoints not included)."""
     rows: list[dict[str, Any]] = client.api.networks(filters=filters)
-    return rows
+    return [network_info(row, host) for row in rows]
 
 
 def remove(client: docker.DockerClient, ref: str) -> bool:
-    """Remove a network; False when it was already gone."""
+    """Remove a network; False when it was already gone.
+
+    Errors are docker-py's here; `remove_network` raises them translated.
+    """
     try:
         client.api.remove_network(ref)
     except docker.errors.NotFound:
@@ -72,6 +108,10 @@ def remove(client: docker.DockerClient, ref: str) -> bool:
     return True
 
 
+remove_network = translated(remove)
+
+
+@translated
 def connect(
     client: docker.DockerClient,
     network: str,
@@ -85,10 +125,12 @@ def connect(
     )
 
 
+@translated
 def disconnect(client: docker.DockerClient, network: str, container: str, force: bool) -> None:
     client.api.disconnect_container_from_network(container, network, force=force)
 
 
+@translated
 def swarm_active(client: docker.DockerClient) -> bool:
     """Whether the engine is a node of a swarm (overlay networks need one)."""
     swarm = client.api.info().get("Swarm") or {}

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import docker
 
 from dockfleet.models import ContainerStats
-from worker.engine.convert import engine_time
+from worker.engine.errors import translated
+from worker.engine.objects import engine_time
 
 
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What a container has used so far, as far as the engine's counters tell."""
+
+    #: bytes: the peak where the engine keeps one (cgroup v1), else the current use
+    peak_memory: int
+    #: CPU time of all its processes since it started
+    cpu_seconds: float
+
+
+@translated
 def sample(client: docker.DockerClient, ref: str, host: str) -> ContainerStats:
     """One sample with a CPU % measured over the engine's own ~1 s window.
 
@@ -20,6 +33,7 @@ def sample(client: docker.DockerClient, ref: str, host: str) -> ContainerStats:
     return from_engine(doc, host)
 
 
+@translated
 def one_shot(client: docker.DockerClient, ref: str, host: str) -> ContainerStats:
     """One reading without waiting for the engine's second one (CPU % left at 0).
 
@@ -31,6 +45,15 @@ def one_shot(client: docker.DockerClient, ref: str, host: str) -> ContainerStats
     sample = from_engine(doc, host)
     sample.mode = "api"
     return sample
+
+
+@translated
+def usage(client: docker.DockerClient, ref: str) -> Usage:
+    """One reading of the container's memory and CPU counters (a one-shot stats call)."""
+    doc: dict[str, Any] = client.api.stats(ref, stream=False, one_shot=True)
+    memory = doc.get("memory_stats") or {}
+    total = ((doc.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage", 0)
+    return Usage(int(memory.get("max_usage") or memory.get("usage") or 0), total / 1e9)
 
 
 def from_engine(doc: dict[str, Any], host: str) -> ContainerStats:

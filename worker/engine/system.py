@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 import docker
 
 from dockfleet.models import DiskUsage, PingResult, SystemInfo
+from worker.engine.errors import translated
+from worker.engine.objects import engine_time
 
 
+@translated
 def info(client: docker.DockerClient, host: str) -> SystemInfo:
     doc = client.api.info()
     version = client.api.version()
@@ -43,6 +47,7 @@ class EngineFacts:
     data_root: str = ""
 
 
+@translated
 def facts(client: docker.DockerClient) -> EngineFacts:
     """The engine's CPUs, whether it remaps root and its data root, from one ``docker info``."""
     doc = client.api.info()
@@ -62,6 +67,7 @@ def facts(client: docker.DockerClient) -> EngineFacts:
 REMAPPING = {"userns", "rootless"}
 
 
+@translated
 def ping(client: docker.DockerClient, host: str) -> PingResult:
     started = time.perf_counter()
     ok = bool(client.api.ping())
@@ -69,6 +75,13 @@ def ping(client: docker.DockerClient, host: str) -> PingResult:
     return PingResult(host=host, ok=ok, api_version=client.api.api_version, latency_ms=latency)
 
 
+@translated
+def clock(client: docker.DockerClient) -> datetime | None:
+    """The engine's own time now (``SystemTime`` of ``docker info``)."""
+    return engine_time(client.api.info().get("SystemTime"))
+
+
+@translated
 def disk_usage(client: docker.DockerClient, host: str) -> DiskUsage:
     doc = client.api.df()
     images = doc.get("Images") or []

@@ -28,10 +28,14 @@ import tarfile
 import threading
 from functools import cache
 
-import docker
-
 from dockfleet import labels as fleet_labels
-from dockfleet.errors import ServiceNotReady
+from dockfleet.errors import (
+    Conflict,
+    ContainerNotFound,
+    FleetError,
+    HostUnavailable,
+    ServiceNotReady,
+)
 from dockfleet.models import ContainerConfig
 from worker.engine import containers as engine
 from worker.engine import images
@@ -86,20 +90,22 @@ def start(
     try:
         container_id = _create(rt, arguments)
         engine.start(rt.docker, container_id)
-    except docker.errors.APIError as exc:
-        raise ServiceNotReady(alias, f"its probe could not start: {exc.explanation}", "") from exc
+    except HostUnavailable:
+        raise  # not the probe's failure: the engine's
+    except FleetError as exc:  # the engine refused it
+        raise ServiceNotReady(alias, f"its probe could not start: {exc}", "") from exc
     return container_id
 
 
 def finished(rt: Runtime, container_id: str) -> bool | None:
     """True once the probe saw every port accept; None while it runs; False if it gave up."""
     try:
-        state = engine.inspect_raw(rt.docker, container_id)["State"]
-    except docker.errors.NotFound:
+        state = engine.inspect_state(rt.docker, container_id)
+    except ContainerNotFound:
         return True  # removed by the engine on exit; it exits early only on success
-    if state.get("Running") or state.get("Status") == "created":
+    if state.running or state.status == "created":
         return None
-    return bool(state.get("ExitCode") == 0)
+    return state.exit_code == 0
 
 
 def stop(rt: Runtime, container_id: str) -> None:
@@ -110,9 +116,8 @@ def stop(rt: Runtime, container_id: str) -> None:
 def _create(rt: Runtime, arguments: dict[str, object]) -> str:
     try:
         return engine.create(rt.docker, dict(arguments))
-    except docker.errors.APIError as exc:
-        if exc.status_code != 409:
-            raise
+    except Conflict:
+        pass
     # A probe left by an earlier run of this job (its worker died): replace it.
     engine.remove(rt.docker, str(arguments["name"]), force=True, volumes=False)
     return engine.create(rt.docker, dict(arguments))
