@@ -39,7 +39,8 @@ from dockfleet.store import image_use
 from worker import host_paths, locator, scope, state_cache, users
 from worker.engine import containers as engine
 from worker.engine import images as engine_images
-from worker.engine.convert import create_arguments, summary_info
+from worker.engine.convert import create_arguments
+from worker.engine.objects import ContainerSummary, container_summary
 from worker.runtime import Runtime
 from worker.slots import host_slot_lock
 
@@ -156,16 +157,16 @@ def _made_info(
 
 
 def _adoptable(
-    fleet: list[dict[str, Any]], config: ContainerConfig, request: str | None
+    fleet: list[ContainerSummary], config: ContainerConfig, request: str | None
 ) -> str | None:
     """The id of a container this same request already created, if any."""
-    for row in fleet:
-        if request and (row.get("Labels") or {}).get(fleet_labels.REQUEST) == request:
-            return str(row["Id"])
+    for container in fleet:
+        if request and container.labels.get(fleet_labels.REQUEST) == request:
+            return container.id
     if config.name:
-        for row in fleet:
-            if f"/{config.name}" in (row.get("Names") or []):
-                raise Conflict(f"the name {config.name!r} is already in use by {row['Id'][:12]}")
+        for container in fleet:
+            if f"/{config.name}" in container.names:
+                raise Conflict(f"the name {config.name!r} is already in use by {container.id[:12]}")
     return None
 
 
@@ -225,20 +226,28 @@ def remove(rt: Runtime, ref: str, *, force: bool, volumes: bool = False) -> Remo
 
 
 def remove_listed(rt: Runtime, row: dict[str, Any]) -> None:
-    """Remove a container found by a listing (its row names it: no inspect needed)."""
-    _remove(rt, summary_info(row, rt.host), force=True, volumes=False)
+    """Remove a container found by `engine.list_summaries` (use `remove_summary`)."""
+    remove_summary(rt, container_summary(row))
+
+
+def remove_summary(rt: Runtime, container: ContainerSummary) -> None:
+    """Remove a container found by a listing (its summary names it: no inspect needed)."""
+    _remove(rt, _known(rt, container.id, container.name, container.labels), force=True)
 
 
 def remove_made(rt: Runtime, container_id: str, name: str, job: str) -> None:
     """Remove a container of a job that this worker made (known by id: no lookup)."""
-    info = ContainerInfo(
-        id=container_id, name=name, host=rt.host, image="", status="unknown",
-        labels={fleet_labels.JOB: job},
-    )  # fmt: skip
-    _remove(rt, info, force=True, volumes=False)
+    _remove(rt, _known(rt, container_id, name, {fleet_labels.JOB: job}), force=True)
 
 
-def _remove(rt: Runtime, info: ContainerInfo, *, force: bool, volumes: bool) -> bool:
+def _known(rt: Runtime, container_id: str, name: str, labels: dict[str, str]) -> ContainerInfo:
+    """What removing a container needs of it, from what the caller knows already."""
+    return ContainerInfo(
+        id=container_id, name=name, host=rt.host, image="", status="unknown", labels=labels
+    )
+
+
+def _remove(rt: Runtime, info: ContainerInfo, *, force: bool, volumes: bool = False) -> bool:
     removed = engine.remove(rt.docker, info.id, force=force, volumes=volumes)
     locator.forget(rt.redis, info)
     state_cache.drop(rt, info.id)
@@ -277,8 +286,8 @@ def list_containers(rt: Runtime, query: ContainerFilter) -> list[ContainerInfo]:
     """Containers of this host matching `query`, newest first, at most `query.limit`."""
     managed = None if query.include_unmanaged else f"{fleet_labels.HOST}={rt.host}"
     filters = engine.engine_filters(query, managed)
-    rows = engine.list_summaries(rt.docker, filters)
-    infos = sorted((summary_info(row, rt.host) for row in rows), key=listing_order, reverse=True)
+    listed = engine.list_containers(rt.docker, rt.host, filters)
+    infos = sorted(listed, key=listing_order, reverse=True)
     return infos[: query.limit] if query.limit else infos
 
 
@@ -319,7 +328,7 @@ def _grace(rt: Runtime, timeout: int | None) -> int:
     return int(rt.settings.default_timeout if timeout is None else timeout)
 
 
-def fleet_summaries(rt: Runtime) -> list[dict[str, Any]]:
+def fleet_summaries(rt: Runtime) -> list[ContainerSummary]:
     """Every container the fleet made on this host, in any state (what max_containers counts)."""
     labels = [f"{fleet_labels.MANAGED}=true", f"{fleet_labels.HOST}={rt.host}"]
-    return engine.list_summaries(rt.docker, {"label": labels})
+    return engine.summaries(rt.docker, {"label": labels})

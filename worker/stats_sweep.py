@@ -16,7 +16,6 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
 
 from dockfleet import labels as fleet_labels
 from dockfleet.models import ContainerStats, SweepResult
@@ -25,6 +24,7 @@ from dockfleet.store import batch, host_records, image_use, stats_history
 from worker.cgroups import CgroupReader, Counters
 from worker.engine import containers as engine_containers
 from worker.engine import stats as engine_stats
+from worker.engine.objects import ContainerSummary
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -41,30 +41,30 @@ def sweep(rt: Runtime) -> SweepResult:
     if turn is None:
         return SweepResult(host=rt.host, mode="none", containers=0, duration_ms=0, skipped=True)
     try:
-        rows = running_fleet(rt)
-        previous = stats_history.previous(rt.redis, rt.host, [str(r["Id"]) for r in rows])
-        samples, mode = read_samples(rt, rows)
+        running = running_fleet(rt)
+        previous = stats_history.previous(rt.redis, rt.host, [c.id for c in running])
+        samples, mode = read_samples(rt, running)
         for sample in samples:
             sample.cpu_usage = cpu_percent(sample, previous.get(sample.id))
         read_ms = (time.perf_counter() - started) * 1000
-        write(rt, samples, rows, mode, read_ms)
+        write(rt, samples, running, mode, read_ms)
     finally:
         stats_history.end_sweep(rt.redis, rt.host, turn)
     duration = (time.perf_counter() - started) * 1000
     return SweepResult(host=rt.host, mode=mode, containers=len(samples), duration_ms=duration)
 
 
-def running_fleet(rt: Runtime) -> list[dict[str, Any]]:
+def running_fleet(rt: Runtime) -> list[ContainerSummary]:
     labels = [f"{fleet_labels.MANAGED}=true", f"{fleet_labels.HOST}={rt.host}"]
     filters = {"label": labels, "status": ["running"]}
-    return engine_containers.list_summaries(rt.docker, filters, every=False)
+    return engine_containers.summaries(rt.docker, filters, every=False)
 
 
 def read_samples(
-    rt: Runtime, rows: list[dict[str, Any]]
+    rt: Runtime, running: list[ContainerSummary]
 ) -> tuple[list[ContainerStats], SamplingMode]:
-    """Samples of `rows` (CPU % not yet set) and the mode they were read in."""
-    names = {str(r["Id"]): ((r.get("Names") or ["/"])[0]).lstrip("/") for r in rows}
+    """Samples of the `running` containers (CPU % not yet set) and the mode they were read in."""
+    names = {c.id: c.name for c in running}
     samples: list[ContainerStats] = []
     rest = list(names)
     reader = CgroupReader(rt.settings.cgroup_root)
@@ -131,7 +131,7 @@ def cpu_percent(sample: ContainerStats, before: ContainerStats | None) -> float:
 def write(
     rt: Runtime,
     samples: list[ContainerStats],
-    rows: list[dict[str, Any]],
+    running: list[ContainerSummary],
     mode: SamplingMode,
     read_ms: float,
 ) -> None:
@@ -139,5 +139,5 @@ def write(
     now = time.time()
     with batch.together(rt.redis, atomic=True) as pipe:
         stats_history.write_sweep(pipe, rt.host, samples, rt.settings.retention)
-        image_use.touch(pipe, rt.host, [str(r.get("ImageID") or "") for r in rows], now)
+        image_use.touch(pipe, rt.host, [c.image_id for c in running], now)
         host_records.write_sweep(pipe, rt.host, mode, now, read_ms, len(samples))
