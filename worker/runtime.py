@@ -12,14 +12,13 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import docker
 import redis
 from redis import Redis
 
 from dockfleet.redis_client import connect
 from dockfleet.settings import Settings
 from worker.engine import system
-from worker.engine.client import make_client
+from worker.engine.client import EngineClient, make_client
 
 #: how long a process trusts what `docker info` said of its engine
 ENGINE_FACTS_SECONDS = 30.0
@@ -36,7 +35,7 @@ class Runtime:
         return self.settings.host_name
 
     @cached_property
-    def docker(self) -> docker.DockerClient:
+    def docker(self) -> EngineClient:
         return make_client(self.settings)
 
     @cached_property

@@ -26,14 +26,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-import docker
-
 from dockfleet import keys
 from dockfleet import labels as fleet_labels
 from dockfleet.errors import ContainerNotFound
 from dockfleet.models import ContainerInfo
 from worker.engine import containers as engine
-from worker.engine.convert import engine_time
+from worker.engine import system as engine_system
+from worker.engine.client import EngineClient
+from worker.engine.events import ContainerEvent, ContainerEvents
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class StateFollower:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self._stop = threading.Event()
-        self._stream: Any = None
+        self._stream: ContainerEvents | None = None
         self._thread = threading.Thread(target=self._run, name="state-cache", daemon=True)
 
     def start(self) -> StateFollower:
@@ -75,27 +75,27 @@ class StateFollower:
         """Apply events until the next periodic resync is due (or the stream breaks)."""
         since = time.time()
         until = since + self.rt.settings.state_resync_interval
-        self._stream = self.rt.docker.api.events(
+        self._stream = stream = ContainerEvents(
+            self.rt.docker,
+            labels=[f"{fleet_labels.HOST}={self.rt.host}"],
             since=int(since) - 1,
             until=int(until),
-            decode=True,
-            filters={"type": "container", "label": [f"{fleet_labels.HOST}={self.rt.host}"]},
         )
         try:
-            for event in self._stream:
+            for event in stream:
                 self.apply(event)
         finally:
-            self._stream.close()
+            stream.close()
             self._stream = None
 
-    def apply(self, event: dict[str, Any]) -> None:
-        action = str(event.get("Action", "")).partition(":")[0]
+    def apply(self, event: ContainerEvent) -> None:
+        action = event.action.partition(":")[0]
         if action not in STATE_CHANGES:
             return  # exec_*, attach, resize...: the container's state did not change
-        container_id = str(event.get("id") or event.get("Actor", {}).get("ID", ""))
+        container_id = event.container_id
         if not container_id:
             return
-        if event.get("Action") == "destroy":
+        if event.action == "destroy":
             drop(self.rt, container_id)
             return
         if action == "die" and self._exited(container_id, event):
@@ -107,7 +107,7 @@ class StateFollower:
             return
         _write(self.rt, info)
 
-    def _exited(self, container_id: str, event: dict[str, Any]) -> bool:
+    def _exited(self, container_id: str, event: ContainerEvent) -> bool:
         """Mark a cached running container exited from its "die" event, without an inspect.
 
         Every job container dies, and most are destroyed a moment later: an inspect
@@ -116,15 +116,14 @@ class StateFollower:
         (an event, a resync) rewrites it with the engine's exact times.
         """
         cached = self.rt.redis.hget(keys.state_containers(self.rt.host), container_id)
-        code = (event.get("Actor", {}).get("Attributes") or {}).get("exitCode")
-        if cached is None or code is None or not str(code).lstrip("-").isdigit():
+        if cached is None or event.exit_code is None:
             return False
         info = ContainerInfo.model_validate_json(cached)
         if info.status not in ("running", "paused", "restarting"):
             return False
-        nanos = int(event.get("timeNano") or time.time_ns())
+        nanos = event.time_ns or time.time_ns()
         finished = datetime.fromtimestamp(nanos / 1e9, tz=UTC)
-        update = {"status": "exited", "exit_code": int(code), "finished_at": finished}
+        update = {"status": "exited", "exit_code": event.exit_code, "finished_at": finished}
         _write(self.rt, info.model_copy(update=update))
         return True
 
@@ -139,11 +138,11 @@ class StateFollower:
         """
         began = engine_now(self.rt.docker)
         labels = [f"{fleet_labels.MANAGED}=true", f"{fleet_labels.HOST}={self.rt.host}"]
-        rows = engine.list_summaries(self.rt.docker, {"label": labels})
+        listed = engine.summaries(self.rt.docker, {"label": labels})
         # Inspected, not summarised: the cache keeps creation times to the nanosecond,
         # so its listings order containers made within one second as the engine does.
         with ThreadPoolExecutor(RESYNC_PARALLELISM) as pool:
-            infos = [i for i in pool.map(self._inspect, [str(r["Id"]) for r in rows]) if i]
+            infos = [i for i in pool.map(self._inspect, [c.id for c in listed]) if i]
         entries = [field for i in infos for field in (i.id, version(i), i.model_dump_json())]
         held: Any = self.rt.redis.eval(
             _RESYNC, 3, *_keys(self.rt), keys.state_synced(self.rt.host), time.time(), began,
@@ -182,9 +181,9 @@ def version(info: ContainerInfo) -> int:
     return _stamp(run) + _PHASES.get(info.status, 1)
 
 
-def engine_now(client: docker.DockerClient) -> int:
+def engine_now(client: EngineClient) -> int:
     """The engine's clock on the scale of `version` (phase 0)."""
-    now = engine_time(client.api.info().get("SystemTime"))
+    now = engine_system.clock(client)
     return _stamp(now.timestamp()) if now else 0
 
 

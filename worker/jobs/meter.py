@@ -13,7 +13,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import docker
+from dockfleet.errors import FleetError
+from worker.engine import stats as engine_stats
+from worker.engine.client import EngineClient
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 API_INTERVAL = 2.0
@@ -37,7 +39,7 @@ class ResourceMeter:
     """Samples a container until stopped (on `tick`, or in a thread in API mode); keeps the
     maxima."""
 
-    def __init__(self, client: docker.DockerClient, container_id: str) -> None:
+    def __init__(self, client: EngineClient, container_id: str) -> None:
         self.client = client
         self.container_id = container_id
         self.peak_memory = 0
@@ -70,7 +72,7 @@ class ResourceMeter:
     def _sample_quietly(self) -> None:
         try:
             self.sample()
-        except (OSError, ValueError, docker.errors.APIError):
+        except (OSError, ValueError, FleetError):
             pass  # the container may just have exited: keep what we have
 
     def sample(self) -> None:
@@ -79,11 +81,8 @@ class ResourceMeter:
             memory = int(memory_file.read_text().strip())
             cpu = _cpu_seconds(cpu_file)
         else:
-            stats = self.client.api.stats(self.container_id, stream=False, one_shot=True)
-            mem = stats.get("memory_stats") or {}
-            memory = int(mem.get("max_usage") or mem.get("usage") or 0)
-            total = ((stats.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage", 0)
-            cpu = total / 1e9
+            usage = engine_stats.usage(self.client, self.container_id)
+            memory, cpu = usage.peak_memory, usage.cpu_seconds
         self.peak_memory = max(self.peak_memory, memory)
         self.cpu_seconds = max(self.cpu_seconds, cpu)
 
