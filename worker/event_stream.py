@@ -12,14 +12,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from dockfleet import keys
-from dockfleet.store.log_entries import end_entry, line_entry
+from dockfleet.store import task_streams
+from dockfleet.store.log_entries import line_entry
 from worker.runtime import Runtime
 
-STREAM_TTL_SECONDS = 3600
 LEASE_CHECK_SECONDS = 1.0
-#: unread entries the stream may hold before the writer waits for its reader
-BACKLOG_LIMIT = 5000
+#: how long the writer waits for a reader that is far behind before it stops writing
 BACKLOG_WAIT_SECONDS = 30.0
 
 
@@ -36,40 +34,26 @@ class EventStream:
     def emit(self, fields: dict[str, str]) -> None:
         if self.reader_gone or self.stream_id is None:
             return
-        stream_key = keys.log_stream(self.stream_id)
-        self.rt.redis.xadd(stream_key, fields)  # type: ignore[arg-type]
+        task_streams.add(self.rt.redis, self.stream_id, fields)
         self.written += 1
         now = time.monotonic()
         if now - self._checked >= LEASE_CHECK_SECONDS:
             self._checked = now
-            if not self.rt.redis.exists(keys.log_reader(self.stream_id)):
+            if not task_streams.reader_present(self.rt.redis, self.stream_id):
                 self.reader_gone = True  # nobody reads: keep working, stop writing
                 return
-        if self.written % 500 == 0:
-            self._wait_for_reader(stream_key)
+        if self.written % 500 == 0 and not task_streams.wait_for_reader(
+            self.rt.redis, self.stream_id, BACKLOG_WAIT_SECONDS
+        ):
+            self.reader_gone = True
 
     def line(self, text: str, stream: str = "stdout") -> None:
         """One log line, in the fields a `LogLine` reader expects."""
         self.emit(line_entry(stream, text, None))
 
     def end(self, summary: str = "") -> None:
-        if self.stream_id is None:
-            return
-        stream_key = keys.log_stream(self.stream_id)
-        pipe = self.rt.redis.pipeline(transaction=False)
-        pipe.xadd(stream_key, end_entry(summary or "{}"))  # type: ignore[arg-type]
-        pipe.expire(stream_key, STREAM_TTL_SECONDS)
-        pipe.execute()
-
-    def _wait_for_reader(self, stream_key: str) -> None:
-        self.rt.redis.expire(stream_key, STREAM_TTL_SECONDS)
-        deadline = time.monotonic() + BACKLOG_WAIT_SECONDS
-        while int(self.rt.redis.xlen(stream_key)) > BACKLOG_LIMIT:
-            reader = keys.log_reader(self.stream_id or "")
-            if time.monotonic() > deadline or not self.rt.redis.exists(reader):
-                self.reader_gone = True
-                return
-            time.sleep(0.05)
+        if self.stream_id is not None:
+            task_streams.end(self.rt.redis, self.stream_id, summary or "{}")
 
 
 @contextmanager

@@ -9,22 +9,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator
-from typing import Any
 
 from celery.result import AsyncResult
 
-from dockfleet import keys
 from dockfleet.client.transport import Transport
 from dockfleet.errors import HostUnavailable
 from dockfleet.models import LogLine
+from dockfleet.store import task_streams
 from dockfleet.store.log_entries import is_end, line_of
 
-LEASE_SECONDS = 15
 BLOCK_MS = 1000
 
 
 def take_lease(transport: Transport, stream_id: str) -> None:
-    transport.redis.set(keys.log_reader(stream_id), "1", ex=LEASE_SECONDS)
+    task_streams.hold_reader_lease(transport.redis, stream_id)
 
 
 def read_stream(
@@ -54,17 +52,16 @@ def read_events(
     Ends at the task's end marker; raises the task's error if it failed without
     one, and `HostUnavailable` if no worker took the task within `start_timeout`.
     """
-    stream_key, lease_key = keys.log_stream(stream_id), keys.log_reader(stream_id)
     redis = transport.redis
     last_id = "0-0"
     lease_renewed = started = time.monotonic()
     try:
         while True:
             now = time.monotonic()
-            if now - lease_renewed > LEASE_SECONDS / 3:
-                redis.expire(lease_key, LEASE_SECONDS)
+            if now - lease_renewed > task_streams.READER_LEASE_SECONDS / 3:
+                task_streams.hold_reader_lease(redis, stream_id)
                 lease_renewed = now
-            batch: Any = redis.xread({stream_key: last_id}, count=500, block=BLOCK_MS)
+            batch = task_streams.read(redis, stream_id, last_id, 500, BLOCK_MS)
             if not batch:
                 if result.ready():
                     result.get(propagate=True)  # raises the worker's error, if any
@@ -73,11 +70,11 @@ def read_events(
                     reason = f"no worker took the task within {start_timeout:g}s"
                     raise HostUnavailable(host, reason)
                 continue
-            for entry_id, fields in batch[0][1]:
+            for entry_id, fields in batch:
                 last_id = entry_id
                 if is_end(fields):
                     return
                 yield fields
-            redis.xtrim(stream_key, minid=last_id)
+            task_streams.trim(redis, stream_id, last_id)
     finally:
-        redis.delete(lease_key, stream_key)
+        task_streams.drop(redis, stream_id)
