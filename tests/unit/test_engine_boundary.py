@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import docker.errors
@@ -10,7 +10,13 @@ import pytest
 import requests
 
 from dockfleet import labels as fleet_labels
-from dockfleet.errors import ContainerNotFound, HostUnavailable, ImageNotFound, NetworkNotFound
+from dockfleet.errors import (
+    ContainerNotFound,
+    HostUnavailable,
+    ImageNotFound,
+    NetworkNotFound,
+    NotFound,
+)
 from worker.engine import containers, images, networks, system
 from worker.engine.client import EngineClient
 from worker.engine.events import container_event
@@ -27,10 +33,17 @@ def client() -> Iterator[EngineClient]:
     made.close()
 
 
-def not_found(explanation: str) -> docker.errors.NotFound:
-    response = requests.Response()
-    response.status_code = 404
-    return docker.errors.NotFound("404 Client Error", response=response, explanation=explanation)
+def answer_404(
+    client: EngineClient, monkeypatch: pytest.MonkeyPatch, call: str, message: str
+) -> None:
+    """Make the engine answer `call` with a 404 saying `message` (of the ref asked)."""
+
+    def gone(ref: str) -> dict[str, Any]:
+        response = requests.Response()
+        response.status_code = 404
+        raise docker.errors.NotFound("404", response=response, explanation=message.format(ref=ref))
+
+    monkeypatch.setattr(client.api, call, gone)
 
 
 def test_an_engine_that_does_not_answer_is_host_unavailable_naming_the_host(
@@ -41,28 +54,35 @@ def test_an_engine_that_does_not_answer_is_host_unavailable_naming_the_host(
     assert caught.value.host == HOST
 
 
-def test_a_missing_container_is_container_not_found_by_the_ref_asked(
-    client: EngineClient, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("call", "message", "adapter", "error"),
+    [
+        (
+            "inspect_container",
+            "No such container: {ref}",
+            lambda c: containers.inspect_state(c, "web"),
+            ContainerNotFound,
+        ),
+        (
+            "inspect_network",
+            "network {ref} not found",
+            lambda c: networks.inspect_network(c, "web", HOST),
+            NetworkNotFound,
+        ),
+    ],
+)
+def test_a_missing_object_is_not_found_by_the_ref_asked(
+    client: EngineClient,
+    monkeypatch: pytest.MonkeyPatch,
+    call: str,
+    message: str,
+    adapter: Callable[[EngineClient], object],
+    error: type[NotFound],
 ) -> None:
-    def gone(ref: str) -> dict[str, Any]:
-        raise not_found(f"No such container: {ref}")
-
-    monkeypatch.setattr(client.api, "inspect_container", gone)
-    with pytest.raises(ContainerNotFound) as caught:
-        containers.inspect_state(client, "web")
+    answer_404(client, monkeypatch, call, message)
+    with pytest.raises(error) as caught:
+        adapter(client)
     assert (caught.value.ref, caught.value.host) == ("web", HOST)
-
-
-def test_a_missing_network_is_network_not_found_by_the_ref_asked(
-    client: EngineClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def gone(ref: str) -> dict[str, Any]:
-        raise not_found(f"network {ref} not found")
-
-    monkeypatch.setattr(client.api, "inspect_network", gone)
-    with pytest.raises(NetworkNotFound) as caught:
-        networks.inspect_network(client, "ci-net", HOST)
-    assert (caught.value.ref, caught.value.host) == ("ci-net", HOST)
 
 
 def test_an_error_inside_a_pulls_progress_stream_is_translated_as_it_comes(
@@ -85,10 +105,7 @@ def test_the_legacy_raw_inspect_still_raises_docker_pys_error(
     client: EngineClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The job runner catches docker-py's NotFound from it until it reads `inspect_state`.
-    def gone(ref: str) -> dict[str, Any]:
-        raise not_found(f"No such container: {ref}")
-
-    monkeypatch.setattr(client.api, "inspect_container", gone)
+    answer_404(client, monkeypatch, "inspect_container", "No such container: {ref}")
     with pytest.raises(docker.errors.NotFound):
         containers.inspect_raw(client, "web")
 
