@@ -17,6 +17,7 @@ from docker.tls import TLSConfig
 from dockfleet.errors import InvalidSpec
 from dockfleet.settings import Settings
 from worker.engine.errors import fleet_error
+from worker.engine.unix_pool import share_one_pool
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ def make_client(settings: Settings) -> EngineClient:
     # Machines that export REQUESTS_CA_BUNDLE or HTTP_PROXY would otherwise make requests
     # ignore our CA or send engine calls through their proxy: the engine's trust is ours.
     client.api.trust_env = False
+    share_one_pool(client.api)
     if auto:
         try:
             _negotiate(client.api)
