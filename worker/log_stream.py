@@ -22,8 +22,8 @@ LEASE_CHECK_SECONDS = 1.0
 
 
 def copy_logs(rt: Runtime, ref: str, options: LogOptions, stream_id: str) -> LogSummary:
-    doc = engine.inspect_raw(rt.docker, owned(rt, ref).id)
-    reader = LogReader(rt.docker, doc, options)
+    container = engine.inspect_state(rt.docker, owned(rt, ref).id)
+    reader = LogReader(rt.docker, container, options)
     reader_gone = threading.Event()
     done = threading.Event()
 
@@ -49,6 +49,6 @@ def copy_logs(rt: Runtime, ref: str, options: LogOptions, stream_id: str) -> Log
         done.set()
         reader.close()
     ended = "canceled" if reader_gone.is_set() else "exited" if options.follow else "complete"
-    summary = LogSummary(id=doc["Id"], host=rt.host, lines=lines, bytes=size, follow_ended=ended)
+    summary = LogSummary(id=container.id, host=rt.host, lines=lines, bytes=size, follow_ended=ended)
     task_streams.end(rt.redis, stream_id, summary.model_dump_json())
     return summary

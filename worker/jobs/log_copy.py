@@ -23,6 +23,7 @@ from dockfleet.redis_retry import retrying
 from dockfleet.store import job_logs
 from dockfleet.store.log_entries import line_entry
 from worker.engine.logs import LogReader
+from worker.engine.objects import ContainerState
 from worker.jobs.lease import Lease, LeaseLost
 from worker.runtime import Runtime
 
@@ -60,7 +61,7 @@ class JobLogCopy:
         self._closed = threading.Event()
         self.error: BaseException | None = None
 
-    def run(self, container: dict[str, Any]) -> None:
+    def run(self, container: ContainerState) -> None:
         """Follow the container's log until it exits (or `close`); errors kept in `error`."""
         try:
             self._copy(container)
@@ -73,7 +74,7 @@ class JobLogCopy:
         if self._reader is not None:
             self._reader.close()
 
-    def _copy(self, container: dict[str, Any]) -> None:
+    def _copy(self, container: ContainerState) -> None:
         if self.truncated:
             return
         since = self.cursor_ts.replace(microsecond=0) if self.cursor_ts else None

@@ -15,10 +15,9 @@ import logging
 import uuid
 from typing import Any
 
-import docker
-
 from dockfleet import keys
 from dockfleet import labels as fleet_labels
+from dockfleet.errors import FleetError, NetworkNotFound
 from dockfleet.names import POOL_PREFIX
 from dockfleet.store import job_leases, job_records
 from worker.engine import networks
@@ -81,10 +80,10 @@ def prewarm(rt: Runtime) -> int:
         state = job_records.state(rt.redis, str(job_id))
         if state in ("", "finished") and not job_leases.live(rt.redis, [str(job_id)]):
             rt.redis.hdel(in_use, name)  # its job kept it (keep_on_failure) or died past it
-    rows = rt.docker.api.networks(filters={"label": [f"{fleet_labels.POOL}={rt.host}"]})
-    for row in rows:
-        if _idle(rt, row["Name"]):
-            rt.redis.eval(_OFFER, 2, *_keys(rt), row["Name"])
+    pooled = {"label": [f"{fleet_labels.POOL}={rt.host}"]}
+    for network in networks.list_networks(rt.docker, rt.host, pooled):
+        if _idle(rt, network.name):
+            rt.redis.eval(_OFFER, 2, *_keys(rt), network.name)
     # Several workers of one host start together: one of them tops the pool up.
     with rt.redis.lock(keys.network_pool_prewarm(rt.host), timeout=60, blocking_timeout=60):
         size = int(rt.redis.scard(keys.network_pool(rt.host)))
@@ -106,7 +105,7 @@ def drain(rt: Runtime) -> int:
 def create(rt: Runtime) -> str:
     name = f"{NAME_PREFIX}{rt.host}-{uuid.uuid4().hex[:10]}"
     labels = {**fleet_labels.ownership(rt.host), fleet_labels.POOL: rt.host}
-    networks.create(rt.docker, name, labels=labels)
+    networks.create_network(rt.docker, name, labels=labels)
     return name
 
 
@@ -116,13 +115,13 @@ def is_pooled(name: str) -> bool:
 
 def _idle(rt: Runtime, name: str) -> bool:
     try:
-        return not (networks.inspect(rt.docker, name).get("Containers") or {})
-    except docker.errors.NotFound:
+        return not networks.inspect_network(rt.docker, name, rt.host).containers
+    except NetworkNotFound:
         return False
 
 
 def _remove(rt: Runtime, name: str) -> None:
     try:
-        networks.remove(rt.docker, name)
-    except docker.errors.APIError:
+        networks.remove_network(rt.docker, name)
+    except FleetError:
         log.warning("could not remove network %s; cleanup will", name, exc_info=True)

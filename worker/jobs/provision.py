@@ -9,12 +9,18 @@ host is a queue: the job waits for a slot within its timeout.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
-import docker
-
 from dockfleet import labels as fleet_labels
-from dockfleet.errors import ContainerLimitReached, InvalidSpec, JobCanceled, SlotsBusy
+from dockfleet.errors import (
+    Conflict,
+    ContainerLimitReached,
+    ContainerNotFound,
+    InvalidSpec,
+    JobCanceled,
+    SlotsBusy,
+)
 from dockfleet.models import ContainerConfig, ImageInfo
 from dockfleet.names import object_name
 from dockfleet.redis_retry import retrying
@@ -22,6 +28,7 @@ from dockfleet.store import job_records
 from worker import containers
 from worker.engine import containers as engine
 from worker.engine import networks
+from worker.engine.objects import ContainerState
 from worker.jobs import images as job_images
 from worker.jobs import netpool
 from worker.jobs.job_run import JobRun
@@ -33,12 +40,12 @@ SLOT_POLL_SECONDS = 0.2
 SLOT_LOCK_WAIT_SECONDS = 5.0
 
 
-def provision(run: JobRun) -> dict[str, Any]:
+def provision(run: JobRun) -> ContainerState:
     """Make (or find) the job's network and services, wait for the services, then make
     and start the job's container; returns what supervising it needs (id, TTY, state)."""
     network = run.network = _network(run)
     started = [(s, _start(run, _service_config(run, s, network))) for s in run.spec.services]
-    wait_ready(run.rt, run.job_id, [(s, doc["Id"]) for s, doc in started])
+    wait_ready(run.rt, run.job_id, [(s, state.id) for s, state in started])
     return _start(run, _job_config(run, network), is_job=True)
 
 
@@ -51,11 +58,11 @@ def _network(run: JobRun) -> str | None:
     labels = fleet_labels.ownership(run.rt.host, job=run.job_id)
     run.hold()
     try:
-        networks.create(run.rt.docker, name, labels=labels)
-    except docker.errors.APIError as exc:
-        if exc.status_code != 409:
-            raise
-        owner = (networks.inspect(run.rt.docker, name).get("Labels") or {}).get(fleet_labels.JOB)
+        networks.create_network(run.rt.docker, name, labels=labels)
+    except Conflict:
+        owner = networks.inspect_network(run.rt.docker, name, run.rt.host).labels.get(
+            fleet_labels.JOB
+        )
         if owner != run.job_id:
             raise InvalidSpec(f"network {name!r} exists and is not this job's") from None
     return name
@@ -99,7 +106,7 @@ def _job_config(run: JobRun, network: str | None) -> ContainerConfig:
     )
 
 
-def _start(run: JobRun, config: ContainerConfig, is_job: bool = False) -> dict[str, Any]:
+def _start(run: JobRun, config: ContainerConfig, is_job: bool = False) -> ContainerState:
     """Create (or adopt, when an earlier run made it) and start a container.
 
     Returns what the rest of the run needs of it (id, TTY, status); a first run
@@ -107,31 +114,31 @@ def _start(run: JobRun, config: ContainerConfig, is_job: bool = False) -> dict[s
     """
     assert config.name is not None
     run.hold()
-    doc = None if run.fresh else _existing(run, config.name, is_job)
-    if doc is None:
+    state = None if run.fresh else _existing(run, config.name, is_job)
+    if state is None:
         image = job_images.ensure(run.rt, config.reference, run.spec.pull)
         created = _create_when_a_slot_frees(run, config, image)
         run.created.append((created, config.name))
-        doc = {"Id": created, "Config": {"Tty": False}, "State": {"Status": "created"}}
-    if doc["State"]["Status"] == "created":
+        state = ContainerState(id=created, name=config.name, status="created")
+    if state.status == "created":
         if is_job:
             stamp = run.started_at = job_records.now_iso()
             retrying(lambda: job_records.mark_started(run.rt.redis, run.job_id, stamp), "start")
-        engine.start(run.rt.docker, doc["Id"])
-        doc["State"] = {"Status": "running"}
-    return doc
+        engine.start(run.rt.docker, state.id)
+        state = replace(state, status="running", running=True)
+    return state
 
 
-def _existing(run: JobRun, name: str, is_job: bool) -> dict[str, Any] | None:
+def _existing(run: JobRun, name: str, is_job: bool) -> ContainerState | None:
     """The container an earlier run of this job made, if any (to adopt, not duplicate)."""
     try:
-        doc = engine.inspect_raw(run.rt.docker, name)
-    except docker.errors.NotFound:
+        state = engine.inspect_state(run.rt.docker, name)
+    except ContainerNotFound:
         return None
-    if (doc["Config"].get("Labels") or {}).get(fleet_labels.JOB) != run.job_id:
+    if state.job != run.job_id:
         raise InvalidSpec(f"container {name!r} exists and is not this job's")
     run.adopted = run.adopted or is_job
-    return doc
+    return state
 
 
 def _create_when_a_slot_frees(run: JobRun, config: ContainerConfig, image: ImageInfo) -> str:

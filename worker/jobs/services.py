@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from dockfleet.errors import ServiceNotReady
 from dockfleet.models import LogOptions
 from dockfleet.models.jobs import ServiceSpec
 from worker.engine import containers as engine
 from worker.engine.logs import LogReader
+from worker.engine.objects import ContainerState
 from worker.jobs import probe
 from worker.runtime import Runtime
 
@@ -40,15 +40,14 @@ def _wait_one(rt: Runtime, job_id: str, spec: ServiceSpec, container_id: str) ->
     prober: str | None = None
     try:
         while True:
-            doc = engine.inspect_raw(rt.docker, container_id)
-            state = doc.get("State") or {}
-            if not state.get("Running"):
-                reason = f"it exited with code {state.get('ExitCode')}"
-                raise ServiceNotReady(spec.alias, reason, log_tail(rt, doc))
-            health = (state.get("Health") or {}).get("Status")
+            state = engine.inspect_state(rt.docker, container_id)
+            if not state.running:
+                reason = f"it exited with code {state.exit_code}"
+                raise ServiceNotReady(spec.alias, reason, log_tail(rt, state))
+            health = state.health
             if health == "healthy":
                 return
-            ports = _exposed_tcp_ports(doc)
+            ports = state.exposed_tcp_ports
             if health is None and not ports:
                 return  # nothing to wait for: running is ready
             if health is None:
@@ -62,24 +61,16 @@ def _wait_one(rt: Runtime, job_id: str, spec: ServiceSpec, container_id: str) ->
             if time.monotonic() > deadline:
                 why = f"health is {health!r}" if health else f"ports {ports} do not accept"
                 reason = f"not ready after {spec.readiness_timeout:g}s ({why})"
-                raise ServiceNotReady(spec.alias, reason, log_tail(rt, doc))
+                raise ServiceNotReady(spec.alias, reason, log_tail(rt, state))
             time.sleep(POLL_SECONDS)
     finally:
         if prober is not None:
             probe.stop(rt, prober)
 
 
-def _exposed_tcp_ports(doc: dict[str, Any]) -> list[int]:
-    return sorted(
-        int(port.partition("/")[0])
-        for port in ((doc.get("Config") or {}).get("ExposedPorts") or {})
-        if port.endswith("/tcp")
-    )
-
-
-def log_tail(rt: Runtime, doc: dict[str, Any]) -> str:
+def log_tail(rt: Runtime, state: ContainerState) -> str:
     """The last lines of a container's output, for error messages."""
-    reader = LogReader(rt.docker, doc, LogOptions(tail=LOG_TAIL_LINES))
+    reader = LogReader(rt.docker, state, LogOptions(tail=LOG_TAIL_LINES))
     try:
         return "\n".join(text for _, text, _ in reader.lines())
     finally:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime
-from typing import Any
 
 from dockfleet.errors import EngineError
 from dockfleet.models.jobs import JobResult, JobStatus
 from dockfleet.redis_retry import retrying
 from dockfleet.store import job_records
 from worker.engine import containers as engine
-from worker.engine.convert import engine_time
+from worker.engine.objects import ContainerState
 from worker.jobs.job_run import JobRun
 from worker.jobs.lease import LeaseLost
 from worker.jobs.log_copy import JobLogCopy
@@ -28,9 +27,9 @@ CHECK_SECONDS = 0.25
 LOG_DRAIN_SECONDS = 10.0
 
 
-def supervise(run: JobRun, doc: dict[str, Any]) -> JobResult:
+def supervise(run: JobRun, container: ContainerState) -> JobResult:
     """Copy the log and wait for the exit, stopping the container on cancel or timeout."""
-    container_id = doc["Id"]
+    container_id = container.id
     started_at = run.started_at  # set by this run; an adopted job's is in its state
     if started_at is None:
         fields = retrying(lambda: job_records.read(run.rt.redis, run.job_id), "reading a job")
@@ -49,7 +48,7 @@ def supervise(run: JobRun, doc: dict[str, Any]) -> JobResult:
 
     def copy_log() -> None:
         try:
-            copy.run(doc)
+            copy.run(container)
         finally:
             log_ended.set()
 
@@ -62,12 +61,12 @@ def supervise(run: JobRun, doc: dict[str, Any]) -> JobResult:
         # job a wait call and its thread. Only a copy that stopped early (its cap,
         # a broken stream) leaves the container running; then wait for the exit.
         ended_by = _watch(run, container_id, log_ended, deadline, meter)
-        final = engine.inspect_raw(run.rt.docker, container_id)
-        if ended_by is None and final["State"].get("Running"):
+        final = engine.inspect_state(run.rt.docker, container_id)
+        if ended_by is None and final.running:
             exited = _wait_in_thread(run, container_id, lost_engine)
             ended_by = _watch(run, container_id, exited, deadline, meter)
             if not lost_engine:
-                final = engine.inspect_raw(run.rt.docker, container_id)
+                final = engine.inspect_state(run.rt.docker, container_id)
     finally:
         meter.stop()
         copier.join(LOG_DRAIN_SECONDS)
@@ -76,34 +75,26 @@ def supervise(run: JobRun, doc: dict[str, Any]) -> JobResult:
         raise copy.error  # adopted meanwhile: the adopter copies the rest, and reports
     if lost_engine:
         raise lost_engine[0]  # translated by execute(): the host is unavailable
-    state = final["State"]
-    if state.get("Running") and ended_by is None:
+    if final.running and ended_by is None:
         raise EngineError(f"the engine of host {run.rt.host!r} lost track of the job")
     peak = meter.peak_memory
-    if state.get("OOMKilled"):
+    if final.oom_killed:
         # It hit its limit, maybe between two samples: the limit was its peak.
-        peak = max(peak, (final.get("HostConfig") or {}).get("Memory") or 0)
+        peak = max(peak, final.memory_limit)
     status: JobStatus = ended_by or (
-        "oom_killed"
-        if state.get("OOMKilled")
-        else "succeeded"
-        if state.get("ExitCode") == 0
-        else "failed"
+        "oom_killed" if final.oom_killed else "succeeded" if final.exit_code == 0 else "failed"
     )
-    started, finished = (
-        engine_time(state.get("StartedAt")),
-        engine_time(state.get("FinishedAt")),
-    )
+    started, finished = final.started_at, final.finished_at
     return run.result(
         status,
-        exit_code=state.get("ExitCode"),
+        exit_code=final.exit_code,
         started_at=started,
         finished_at=finished,
         # The engine can stamp a very short run as finishing a hair before it started.
         duration=max(0.0, (finished - started).total_seconds()) if started and finished else 0.0,
         peak_memory=peak,
         cpu_seconds=round(meter.cpu_seconds, 3),
-        oom_killed=bool(state.get("OOMKilled")),
+        oom_killed=final.oom_killed,
         log_bytes=copy.bytes,
         log_lines=copy.lines,
         log_truncated=copy.truncated,
@@ -119,7 +110,7 @@ def _wait_in_thread(
 
     def wait_for_exit() -> None:
         try:
-            run.rt.docker.api.wait(container_id, timeout=None)
+            engine.wait_exit(run.rt.docker, container_id)
         except BaseException as exc:  # the engine went away mid-wait
             lost_engine.append(exc)
         finally:

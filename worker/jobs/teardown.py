@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import logging
 
-import docker
-
 from dockfleet import labels as fleet_labels
+from dockfleet.errors import NetworkNotFound
 from dockfleet.models.jobs import JobResult
 from dockfleet.names import object_name
 from dockfleet.store import job_records
@@ -58,18 +57,18 @@ def remove_job_objects(
             containers.remove_made(rt, container_id, name, job_id)
     else:
         selector = [f"{fleet_labels.JOB}={job_id}", f"{fleet_labels.HOST}={rt.host}"]
-        for row in engine.list_summaries(rt.docker, {"label": selector}):
-            containers.remove_listed(rt, row)
+        for summary in engine.summaries(rt.docker, {"label": selector}):
+            containers.remove_summary(rt, summary)
     if look_up:
         network = job_records.network(rt.redis, job_id) or object_name(job_id)
     if network is None:
         return
-    if netpool.is_pooled(str(network)):
-        netpool.give_back(rt, str(network))
+    if netpool.is_pooled(network):
+        netpool.give_back(rt, network)
         return
     try:
-        labels = networks.inspect(rt.docker, network).get("Labels") or {}
-    except docker.errors.NotFound:
+        labels = networks.inspect_network(rt.docker, network, rt.host).labels
+    except NetworkNotFound:
         return
     if labels.get(fleet_labels.JOB) == job_id:  # never a user's own network
-        networks.remove(rt.docker, network)
+        networks.remove_network(rt.docker, network)
