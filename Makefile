@@ -40,6 +40,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Everything, the compose test included (~25 s; ~2 min on a new machine: debootstrap).
 test: setup lint
