@@ -86,7 +86,7 @@ def state_containers(host_name: str) -> str:
 
 def state_versions(host_name: str) -> str:
     """Hash: container id -> version of its cached summary ("removed" once gone), so a
-    summary read before a newer one never overwrites it (see `worker.state_cache`)."""
+    summary read before a newer one never overwrites it (see `dockfleet.store.container_cache`)."""
     return f"{PREFIX}:state:{host_name}:versions"
 
 

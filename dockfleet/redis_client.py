@@ -45,3 +45,9 @@ def connect(settings: Settings, *, text: bool = True, timeout: float | None = No
         decode_responses=text,
         **(tls_options(settings) or {}),
     )
+
+
+def connect_url(url: str, *, timeout: float, answer_timeout: float | None = None) -> redis.Redis:
+    """A bare client of `url` (bytes, no TLS options): `dockfleet up` asking whether a
+    Redis it may start, or has started, answers."""
+    return redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=answer_timeout)

@@ -12,14 +12,14 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-import redis
+from dockfleet.store.redis_types import ConnectionLost, TimedOut
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: how long an operation waits for Redis to come back before giving up
 DEFAULT_PATIENCE_SECONDS = 120.0
-UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError)
+UNAVAILABLE = (ConnectionLost, TimedOut)
 
 
 def retrying(

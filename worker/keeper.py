@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-import redis
+from dockfleet.store.redis_types import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class Keeper:
                 continue  # the holder retakes it (or stops) at its next check
             try:
                 held = self.renew()
-            except redis.RedisError:
+            except StoreError:
                 log.warning("could not renew %s; retrying", self.name, exc_info=True)
                 continue
             if not held:

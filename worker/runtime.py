@@ -12,11 +12,9 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import redis
-from redis import Redis
-
 from dockfleet.redis_client import connect
 from dockfleet.settings import Settings
+from dockfleet.store.redis_types import Client
 from worker.engine import system
 from worker.engine.client import EngineClient, make_client
 
@@ -39,11 +37,11 @@ class Runtime:
         return make_client(self.settings)
 
     @cached_property
-    def redis(self) -> redis.Redis:
+    def redis(self) -> Client:
         return connect(self.settings)
 
     @cached_property
-    def redis_bytes(self) -> Redis:
+    def redis_bytes(self) -> Client:
         """The same Redis, answering bytes: for binary values (uploaded build contexts)."""
         return connect(self.settings, text=False)
 

@@ -3,7 +3,7 @@
 A create counts the host's fleet containers *on the engine* and creates under
 one Redis lock per host, so the count is the truth (containers removed behind
 the fleet's back free their slot) and two racing workers cannot both take the
-last slot. The lock is taken and released with a token (`dockfleet.owned_key`),
+last slot. The lock is taken and released with a token (`dockfleet.store.owned_keys`),
 so a Redis restart in the middle of either costs a pause, never a lock that
 nobody holds.
 
@@ -24,11 +24,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import redis
-
-from dockfleet import keys, owned_key
+from dockfleet import keys
 from dockfleet.errors import SlotsBusy
 from dockfleet.redis_retry import UNAVAILABLE, retrying
+from dockfleet.store import owned_keys
+from dockfleet.store.redis_types import Client
 from worker.keeper import Keeper
 
 log = logging.getLogger(__name__)
@@ -45,12 +45,12 @@ class SlotHold:
 
 
 @contextmanager
-def host_slot_lock(client: redis.Redis, host: str, wait_seconds: float) -> Iterator[SlotHold]:
+def host_slot_lock(client: Client, host: str, wait_seconds: float) -> Iterator[SlotHold]:
     key, token, ttl_ms = keys.host_slots_lock(host), uuid.uuid4().hex, LOCK_TTL_SECONDS * 1000
     deadline = time.monotonic() + wait_seconds
     delay = 0.005
     while not retrying(
-        lambda: owned_key.take(client, key, token, ttl_ms), "taking a container slot"
+        lambda: owned_keys.take(client, key, token, ttl_ms), "taking a container slot"
     ):
         if time.monotonic() >= deadline:
             raise SlotsBusy(host, wait_seconds)
@@ -59,7 +59,7 @@ def host_slot_lock(client: redis.Redis, host: str, wait_seconds: float) -> Itera
     keeper = Keeper(
         f"the container-slot lock of host {host}",
         LOCK_TTL_SECONDS,
-        lambda: owned_key.renew(client, key, token, ttl_ms),
+        lambda: owned_keys.renew(client, key, token, ttl_ms),
     ).start()
     hold = SlotHold()
     try:
@@ -68,7 +68,7 @@ def host_slot_lock(client: redis.Redis, host: str, wait_seconds: float) -> Itera
         keeper.stop()
         try:
             hold.kept = retrying(
-                lambda: owned_key.release(client, key, token), "freeing a container slot"
+                lambda: owned_keys.release(client, key, token), "freeing a container slot"
             )
         except UNAVAILABLE:  # Redis stayed away: the lock lapses by itself
             log.warning("could not release the container-slot lock of host %s", host)

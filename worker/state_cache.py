@@ -9,12 +9,9 @@ fleet from Redis in milliseconds instead of asking every host
 (`dockfleet.client.state_cache`).
 
 Writers race: a task's own write (read-your-writes) and the follower's write
-for an event each inspect first and write later, so a summary read while a
-container was running could land after the one read once it exited. Each
-write therefore carries a version (the container's latest start, then its
-phase within that run: see `version`) and is applied only if not older
-than the cached one; a removal leaves the mark ``removed`` so nothing read
-before it brings the container back. Resyncs merge by the same rule.
+for an event each inspect first and write later. The record
+(`dockfleet.store.container_cache`) orders them by version, so the later
+state of a container wins whichever write lands last.
 """
 
 from __future__ import annotations
@@ -24,12 +21,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
 
-from dockfleet import keys
 from dockfleet import labels as fleet_labels
 from dockfleet.errors import ContainerNotFound
 from dockfleet.models import ContainerInfo
+from dockfleet.store import container_cache
 from worker.engine import containers as engine
 from worker.engine import system as engine_system
 from worker.engine.client import EngineClient
@@ -115,10 +111,9 @@ class StateFollower:
         time), so its version is what an inspect's would be, and a later inspect
         (an event, a resync) rewrites it with the engine's exact times.
         """
-        cached = self.rt.redis.hget(keys.state_containers(self.rt.host), container_id)
-        if cached is None or event.exit_code is None:
+        info = container_cache.cached(self.rt.redis, self.rt.host, container_id)
+        if info is None or event.exit_code is None:
             return False
-        info = ContainerInfo.model_validate_json(cached)
         if info.status not in ("running", "paused", "restarting"):
             return False
         nanos = event.time_ns or time.time_ns()
@@ -143,12 +138,7 @@ class StateFollower:
         # so its listings order containers made within one second as the engine does.
         with ThreadPoolExecutor(RESYNC_PARALLELISM) as pool:
             infos = [i for i in pool.map(self._inspect, [c.id for c in listed]) if i]
-        entries = [field for i in infos for field in (i.id, version(i), i.model_dump_json())]
-        held: Any = self.rt.redis.eval(
-            _RESYNC, 3, *_keys(self.rt), keys.state_synced(self.rt.host), time.time(), began,
-            *entries,
-        )  # fmt: skip
-        return int(held)
+        return container_cache.resync(self.rt.redis, self.rt.host, infos, began)
 
     def _inspect(self, container_id: str) -> ContainerInfo | None:
         try:
@@ -165,92 +155,14 @@ def put(rt: Runtime, info: ContainerInfo) -> None:
 
 def drop(rt: Runtime, container_id: str) -> None:
     """Forget a removed container for good (container ids are never reused)."""
-    rt.redis.eval(_DROP, 2, *_keys(rt), container_id)
-
-
-def version(info: ContainerInfo) -> int:
-    """Orders the states of one container: a later state has a larger version.
-
-    The latest (re)start, or the creation if never started, then the phase within
-    that run. Finished times cannot be used: the engine stamps a start once the
-    process is running, so a process that exits at once can carry a finish time
-    before its start time.
-    """
-    moments = [t for t in (info.created, info.started_at) if t is not None]
-    run = max(moments).timestamp() if moments else 0.0
-    return _stamp(run) + _PHASES.get(info.status, 1)
+    container_cache.drop(rt.redis, rt.host, container_id)
 
 
 def engine_now(client: EngineClient) -> int:
     """The engine's clock on the scale of `version` (phase 0)."""
     now = engine_system.clock(client)
-    return _stamp(now.timestamp()) if now else 0
-
-
-def _stamp(seconds: float) -> int:
-    # Milliseconds times 4 keeps the versions exact in Lua's doubles (2^53) for ages.
-    return int(seconds * 1000) * 4
-
-
-_PHASES = {"created": 0, "exited": 2, "dead": 2, "removing": 2}  # running, paused...: 1
+    return container_cache.stamp(now.timestamp()) if now else 0
 
 
 def _write(rt: Runtime, info: ContainerInfo) -> None:
-    rt.redis.eval(_PUT, 2, *_keys(rt), info.id, version(info), info.model_dump_json())
-
-
-def _keys(rt: Runtime) -> tuple[str, str]:
-    return keys.state_containers(rt.host), keys.state_versions(rt.host)
-
-
-# Equal versions are applied: pause, rename or a health change leave the times alone.
-_NEWER = """
-local function newer(id, version)
-  local cached = redis.call('hget', KEYS[2], id)
-  if cached == 'removed' or (cached and tonumber(cached) > tonumber(version)) then return false end
-  return true
-end
-"""
-_PUT = (
-    _NEWER
-    + """
-if not newer(ARGV[1], ARGV[2]) then return 0 end
-redis.call('hset', KEYS[1], ARGV[1], ARGV[3])
-redis.call('hset', KEYS[2], ARGV[1], ARGV[2])
-return 1
-"""
-)
-# KEYS: containers, versions, synced; ARGV: now, listing began, then (id, version, json)...
-# Removal marks of unlisted ids go too (the engine no longer has them), so marks do
-# not pile up; an entry without a version (a ghost) is dropped when unlisted.
-_RESYNC = (
-    _NEWER
-    + """
-local began, listed = tonumber(ARGV[2]), {}
-for i = 3, #ARGV, 3 do
-  listed[ARGV[i]] = true
-  if newer(ARGV[i], ARGV[i + 1]) then
-    redis.call('hset', KEYS[1], ARGV[i], ARGV[i + 2])
-    redis.call('hset', KEYS[2], ARGV[i], ARGV[i + 1])
-  end
-end
-local function stale(id)
-  if listed[id] then return false end
-  local cached = redis.call('hget', KEYS[2], id)
-  return (not cached) or cached == 'removed' or tonumber(cached) < began
-end
-for _, id in ipairs(redis.call('hkeys', KEYS[1])) do
-  if stale(id) then redis.call('hdel', KEYS[1], id); redis.call('hdel', KEYS[2], id) end
-end
-for _, id in ipairs(redis.call('hkeys', KEYS[2])) do
-  if stale(id) then redis.call('hdel', KEYS[2], id) end
-end
-redis.call('set', KEYS[3], ARGV[1])
-return redis.call('hlen', KEYS[1])
-"""
-)
-_DROP = """
-redis.call('hdel', KEYS[1], ARGV[1])
-redis.call('hset', KEYS[2], ARGV[1], 'removed')
-return 1
-"""
+    container_cache.put(rt.redis, rt.host, info)

@@ -1,4 +1,4 @@
-"""Reads the fleet-wide state cache the workers keep (see `worker.state_cache`).
+"""Reads the fleet-wide state cache the workers keep (`dockfleet.store.container_cache`).
 
 A listing answered from Redis costs one round trip for the whole fleet. It is
 used only when every host asked has resynced recently; otherwise (or with
@@ -8,37 +8,23 @@ used only when every host asked has resynced recently; otherwise (or with
 from __future__ import annotations
 
 import re
-import time
-from typing import Any
 
-import redis
-
-from dockfleet import keys
 from dockfleet.models import ContainerFilter, ContainerInfo
+from dockfleet.store import container_cache
+from dockfleet.store.redis_types import Client
 
 #: a host's cache is live if rewritten within this many resync intervals
 LIVE_INTERVALS = 2.5
 
 
 def cached_listing(
-    client: redis.Redis, hosts: list[str], query: ContainerFilter, resync_interval: float
+    client: Client, hosts: list[str], query: ContainerFilter, resync_interval: float
 ) -> list[ContainerInfo] | None:
     """The matching fleet containers of `hosts` from the cache, or None if it is not live."""
     if query.include_unmanaged or not hosts:
         return None
-    pipe = client.pipeline(transaction=False)
-    for host in hosts:
-        pipe.get(keys.state_synced(host))
-        pipe.hvals(keys.state_containers(host))
-    answers: list[Any] = pipe.execute()
-    now = time.time()
-    found = []
-    for index in range(len(hosts)):
-        synced, rows = answers[2 * index], answers[2 * index + 1]
-        if synced is None or now - float(synced) > LIVE_INTERVALS * resync_interval:
-            return None
-        found += [ContainerInfo.model_validate_json(row) for row in rows]
-    return [info for info in found if matches(info, query)]
+    found = container_cache.live_summaries(client, hosts, LIVE_INTERVALS * resync_interval)
+    return None if found is None else [info for info in found if matches(info, query)]
 
 
 def matches(info: ContainerInfo, query: ContainerFilter) -> bool:

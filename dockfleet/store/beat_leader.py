@@ -2,7 +2,7 @@
 
 The leader renews the key on every tick; another beat sees it held and sends
 nothing, and takes the lead once the key lapses (its leader died or hung).
-The key is an owned key (`dockfleet.owned_key`): only its holder renews or
+The key is an owned key (`dockfleet.store.owned_keys`): only its holder renews or
 drops it, and a take repeated after a lost reply still holds.
 """
 
@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import redis
 
-from dockfleet import keys, owned_key
+from dockfleet import keys
+from dockfleet.store import owned_keys
 
 
 def hold(client: redis.Redis, identity: str, ttl_seconds: float) -> bool:
     """Take the lead if it is free, keep it if it is `identity`'s; never take another's."""
-    return owned_key.take(client, keys.BEAT_LEADER, identity, int(ttl_seconds * 1000))
+    return owned_keys.take(client, keys.BEAT_LEADER, identity, int(ttl_seconds * 1000))
 
 
 def step_down(client: redis.Redis, identity: str) -> None:
     """Give the lead up now, if `identity` holds it (else it is another's: left alone)."""
-    owned_key.release(client, keys.BEAT_LEADER, identity)
+    owned_keys.release(client, keys.BEAT_LEADER, identity)

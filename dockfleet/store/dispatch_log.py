@@ -3,7 +3,7 @@
 A guard per kind (`keys.dispatch_guard`), held for half an interval, lets
 one dispatch of a tick through and drops its duplicates (two beats during a
 change of leader, a redelivered message). It is an owned key
-(`dockfleet.owned_key`), so a claim repeated after a lost reply still
+(`dockfleet.store.owned_keys`), so a claim repeated after a lost reply still
 counts as made. Each dispatch goes into a capped stream
 (`keys.DISPATCH_LOG`): kind, hosts, time, and the host that sent it.
 """
@@ -15,7 +15,8 @@ import uuid
 
 import redis
 
-from dockfleet import keys, owned_key
+from dockfleet import keys
+from dockfleet.store import owned_keys
 
 #: the dispatch log keeps about this many entries
 LOG_LENGTH = 1000
@@ -23,7 +24,7 @@ LOG_LENGTH = 1000
 
 def claim_tick(client: redis.Redis, kind: str, hold_ms: int) -> bool:
     """True for the first dispatch of `kind` within `hold_ms`; False for a duplicate."""
-    return owned_key.take(client, keys.dispatch_guard(kind), uuid.uuid4().hex, hold_ms)
+    return owned_keys.take(client, keys.dispatch_guard(kind), uuid.uuid4().hex, hold_ms)
 
 
 def record(client: redis.Redis, kind: str, hosts: list[str], by: str) -> None:

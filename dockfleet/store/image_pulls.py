@@ -2,7 +2,7 @@
 the finished ones.
 
 The first worker process to ask for a reference takes its pull lock (an owned
-key, `dockfleet.owned_key`, renewed while the pull streams; it frees itself
+key, `dockfleet.store.owned_keys`, renewed while the pull streams; it frees itself
 `LOCK_SECONDS` after a holder that died); the others wait for it. A waiter
 reads the count of finished pulls before it waits: if the count moved, the
 pull it waited for succeeded and the image can be reused.
@@ -15,7 +15,8 @@ import uuid
 
 import redis
 
-from dockfleet import keys, owned_key
+from dockfleet import keys
+from dockfleet.store import owned_keys
 
 #: the pull lock frees itself this long after its holder stopped renewing it (died, hung)
 LOCK_SECONDS = 60.0
@@ -40,7 +41,7 @@ class PullTurn:
 
     def take(self) -> bool:
         """Take the turn if nobody holds it (or keep it, if we do); False if another does."""
-        return owned_key.take(self.client, self._lock, self._token, int(LOCK_SECONDS * 1000))
+        return owned_keys.take(self.client, self._lock, self._token, int(LOCK_SECONDS * 1000))
 
     def wait(self, seconds: float) -> bool:
         """Take the turn once its holder is done; False if it is still held after `seconds`."""
@@ -65,4 +66,4 @@ class PullTurn:
 
     def release(self) -> None:
         """Give the turn up (never another's, if ours lapsed and someone took it)."""
-        owned_key.release(self.client, self._lock, self._token)
+        owned_keys.release(self.client, self._lock, self._token)

@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 import redis
 
-from dockfleet import keys, owned_key
+from dockfleet import keys
+from dockfleet.store import owned_keys
 from dockfleet.store.scripts import LuaScript
 
 _TAKE = LuaScript("lease_take")
@@ -38,14 +39,14 @@ def take(
 
 def renew(client: redis.Redis, job_id: str, token: str, ttl_ms: int, record_ttl: int) -> bool:
     """Extend our hold, and the job record's life with it; False once it is not ours."""
-    renewed = owned_key.renew(client, keys.job_lease(job_id), token, ttl_ms)
+    renewed = owned_keys.renew(client, keys.job_lease(job_id), token, ttl_ms)
     if renewed:
         client.expire(keys.job(job_id), record_ttl)  # never makes one
     return renewed
 
 
 def release(client: redis.Redis, job_id: str, token: str) -> bool:
-    return owned_key.release(client, keys.job_lease(job_id), token)
+    return owned_keys.release(client, keys.job_lease(job_id), token)
 
 
 def live(client: redis.Redis, job_ids: Iterable[str]) -> set[str]:

@@ -15,3 +15,9 @@ Client = redis.Redis
 StoreError = redis.exceptions.RedisError
 #: the connection to Redis was lost or could not be made
 ConnectionLost = redis.exceptions.ConnectionError
+#: Redis took the connection but did not answer in time
+TimedOut = redis.exceptions.TimeoutError
+#: Redis refused the password (a kind of `ConnectionLost`)
+AuthRefused = redis.exceptions.AuthenticationError
+#: Redis answered with an error reply (a wrong command, a missing permission...)
+ErrorReply = redis.exceptions.ResponseError

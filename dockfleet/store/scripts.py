@@ -17,11 +17,15 @@ from redis.commands.core import Script
 
 
 class LuaScript:
-    """One script of ``lua/``; call it with a client (or a pipeline), keys and args."""
+    """One script of ``lua/``; call it with a client (or a pipeline), keys and args.
 
-    def __init__(self, name: str) -> None:
+    `prelude` names a file of helpers placed before the script's own text, so that
+    scripts sharing a rule (a Lua function) spell it once.
+    """
+
+    def __init__(self, name: str, prelude: str | None = None) -> None:
         self.name = name
-        self.text = (files(__package__) / "lua" / f"{name}.lua").read_text()
+        self.text = "".join(_read(part) for part in (prelude, name) if part)
         self._registered: weakref.WeakKeyDictionary[redis.Redis, Script] = (
             weakref.WeakKeyDictionary()
         )
@@ -31,3 +35,7 @@ class LuaScript:
         if script is None:
             script = self._registered[client] = client.register_script(self.text)
         return script(keys=keys, args=args, client=client)
+
+
+def _read(name: str) -> str:
+    return (files(__package__) / "lua" / f"{name}.lua").read_text()

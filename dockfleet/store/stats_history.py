@@ -6,7 +6,7 @@ container a capped stream of its samples (`keys.stats_history`); and the
 fleet-wide feed every sample also goes to (`keys.STATS_FEED`, for
 `Fleet.stats_stream`). A sample is the JSON of `ContainerStats`; in a stream
 entry it is the one field `_SAMPLE`. One sweep of a host at a time: the sweep
-lock is an owned key (`dockfleet.owned_key`), taken for one interval.
+lock is an owned key (`dockfleet.store.owned_keys`), taken for one interval.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from typing import Any
 
 import redis
 
-from dockfleet import keys, owned_key
+from dockfleet import keys
 from dockfleet.models import ContainerStats
 from dockfleet.settings import RetentionSettings
+from dockfleet.store import owned_keys
 
 #: the field of a stream entry that holds the sample's JSON
 _SAMPLE = "s"
@@ -36,13 +37,13 @@ FRESH_INTERVALS = 2
 def take_sweep(client: redis.Redis, host: str, seconds: float) -> str | None:
     """The token of our turn to sweep `host` for `seconds`; None while another worker's runs."""
     token = uuid.uuid4().hex
-    taken = owned_key.take(client, keys.stats_sweep_lock(host), token, int(seconds * 1000))
+    taken = owned_keys.take(client, keys.stats_sweep_lock(host), token, int(seconds * 1000))
     return token if taken else None
 
 
 def end_sweep(client: redis.Redis, host: str, token: str) -> None:
     """End our turn (if it outlived its time, the next sweep's turn is left alone)."""
-    owned_key.release(client, keys.stats_sweep_lock(host), token)
+    owned_keys.release(client, keys.stats_sweep_lock(host), token)
 
 
 def previous(client: redis.Redis, host: str, ids: list[str]) -> dict[str, ContainerStats]:

@@ -21,8 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import redis
-
+from dockfleet.redis_client import connect_url
 from dockfleet.store import host_records
 from dockfleet.up import UpError
 from dockfleet.up.redis_plan import RedisPlan
@@ -120,7 +119,7 @@ class Children:
             out.write("\n".join(lines) + "\n")
 
         def ready() -> bool:
-            client = redis.Redis.from_url(plan.url, socket_connect_timeout=1)
+            client = connect_url(plan.url, timeout=1)
             try:
                 return bool(client.ping())
             finally:
@@ -149,7 +148,7 @@ class Children:
         made_at = time.time()
 
         def registered() -> bool:
-            client = redis.Redis.from_url(self.redis_plan.url, socket_connect_timeout=1)
+            client = connect_url(self.redis_plan.url, timeout=1)
             try:
                 beat = host_records.worker_beat(client, self.options.host_name, name)
                 if beat is None or beat[0] < made_at:

@@ -15,10 +15,9 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import redis
-import redis.exceptions
-
 from dockfleet.client.transport import safe_url
+from dockfleet.redis_client import connect_url
+from dockfleet.store.redis_types import AuthRefused, ConnectionLost, ErrorReply
 from dockfleet.up import UpError
 from dockfleet.up.state import StateDir
 
@@ -68,15 +67,15 @@ def plan_redis(configured_url: str | None, state: StateDir) -> RedisPlan:
 
 def _probe(url: str) -> str | None:
     """None if Redis at `url` answers; else why not ("refused" when nothing listens)."""
-    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    client = connect_url(url, timeout=2, answer_timeout=2)
     try:
         client.ping()
         return None
-    except redis.exceptions.AuthenticationError:
+    except AuthRefused:
         return "it refused the password"
-    except redis.exceptions.ResponseError as exc:
+    except ErrorReply as exc:
         return f"it answered: {exc}"
-    except redis.exceptions.ConnectionError as exc:
+    except ConnectionLost as exc:
         return "refused" if "refused" in str(exc).lower() else str(exc)
     finally:
         client.close()

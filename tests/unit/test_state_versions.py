@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from dockfleet.models import ContainerInfo as Info
-from worker.state_cache import version
+from dockfleet.store.container_cache import version
 
 MADE = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 

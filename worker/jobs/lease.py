@@ -19,9 +19,8 @@ import logging
 import uuid
 from types import TracebackType
 
-import redis
-
 from dockfleet.store import job_leases
+from dockfleet.store.redis_types import Client, StoreError
 from worker.keeper import Keeper
 
 log = logging.getLogger(__name__)
@@ -30,7 +29,7 @@ TTL_SECONDS = 15
 
 class Lease:
     def __init__(
-        self, client: redis.Redis, job_id: str, holder: str, host: str, ttl: int, record_ttl: int
+        self, client: Client, job_id: str, holder: str, host: str, ttl: int, record_ttl: int
     ) -> None:
         """`holder` names the worker; `record_ttl`: the TTL the job's record gets again at
         each renewal (its retention)."""
@@ -71,7 +70,7 @@ class Lease:
     def release(self) -> None:
         try:
             job_leases.release(self.client, self.job_id, self.token)
-        except redis.RedisError:  # it lapses by itself within the TTL
+        except StoreError:  # it lapses by itself within the TTL
             log.warning("could not release the lease of job %s", self.job_id, exc_info=True)
 
     def _renew(self) -> bool:
