@@ -19,8 +19,9 @@
   Celery already handle: the close completes (an ack is logged as not done),
   the messages stay unacknowledged in Redis, the consumer reconnects.
 
-Also here: the keys where this transport keeps delivered, unacknowledged
-messages (the requeue sweep looks there for stranded jobs).
+The keys where this transport keeps delivered, unacknowledged messages (the
+requeue sweep looks there for stranded jobs) are named in
+`dockfleet.store.broker_messages`.
 """
 
 from __future__ import annotations
@@ -35,9 +36,6 @@ log = logging.getLogger(__name__)
 
 #: what a malformed item raises while being decoded or handed to the consumer
 MALFORMED = (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError)
-#: kombu's Redis transport defaults (the fleet does not change them)
-UNACKED_KEY = "unacked"
-UNACKED_INDEX_KEY = "unacked_index"
 
 
 class Channel(kombu_redis.Channel):

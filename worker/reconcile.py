@@ -18,7 +18,6 @@ import time
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 
-from dockfleet import keys
 from dockfleet import labels as fleet_labels
 from dockfleet.logconfig import event
 from dockfleet.models import ReconcileReport, RemovedObject
@@ -122,7 +121,7 @@ def find_orphans(
     job_states = job_records.states(rt.redis, jobs - leased)
     # A running job of this host without a lease is adoption's to finish (see
     # worker.jobs.adoption), not ours to reap: its containers hold its exit code and log.
-    adoptable = {str(j) for j in rt.redis.smembers(keys.host_jobs(rt.host))}
+    adoptable = set(job_records.on_host(rt.redis, rt.host))
     leased |= {job for job, state in job_states.items() if state == "running" and job in adoptable}
     # object id -> when it was first seen without a lease
     seen = orphan_suspects.first_seen(rt.redis, rt.host)

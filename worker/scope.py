@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 
-from dockfleet import keys
 from dockfleet import labels as fleet_labels
 from dockfleet.errors import PolicyViolation
 from dockfleet.models import ContainerConfig, ImageInfo, NetworkInfo
 from dockfleet.names import is_reserved_label, object_name
+from dockfleet.store import network_pool
 from worker.engine import networks as engine_networks
 from worker.engine.objects import ContainerState
 from worker.runtime import Runtime
@@ -140,4 +140,4 @@ def without_inherited(labels: dict[str, str], image: ImageInfo | None) -> dict[s
 
 def _holds(rt: Runtime, network: str, job: str) -> bool:
     """Whether `job` holds pooled `network` (taken from the pool for it, not given back)."""
-    return bool(rt.redis.hget(keys.network_pool_in_use(rt.host), network) == job)
+    return network_pool.holder(rt.redis, rt.host, network) == job

@@ -139,6 +139,17 @@ def states_and_specs(
     return [(state, spec) for state, spec in pipe.execute()]
 
 
+def on_host(client: redis.Redis, host: str) -> list[str]:
+    """The jobs claimed on `host` and not yet finished there (sorted): what adoption
+    looks at after a worker dies."""
+    return sorted(str(job_id) for job_id in client.smembers(keys.host_jobs(host)))
+
+
+def forget_on_host(client: redis.Redis, host: str, job_id: str) -> None:
+    """Drop a job from `on_host` (it finished, or its record expired)."""
+    client.srem(keys.host_jobs(host), job_id)
+
+
 def note_requeued(client: redis.Redis, job_id: str, queue: str, retention: int) -> None:
     """The job's message was sent again: count it, keep the record a retention from now
     (one that expired meanwhile is not left without a TTL by the count), and watch the

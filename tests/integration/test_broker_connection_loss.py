@@ -20,9 +20,10 @@ import redis
 from kombu import Connection, Consumer, Producer, Queue
 from kombu.common import ignore_errors
 
+from dockfleet.store.broker_messages import UNACKED_KEY
 from tests.conftest import random_name
 from tests.support.services import RedisServer
-from worker.broker import UNACKED_KEY, Channel
+from worker.broker import Channel
 
 
 def test_closing_a_lost_connection_whose_transport_is_cleared_keeps_the_consumer_alive(

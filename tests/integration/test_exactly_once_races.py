@@ -24,6 +24,7 @@ import redis
 from dockfleet import Fleet, JobHandle, JobSpec, keys
 from dockfleet.policy_model import SecurityPolicy
 from dockfleet.queues import SHARED_QUEUE, TaskNames
+from dockfleet.store.broker_messages import UNACKED_KEY
 from dockfleet.store.log_entries import is_end
 from tests.conftest import (
     LOCAL_DOCKER,
@@ -36,7 +37,6 @@ from tests.conftest import (
 from tests.support.events import EventRecorder
 from tests.support.faulty_engine import faulty_engine
 from tests.support.services import WorkerProcess, wait_for
-from worker.broker import UNACKED_KEY
 from worker.slots import LOCK_TTL_SECONDS
 
 LEASE_SECONDS = 3

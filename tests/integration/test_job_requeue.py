@@ -17,10 +17,10 @@ import redis
 from dockfleet import Fleet, JobSpec, keys
 from dockfleet.policy_model import SecurityPolicy
 from dockfleet.queues import host_queue
+from dockfleet.store.broker_messages import UNACKED_INDEX_KEY, UNACKED_KEY
 from tests import conftest
 from tests.support.events import EventRecorder
 from tests.support.services import WorkerProcess, wait_for
-from worker.broker import UNACKED_INDEX_KEY, UNACKED_KEY
 
 pytestmark = pytest.mark.engine
 GRACE = "2"

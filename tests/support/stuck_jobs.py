@@ -18,8 +18,8 @@ from dockfleet.client.job_handle import JobHandle
 from dockfleet.errors import OperationTimeout
 from dockfleet.models.jobs import JobResult
 from dockfleet.queues import host_queue
+from dockfleet.store.broker_messages import locate
 from tests.support.services import WorkerProcess
-from worker.jobs.requeue import locate_messages
 
 #: what says where a job got to (never ``spec``: it holds the job's secret values)
 SHOWN_FIELDS = ("state", "host", "claimed_at", "started_at", "log_lines", "requeued", "cancel")
@@ -49,7 +49,7 @@ def describe(
         records = {j: client.hgetall(keys.job(j)) for j in job_ids}
         states = Counter(r.get("state", "(no record)") for r in records.values())
         stuck = [j for j, r in records.items() if r.get("state") != "finished"][:detailed]
-        queued, delivered = locate_messages(client, queue, stuck)
+        queued, delivered = locate(client, queue, stuck)
         lines = [f"states now: {dict(states)}; queue {queue}: {client.llen(queue)} messages"]
         now = time.time()
         for job_id in stuck:

@@ -14,7 +14,6 @@ import logging
 
 from celery import Celery
 
-from dockfleet import keys
 from dockfleet.models.jobs import JobResult
 from dockfleet.queues import host_queue
 from dockfleet.store import job_leases, job_records
@@ -28,7 +27,7 @@ MARKER_SECONDS = 60
 
 def adopt_orphans(rt: Runtime, app: Celery) -> list[str]:
     """Re-send this host's running jobs that nobody holds; returns their ids."""
-    job_ids = sorted(str(j) for j in rt.redis.smembers(keys.host_jobs(rt.host)))
+    job_ids = job_records.on_host(rt.redis, rt.host)
     if not job_ids:
         return []
     leased = job_leases.live(rt.redis, job_ids)
@@ -37,7 +36,7 @@ def adopt_orphans(rt: Runtime, app: Celery) -> list[str]:
     for job_id, (state, spec) in zip(job_ids, found, strict=True):
         if job_id in leased or state != "running":
             if state in (None, "finished"):
-                rt.redis.srem(keys.host_jobs(rt.host), job_id)
+                job_records.forget_on_host(rt.redis, rt.host, job_id)
             continue
         if not job_leases.mark_adopting(rt.redis, job_id, MARKER_SECONDS):
             continue
