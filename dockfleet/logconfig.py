@@ -2,11 +2,16 @@
 
 Every state change of the fleet is logged through `event`, with a stable
 ``event`` name and the fields that identify it (``host``, ``job``,
-``container``...), so that a log pipeline can follow a job across hosts::
+``container``...), so that a log pipeline can follow a job across hosts. Each
+value is given once, and the message for people is a template over the fields::
+
+    event(log, "job.finished", "job {job} finished on host {host}: {status} in {duration:.2f}s",
+          host="builder-1", job="3f2a...", status="succeeded", duration=0.41)
 
     {"ts": "2026-11-29T15:31:02.114Z", "level": "INFO", "logger": "worker.jobs.runner",
-     "message": "job 3f2a... finished: succeeded (exit 0) in 0.41s",
-     "event": "job.finished", "host": "builder-1", "job": "3f2a...", "status": "succeeded"}
+     "message": "job 3f2a... finished on host builder-1: succeeded in 0.41s",
+     "event": "job.finished", "host": "builder-1", "job": "3f2a...", "status": "succeeded",
+     "duration": 0.41}
 
 The events: ``container.created``, ``container.removed``, ``job.started``,
 ``job.adopted``, ``job.finished``, ``cleanup.finished``, ``reconcile.finished``,
@@ -83,17 +88,30 @@ def configure(log_format: str, level: int | str | None = None) -> None:
 def event(
     logger: logging.Logger,
     name: str,
-    message: str,
+    template: str,
     /,
-    *args: object,
+    *,
     level: int = logging.INFO,
     **fields: Any,
 ) -> None:
-    """Log a state change: `message` for people, `name` and `fields` for machines.
+    """Log a state change: `template` for people, `name` and `fields` for machines.
 
-    `fields` should name the ``host`` and, where there is one, the ``job``;
-    None values are left out. A field may not shadow a LogRecord attribute
-    (``name``, ``msg``, ``args``...): logging refuses those.
+    Args:
+        logger: the module's logger.
+        name: the stable event name (``job.finished``...), the ``event`` field.
+        template: the message, a `str.format` template over `fields` (``{job}``,
+            ``{duration:.2f}``, ``{container:.12}`` for a short id); formatted only
+            when `logger` is enabled for `level`.
+        level: the log level.
+        fields: the event's values, each given once. They should name the ``host``
+            and, where there is one, the ``job``. A None value is left out of the
+            fields (the text shows it as ``None``); a name starting with ``_`` is for
+            the text only (a wording such as "would remove"). A field may not shadow
+            a LogRecord attribute (``name``, ``msg``, ``args``...): logging refuses those.
     """
-    extra = {"event": name, **{k: v for k, v in fields.items() if v is not None}}
-    logger.log(level, message, *args, extra=extra)
+    if not logger.isEnabledFor(level):
+        return  # the template is not formatted for a line nobody writes
+    extra: dict[str, Any] = {"event": name}
+    extra.update((k, v) for k, v in fields.items() if v is not None and not k.startswith("_"))
+    # stacklevel 2: the record names the caller's line, not this one
+    logger.log(level, template.format_map(fields), extra=extra, stacklevel=2)

@@ -112,11 +112,10 @@ class ConsumerWatchdog:
         event(
             log,
             "worker.consumer_stalled",
-            "worker of host %s took no message for %.0fs while its queues held some (%s); "
-            "reconnecting its consumer",
-            self.host,
-            idle_for,
-            summary,
+            "worker of host {host} took no message for {_idle_for:.0f}s while its queues held"
+            " some ({_waiting}); reconnecting its consumer",
+            _idle_for=idle_for,
+            _waiting=summary,
             level=logging.WARNING,
             host=self.host,
             waiting=waiting,

@@ -93,9 +93,7 @@ class Heartbeat:
             event(
                 log,
                 "host.up",
-                "Docker host %s is up (engine %s)",
-                host,
-                info.docker_version,
+                "Docker host {host} is up (engine {docker_version})",
                 host=host,
                 worker=self.worker_name,
                 docker_version=info.docker_version,
@@ -104,9 +102,7 @@ class Heartbeat:
             event(
                 log,
                 "host.down",
-                "Docker host %s is down: %s",
-                host,
-                self.down_reason,
+                "Docker host {host} is down: {reason}",
                 level=logging.WARNING,
                 host=host,
                 worker=self.worker_name,

@@ -69,10 +69,8 @@ def run(rt: Runtime, *, dry_run: bool = False) -> ReconcileReport:
         event(
             log,
             "reconcile.finished",
-            "reconcile of host %s %s %d objects of dead or overdue jobs",
-            rt.host,
-            "would remove" if dry_run else "removed",
-            len(report.removed),
+            "reconcile of host {host} {_action} {removed} objects of dead or overdue jobs",
+            _action="would remove" if dry_run else "removed",
             host=rt.host,
             dry_run=dry_run,
             removed=len(report.removed),
