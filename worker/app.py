@@ -27,6 +27,7 @@ from kombu import Queue
 from beat_schedule import build_schedule
 from dockfleet import logconfig
 from dockfleet.celery_config import celery_config
+from dockfleet.errors import FleetError
 from dockfleet.queues import MAINTENANCE_QUEUE, SHARED_QUEUE, host_queue
 from dockfleet.settings import Settings
 from worker import runtime as runtime_module
@@ -128,7 +129,9 @@ def _look_after_jobs(rt: runtime_module.Runtime, watchdog: ConsumerWatchdog | No
 def _prewarm_networks(rt: runtime_module.Runtime) -> None:
     try:
         netpool.prewarm(rt)
-    except Exception:  # jobs then create their networks on demand; nothing is lost
+    except FleetError as exc:  # jobs then create their networks on demand; nothing is lost
+        logging.getLogger(__name__).warning("could not prewarm job networks: %s", exc)
+    except Exception:  # not one the fleet knows: its traceback helps
         logging.getLogger(__name__).warning("could not prewarm job networks", exc_info=True)
 
 

@@ -167,4 +167,4 @@ def test_a_worker_pinned_below_the_engines_minimum_logs_what_to_do(
         wait_for(lambda: REFUSAL in worker.log_tail(), 10, "the worker's host.down line")
         [status] = [h for h in session_fleet.hosts() if h.name == host.name]
         assert status.engine_ok is False
-        assert f"Docker host {host.name} is down: the engine of host" in worker.log_tail()
+        assert f"Docker host {host.name} is down: the engine of host" in worker.log_path.read_text()
