@@ -2,7 +2,7 @@
 
 Each entry sends ``dockfleet.maintenance.dispatch`` to the maintenance queue;
 the dispatch fans the real task out to every live host's own queue (see
-`worker.dispatch`), so every Docker host is sampled, cleaned and reconciled
+`worker.process.dispatch`), so every Docker host is sampled, cleaned and reconciled
 each interval. Each message expires after one interval: a tick nobody took
 in time is not worth running late.
 """

@@ -17,7 +17,7 @@ import docker
 from dockfleet.models import ContainerConfig
 from dockfleet.policy_model import SecurityPolicy
 from worker.engine.convert import create_arguments
-from worker.users import DEFAULT_HOME
+from worker.ops.users import DEFAULT_HOME
 
 IMAGE, TAG = "busybox", "local"
 

@@ -21,7 +21,7 @@ from benchmarks.harness import Report, Table, interleaved, timed
 from benchmarks.render import show
 from dockfleet.models import SweepResult
 from dockfleet.queues import TaskNames, host_queue
-from worker import stats_sweep
+from worker.maintenance import stats_sweep
 from worker.runtime import Runtime
 
 NAME = "stats"

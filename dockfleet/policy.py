@@ -50,7 +50,7 @@ def check_container(config: ContainerConfig, policy: SecurityPolicy) -> None:
     """Raise `PolicyViolation` for the first rule `config` breaks.
 
     Bind sources are judged as written; the worker also has them resolved where the
-    engine is (`worker.host_paths`), since symlinks there are not visible here.
+    engine is (`worker.ops.host_paths`), since symlinks there are not visible here.
     """
     _check_image(config, policy)
     _check_user(config, policy)

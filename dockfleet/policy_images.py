@@ -10,7 +10,7 @@
   is set.
 - Builds run their ``RUN`` steps as root with the engine's default privileges, so
   they need ``allow_builds``, or an engine whose root is not the host's (the worker
-  decides that part: `worker.builds`).
+  decides that part: `worker.ops.build_ops`).
 """
 
 from __future__ import annotations

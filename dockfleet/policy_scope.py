@@ -2,7 +2,7 @@
 
 These checks need no engine, so the producer and the worker both run them.
 What only the engine knows (whose network a name or id resolves to) is judged
-on the worker, in `worker.scope`.
+on the worker, in `worker.ops.scope`.
 """
 
 from __future__ import annotations

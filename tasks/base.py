@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from dockfleet.errors import InvalidSpec, PermanentError
 from dockfleet.validation import describe
 from worker.engine.errors import translate
-from worker.retry import backoff
+from worker.ops.retry import backoff
 from worker.runtime import Runtime, runtime
 
 M = TypeVar("M", bound=BaseModel)

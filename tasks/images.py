@@ -14,9 +14,9 @@ from dockfleet.models import BuildContext, BuildOptions, ImageFilter, PullSpec, 
 from dockfleet.queues import TaskNames
 from dockfleet.validation import parse
 from tasks.base import DockerTask, dump, dump_all
-from worker import builds, images
 from worker.app import app
-from worker.event_stream import event_stream
+from worker.ops import build_ops, image_ops
+from worker.ops.event_stream import event_stream
 
 Json = dict[str, Any]
 
@@ -25,7 +25,7 @@ Json = dict[str, Any]
 def pull(self: DockerTask, spec: Json, stream_id: str | None = None) -> Json:
     request = parse(PullSpec, spec)
     with event_stream(self.rt, stream_id) as stream:
-        info = images.pull(
+        info = image_ops.pull(
             self.rt,
             request.reference,
             request.credentials,
@@ -39,7 +39,7 @@ def pull(self: DockerTask, spec: Json, stream_id: str | None = None) -> Json:
 def push(self: DockerTask, spec: Json, stream_id: str | None = None) -> Json:
     request = parse(PushSpec, spec)
     with event_stream(self.rt, stream_id) as stream:
-        result = images.push(self.rt, request, lambda p: stream.emit({"p": p.model_dump_json()}))
+        result = image_ops.push(self.rt, request, lambda p: stream.emit({"p": p.model_dump_json()}))
     return dump(result)
 
 
@@ -47,20 +47,20 @@ def push(self: DockerTask, spec: Json, stream_id: str | None = None) -> Json:
 def build(self: DockerTask, context: Json, options: Json, stream_id: str | None = None) -> Json:
     source, opts = parse(BuildContext, context), parse(BuildOptions, options)
     with event_stream(self.rt, stream_id) as stream:
-        result = builds.build(self.rt, source, opts, stream.line)
+        result = build_ops.build(self.rt, source, opts, stream.line)
     return dump(result)
 
 
 @app.task(name=TaskNames.IMAGE_TAG, base=DockerTask, bind=True)
 def tag(self: DockerTask, source: str, target: str) -> Json:
-    return dump(images.tag(self.rt, source, target))
+    return dump(image_ops.tag(self.rt, source, target))
 
 
 @app.task(name=TaskNames.IMAGE_REMOVE, base=DockerTask, bind=True)
 def remove(self: DockerTask, reference: str, force: bool = False, no_prune: bool = False) -> Json:
-    return dump(images.remove(self.rt, reference, force=force, no_prune=no_prune))
+    return dump(image_ops.remove(self.rt, reference, force=force, no_prune=no_prune))
 
 
 @app.task(name=TaskNames.IMAGE_LIST, base=DockerTask, bind=True)
 def list_(self: DockerTask, query: Json | None = None) -> list[Json]:
-    return dump_all(images.list_images(self.rt, parse(ImageFilter, query or {})))
+    return dump_all(image_ops.list_images(self.rt, parse(ImageFilter, query or {})))

@@ -11,9 +11,9 @@ from typing import Any
 from dockfleet.errors import InvalidSpec
 from dockfleet.queues import TaskNames
 from tasks.base import DockerTask, dump
-from worker import cleanup, reconcile, stats_sweep
 from worker.app import app
-from worker.dispatch import KINDS, dispatch
+from worker.maintenance import cleanup, reconcile, stats_sweep
+from worker.process.dispatch import KINDS, dispatch
 
 Json = dict[str, Any]
 

@@ -6,16 +6,16 @@ from typing import Any
 
 from dockfleet.queues import TaskNames
 from tasks.base import DockerTask, dump
-from worker import containers
 from worker.app import app
 from worker.engine import system as engine_system
+from worker.ops import container_ops
 
 
 @app.task(name=TaskNames.INFO, base=DockerTask, bind=True)
 def info(self: DockerTask) -> dict[str, Any]:
     rt = self.rt
     result = engine_system.info(rt.docker, rt.host)
-    result.fleet_containers = len(containers.fleet_summaries(rt))
+    result.fleet_containers = len(container_ops.fleet_summaries(rt))
     result.max_containers = rt.settings.max_containers
     return dump(result)
 

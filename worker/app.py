@@ -2,7 +2,7 @@
 
 It consumes its host's queue (``dockfleet.host.<host_name>``), the shared
 ``dockfleet.jobs`` queue and ``dockfleet.maintenance`` (beat's dispatch ticks).
-``celery -A worker.app beat`` runs `beat_schedule` through `worker.beat`.
+``celery -A worker.app beat`` runs `beat_schedule` through `worker.process.beat`.
 The pool defaults to threads: Docker work waits on the engine, and a threads
 worker measured ~57 MB RSS against ~155 MB for prefork with two children at
 the same job throughput (DESIGN.md section 6).
@@ -31,12 +31,12 @@ from dockfleet.errors import FleetError
 from dockfleet.queues import MAINTENANCE_QUEUE, SHARED_QUEUE, host_queue
 from dockfleet.settings import Settings
 from worker import runtime as runtime_module
-from worker.consumer_watchdog import ConsumerWatchdog
-from worker.heartbeat import Heartbeat
 from worker.jobs import netpool
 from worker.jobs.adoption import adopt_orphans
 from worker.jobs.requeue import requeue_lost
-from worker.state_cache import StateFollower
+from worker.process.consumer_watchdog import ConsumerWatchdog
+from worker.process.heartbeat import Heartbeat
+from worker.process.state_cache import StateFollower
 
 TASK_MODULES = [
     "tasks.containers",
@@ -63,10 +63,10 @@ def make_app(settings: Settings) -> Celery:
         worker_concurrency=settings.worker_concurrency,
         worker_hijack_root_logger=False,
         # Same Redis, but a malformed item on a queue cannot stop the worker.
-        broker_transport="worker.broker:Transport",
+        broker_transport="worker.process.broker:Transport",
         # `celery -A worker.app beat`: the schedule from settings, one leader at a time.
         beat_schedule=build_schedule(settings),
-        beat_scheduler="worker.beat:LockedScheduler",
+        beat_scheduler="worker.process.beat:LockedScheduler",
         beat_max_loop_interval=2,
     )
     return app

@@ -1,4 +1,4 @@
-"""Reads a log stream that a worker's logs task writes (see `worker.log_stream`).
+"""Reads a log stream that a worker's logs task writes (see `worker.ops.log_stream`).
 
 The reader holds a lease key while it iterates; closing the iterator (or the
 process dying) lets the lease lapse and the worker stops following. Entries

@@ -3,7 +3,7 @@
 Three keys per host (`dockfleet.keys`): ``state_containers`` (id -> JSON
 `ContainerInfo`), ``state_versions`` (id -> version, or ``removed``) and
 ``state_synced`` (when the host last resynced whole). The writer side is the
-worker (`worker.state_cache`: events, its own tasks, resyncs); the reader side
+worker (`worker.process.state_cache`: events, its own tasks, resyncs); the reader side
 is the client's listing (`dockfleet.client.state_cache`).
 
 Writers race: a summary read while a container ran can land after one read

@@ -6,7 +6,7 @@ it is kept `STREAM_TTL_SECONDS` after the writer last touched it.
 lapses the writer stops writing (and a log follow stops following). The reader
 trims what it has read, so the stream's length is the reader's backlog, which
 the writer keeps under `BACKLOG_LIMIT` by waiting.
-Writers: `worker.log_stream`, `worker.event_stream`; reader: `dockfleet.client.logs`.
+Writers: `worker.ops.log_stream`, `worker.ops.event_stream`; reader: `dockfleet.client.logs`.
 """
 
 from __future__ import annotations

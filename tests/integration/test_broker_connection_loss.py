@@ -1,7 +1,7 @@
 """The broker transport survives the teardown Celery gives a connection Redis dropped.
 
 What killed a worker's consumer for good under the Redis-crash chaos test
-(see `worker.broker`): a message delivered and not yet acknowledged (a job
+(see `worker.process.broker`): a message delivered and not yet acknowledged (a job
 running, late ack), Redis killed, and Celery's teardown of the lost
 connection reaching `Connection.close()` with the channel still open but the
 transport's client already cleared by `Connection.collect()`. The worker log
@@ -23,7 +23,7 @@ from kombu.common import ignore_errors
 from dockfleet.store.broker_messages import UNACKED_KEY
 from tests.conftest import random_name
 from tests.support.services import RedisServer
-from worker.broker import Channel
+from worker.process.broker import Channel
 
 
 def test_closing_a_lost_connection_whose_transport_is_cleared_keeps_the_consumer_alive(
@@ -31,7 +31,7 @@ def test_closing_a_lost_connection_whose_transport_is_cleared_keeps_the_consumer
 ) -> None:
     # Given a consumer holding one delivered, unacknowledged message
     queue = Queue(random_name("lost"))
-    connection = Connection(persistent_redis.url, transport="worker.broker:Transport")
+    connection = Connection(persistent_redis.url, transport="worker.process.broker:Transport")
     channel = connection.default_channel
     assert isinstance(channel, Channel)
     Producer(channel).publish({"job": 1}, routing_key=queue.name, declare=[queue])

@@ -174,7 +174,7 @@ def test_images_are_evicted_least_recently_used_first_until_the_low_watermark(
     from datetime import UTC, datetime
 
     from dockfleet import CleanupReport, Settings
-    from worker import image_gc
+    from worker.maintenance import image_gc
     from worker.runtime import Runtime
 
     # Given three old, unused fleet images of 100 KiB each, last used 300, 100 and 200 s ago

@@ -21,7 +21,7 @@ from kombu import Queue
 from dockfleet.celery_config import celery_config
 from dockfleet.settings import Settings
 from tests.conftest import random_name
-from worker.consumer_watchdog import ConsumerWatchdog
+from worker.process.consumer_watchdog import ConsumerWatchdog
 
 CONCURRENCY = 2
 
@@ -35,7 +35,7 @@ def embedded(redis_url: str) -> Iterator[tuple[Celery, Any]]:
     app.conf.update(
         task_queues=[Queue(queue)],
         task_default_queue=queue,
-        broker_transport="worker.broker:Transport",
+        broker_transport="worker.process.broker:Transport",
         worker_hijack_root_logger=False,
     )
 

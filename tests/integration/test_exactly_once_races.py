@@ -37,7 +37,7 @@ from tests.conftest import (
 from tests.support.events import EventRecorder
 from tests.support.faulty_engine import faulty_engine
 from tests.support.services import WorkerProcess, wait_for
-from worker.slots import LOCK_TTL_SECONDS
+from worker.ops.slots import LOCK_TTL_SECONDS
 
 LEASE_SECONDS = 3
 #: what a Celery worker logs when a job's task is over, whatever its end

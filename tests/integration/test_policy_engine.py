@@ -21,9 +21,9 @@ from dockfleet.security_opts import normalise
 from tests.conftest import TEST_IMAGE, TEST_LABEL
 from tests.integration.test_policy_worker import worker_runtime
 from tests.support.policy_spellings import NNP_TRUE
-from worker import containers
 from worker.engine import containers as engine
 from worker.engine.convert import create_arguments
+from worker.ops import container_ops
 
 pytestmark = pytest.mark.engine
 MIB = 1024**2
@@ -93,7 +93,7 @@ def test_every_spec_the_policy_accepts_runs_confined_and_limited(
         def confined(data: dict[str, Any]) -> None:
             config = ContainerConfig.model_validate(data)
             check_container(config, policy)  # the policy accepts it
-            info = containers.create(rt, config)
+            info = container_ops.create(rt, config)
             try:
                 engine.start(rt.docker, info.id)
                 doc = engine.inspect_raw(rt.docker, info.id)

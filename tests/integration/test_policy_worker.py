@@ -36,8 +36,8 @@ from tests.support.policy_spellings import (
     spec,
 )
 from tests.support.services import DockerDaemon, require
-from worker import containers, users
 from worker.engine import images as engine_images
+from worker.ops import container_ops, users
 from worker.runtime import Runtime
 
 pytestmark = pytest.mark.engine
@@ -109,7 +109,7 @@ def test_the_worker_refuses_bypasses_and_limits_over_its_maxima_before_any_docke
         @given(data=st.one_of(BYPASSES, OVER_MAXIMA))
         def refused(data: dict[str, Any]) -> None:
             with pytest.raises(PolicyViolation):
-                containers.create(rt, parse(ContainerConfig, data))
+                container_ops.create(rt, parse(ContainerConfig, data))
 
         refused()
 
@@ -175,10 +175,10 @@ def test_a_symlink_below_an_allowed_folder_is_refused_as_the_engines_host_sees_i
             check_container(config, rt.settings.policy)  # the producer cannot see the links
             if below in refused:
                 with pytest.raises(PolicyViolation) as caught:
-                    containers.create(rt, config)
+                    container_ops.create(rt, config)
                 assert caught.value.rule == "host-path" and "symlink" in str(caught.value)
             else:
-                assert containers.create(rt, config).name == name
+                assert container_ops.create(rt, config).name == name
         time.sleep(0.5)
     # Then only the accepted specs became containers, and nothing was ever started
     made = {e["Actor"]["Attributes"]["name"] for e in recorder.events if e["Action"] == "create"}
@@ -198,13 +198,13 @@ def test_a_worker_that_sees_another_file_system_still_judges_by_the_engines(
     script.write_text(
         "import os, sys\n"
         "from dockfleet import ContainerConfig, PolicyViolation, Settings\n"
-        "from worker import containers\nfrom worker.runtime import Runtime\n"
+        "from worker.ops import container_ops\nfrom worker.runtime import Runtime\n"
         "root, redis_url, host = sys.argv[1:]\n"
         "print('sees link:', os.path.islink(root + '/out'))\n"
         "policy = {'allowed_host_paths': [root]}\n"
         "rt = Runtime(Settings(redis_url=redis_url, host_name=host, policy=policy))\n"
         f"config = ContainerConfig(image={TEST_IMAGE!r}, volumes={{root + '/out': '/m'}})\n"
-        "try:\n    containers.create(rt, config)\n    print('created')\n"
+        "try:\n    container_ops.create(rt, config)\n    print('created')\n"
         "except PolicyViolation as exc:\n    print('refused:', exc.rule)\n"
     )
     host = random_name("tp")
@@ -239,5 +239,5 @@ def test_the_engines_own_data_root_is_never_mountable(
         # Then the worker, which asks its engine, refuses it and any folder above it
         for path in (source, engine_b.data_root, str(Path(engine_b.data_root).parent)):
             with pytest.raises(PolicyViolation) as caught:
-                containers.create(rt, config.model_copy(update={"volumes": {path: "/m"}}))
+                container_ops.create(rt, config.model_copy(update={"volumes": {path: "/m"}}))
             assert caught.value.rule == "engine-path", path

@@ -11,9 +11,9 @@ import pytest
 from dockfleet import ContainerConfig, ContainerFilter, Fleet
 from tests.conftest import TEST_IMAGE, Host
 from tests.support.services import wait_for
-from worker import state_cache
+from worker.process import state_cache
+from worker.process.state_cache import StateFollower
 from worker.runtime import Runtime
-from worker.state_cache import StateFollower
 
 
 def cache_of(fleet: Fleet, host: Host) -> set[str]:

@@ -20,7 +20,7 @@ from dockfleet import ContainerConfig, Fleet, Settings, keys
 from dockfleet.queues import TaskNames, host_queue
 from tests.conftest import LOCAL_DOCKER, Host
 from tests.support import planting
-from worker import stats_sweep
+from worker.maintenance import stats_sweep
 from worker.runtime import Runtime
 
 SWEEP_CONTAINERS = 20

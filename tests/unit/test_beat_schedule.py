@@ -40,7 +40,7 @@ def test_a_switched_off_kind_is_not_scheduled(flag: str, kind: str) -> None:
 def test_the_worker_app_carries_the_schedule_and_the_locked_scheduler() -> None:
     from worker.app import app
 
-    assert app.conf.beat_scheduler == "worker.beat:LockedScheduler"
+    assert app.conf.beat_scheduler == "worker.process.beat:LockedScheduler"
     assert "dockfleet.sample_stats" in app.conf.beat_schedule
     assert "tasks.maintenance" in app.conf.include
 

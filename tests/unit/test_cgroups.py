@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dockfleet.models import ContainerStats
-from worker.cgroups import CgroupReader, parse_net_dev
-from worker.stats_sweep import cpu_percent
+from worker.maintenance.cgroups import CgroupReader, parse_net_dev
+from worker.maintenance.stats_sweep import cpu_percent
 
 CID = "ab" * 32
 NET_DEV = """Inter-|   Receive                                                |  Transmit

@@ -18,9 +18,9 @@ from dockfleet.errors import (
     InvalidSpec,
     RegistryAuthError,
 )
-from worker.builds import _LineSplitter
 from worker.engine.errors import translate
-from worker.transfer import TransferTracker
+from worker.ops.build_ops import _LineSplitter
+from worker.ops.transfer import TransferTracker
 
 PULL_EVENTS = [
     {"status": "Pulling from team/app", "id": "v1"},

@@ -13,7 +13,7 @@ from dockfleet.models import ContainerConfig
 from dockfleet.policy_model import SecurityPolicy
 from worker.engine.convert import container_info, create_arguments
 from worker.engine.logs import PARTIAL_BYTES, FrameSplitter, Line, TtySplitter
-from worker.masking import MASK, MIN_FRAGMENT, SecretMask, needles, secret_values
+from worker.ops.masking import MASK, MIN_FRAGMENT, SecretMask, needles, secret_values
 
 STAMP0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 #: what a secret and a log may hold (no newline here: lines are made apart)

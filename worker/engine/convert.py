@@ -36,7 +36,7 @@ def create_arguments(
     """Keyword arguments for ``APIClient.create_container`` (host config included).
 
     Args:
-        user: the ``User`` to run as (`worker.users` decides); None keeps the image's.
+        user: the ``User`` to run as (`worker.ops.users` decides); None keeps the image's.
         home: a writable tmpfs ``HOME`` for `user` (one the image has no home for).
     """
     secret_keys = sorted(config.secret_env)

@@ -25,7 +25,7 @@ import docker
 from dockfleet.models import LogOptions
 from worker.engine.errors import raise_translated
 from worker.engine.objects import ContainerState, container_state
-from worker.masking import SecretMask
+from worker.ops.masking import SecretMask
 
 FRAME_HEADER = struct.Struct(">BxxxL")
 STREAMS = {0: "stdout", 1: "stdout", 2: "stderr"}

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from dockfleet import labels as fleet_labels
-from worker.masking import secret_values
+from worker.ops.masking import secret_values
 
 
 @dataclass(frozen=True, slots=True)

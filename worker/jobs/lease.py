@@ -1,6 +1,6 @@
 """The lease: the exclusive right to act on one job, held in Redis while its worker lives.
 
-Held with a token and a short TTL, renewed every third of the TTL (`worker.keeper`),
+Held with a token and a short TTL, renewed every third of the TTL (`worker.process.keeper`),
 released only by its owner. A worker that dies (or is paused, or loses Redis for
 longer than the TTL) stops renewing; the lease lapses and another worker of the
 job's host may adopt the job. Each renewal also keeps the job's record alive (its
@@ -21,7 +21,7 @@ from types import TracebackType
 
 from dockfleet.store import job_leases
 from dockfleet.store.redis_types import Client, StoreError
-from worker.keeper import Keeper
+from worker.process.keeper import Keeper
 
 log = logging.getLogger(__name__)
 TTL_SECONDS = 15

@@ -40,7 +40,7 @@ from dockfleet.models import ContainerConfig
 from worker.engine import containers as engine
 from worker.engine import images
 from worker.engine.convert import create_arguments
-from worker.jobs import images as job_images
+from worker.jobs import job_image
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ def _create(rt: Runtime, arguments: dict[str, object]) -> str:
 def probe_image(rt: Runtime) -> str:
     """The probe image on this host: the configured one, else the worker's busybox."""
     if rt.settings.probe_image:
-        job_images.ensure(rt, rt.settings.probe_image, "if-not-present")
+        job_image.ensure(rt, rt.settings.probe_image, "if-not-present")
         return rt.settings.probe_image
     digest, data = _busybox()
     reference = f"{PROBE_REPOSITORY}:{digest[:16]}"

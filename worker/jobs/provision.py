@@ -25,14 +25,13 @@ from dockfleet.models import ContainerConfig, ImageInfo
 from dockfleet.names import object_name
 from dockfleet.redis_retry import retrying
 from dockfleet.store import job_records
-from worker import containers
 from worker.engine import containers as engine
 from worker.engine import networks
 from worker.engine.objects import ContainerState
-from worker.jobs import images as job_images
-from worker.jobs import netpool
+from worker.jobs import job_image, netpool
 from worker.jobs.job_run import JobRun
 from worker.jobs.services import wait_ready
+from worker.ops import container_ops
 
 SLOT_POLL_SECONDS = 0.2
 #: a job waits for the host's slot lock this long at a time, then looks at its
@@ -116,7 +115,7 @@ def _start(run: JobRun, config: ContainerConfig, is_job: bool = False) -> Contai
     run.hold()
     state = None if run.fresh else _existing(run, config.name, is_job)
     if state is None:
-        image = job_images.ensure(run.rt, config.reference, run.spec.pull)
+        image = job_image.ensure(run.rt, config.reference, run.spec.pull)
         created = _create_when_a_slot_frees(run, config, image)
         run.created.append((created, config.name))
         state = ContainerState(id=created, name=config.name, status="created")
@@ -150,7 +149,7 @@ def _create_when_a_slot_frees(run: JobRun, config: ContainerConfig, image: Image
     delay = SLOT_POLL_SECONDS
     while True:
         try:
-            return containers.create(
+            return container_ops.create(
                 run.rt, config, job=run.job_id, image=image, slot_wait=SLOT_LOCK_WAIT_SECONDS
             ).id
         except (ContainerLimitReached, SlotsBusy):

@@ -13,11 +13,11 @@ from dockfleet.errors import NetworkNotFound
 from dockfleet.models.jobs import JobResult
 from dockfleet.names import object_name
 from dockfleet.store import job_records
-from worker import containers
 from worker.engine import containers as engine
 from worker.engine import networks
 from worker.jobs import netpool
 from worker.jobs.job_run import JobRun
+from worker.ops import container_ops
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -54,11 +54,11 @@ def remove_job_objects(
     """
     if made is not None:
         for container_id, name in reversed(made):  # the job first, then its services
-            containers.remove_made(rt, container_id, name, job_id)
+            container_ops.remove_made(rt, container_id, name, job_id)
     else:
         selector = [f"{fleet_labels.JOB}={job_id}", f"{fleet_labels.HOST}={rt.host}"]
         for summary in engine.summaries(rt.docker, {"label": selector}):
-            containers.remove_summary(rt, summary)
+            container_ops.remove_summary(rt, summary)
     if look_up:
         network = job_records.network(rt.redis, job_id) or object_name(job_id)
     if network is None:

@@ -18,11 +18,11 @@ from typing import Literal
 from dockfleet import labels as fleet_labels
 from dockfleet.models import CleanupReport, ImageInfo, RemovedObject
 from dockfleet.store import image_use
-from worker.ages import created_at
-from worker.disk import data_root_usage
 from worker.engine import images as engine_images
 from worker.engine import inventory
 from worker.engine import system as engine_system
+from worker.maintenance.ages import created_at
+from worker.maintenance.disk import data_root_usage
 from worker.runtime import Runtime
 
 

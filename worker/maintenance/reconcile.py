@@ -22,10 +22,10 @@ from dockfleet import labels as fleet_labels
 from dockfleet.logconfig import event
 from dockfleet.models import ReconcileReport, RemovedObject
 from dockfleet.store import job_leases, job_records, maintenance_reports, orphan_suspects
-from worker.cleanup import fleet_labels_of_host, record
 from worker.engine import containers as engine_containers
 from worker.engine import inventory
 from worker.engine import networks as engine_networks
+from worker.maintenance.cleanup import fleet_labels_of_host, record
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)

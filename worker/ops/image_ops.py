@@ -35,9 +35,9 @@ from dockfleet.policy_images import check_produced_name
 from dockfleet.store import image_pulls
 from worker.engine import images as engine
 from worker.engine.errors import translate
-from worker.retry import backoff
+from worker.ops.retry import backoff
+from worker.ops.transfer import TransferTracker
 from worker.runtime import Runtime
-from worker.transfer import TransferTracker
 
 ProgressCallback = Callable[[TransferProgress], None]
 

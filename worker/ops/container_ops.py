@@ -35,14 +35,15 @@ from dockfleet.models.container_state import listing_order
 from dockfleet.policy import check_container
 from dockfleet.policy_limits import with_policy_limits
 from dockfleet.policy_scope import check_user_container
-from dockfleet.store import image_use
-from worker import host_paths, locator, scope, state_cache, users
+from dockfleet.store import image_use, routing_index
 from worker.engine import containers as engine
 from worker.engine import images as engine_images
 from worker.engine.convert import create_arguments
 from worker.engine.objects import ContainerSummary, container_summary
+from worker.ops import host_paths, scope, users
+from worker.ops.slots import host_slot_lock
+from worker.process import state_cache
 from worker.runtime import Runtime
-from worker.slots import host_slot_lock
 
 log = logging.getLogger(__name__)
 BATCH_PARALLELISM = 4
@@ -116,7 +117,7 @@ def create(
             container_name=info.name,
             image=config.reference,
         )
-    locator.remember(rt.redis, info)
+    routing_index.remember(rt.redis, info)
     # Last use of the image, for cleanup's least-recently-used eviction.
     image_use.touch(rt.redis, rt.host, [info.image_id])
     if adopted is not None or known_image is None:  # an inspect, not only what was asked for
@@ -187,7 +188,7 @@ def owned(rt: Runtime, ref: str) -> ContainerInfo:
 
 def inspect(rt: Runtime, ref: str) -> ContainerInfo:
     info = owned(rt, ref)
-    locator.remember(rt.redis, info)
+    routing_index.remember(rt.redis, info)
     return info
 
 
@@ -245,7 +246,7 @@ def _known(rt: Runtime, container_id: str, name: str, labels: dict[str, str]) ->
 
 def _remove(rt: Runtime, info: ContainerInfo, *, force: bool, volumes: bool = False) -> bool:
     removed = engine.remove(rt.docker, info.id, force=force, volumes=volumes)
-    locator.forget(rt.redis, info)
+    routing_index.forget(rt.redis, info)
     state_cache.drop(rt, info.id)
     if removed:
         event(

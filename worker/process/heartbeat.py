@@ -19,9 +19,9 @@ from dockfleet.errors import HostUnavailable
 from dockfleet.logconfig import event
 from dockfleet.models import SystemInfo
 from dockfleet.store import host_records
-from worker.disk import data_root_usage
 from worker.engine import system as engine_system
 from worker.engine.errors import translate
+from worker.maintenance.disk import data_root_usage
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -22,9 +22,9 @@ from dockfleet.models import (
 from dockfleet.models.networks import check_aliases, check_network_name
 from dockfleet.names import is_reserved_label
 from dockfleet.policy_scope import check_network_create
-from worker import scope
 from worker.engine import containers as engine_containers
 from worker.engine import networks as engine
+from worker.ops import scope
 from worker.runtime import Runtime
 
 

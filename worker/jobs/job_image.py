@@ -5,9 +5,9 @@ from __future__ import annotations
 from dockfleet.errors import EngineError, ImageNotFound, PolicyViolation, RegistryAuthError
 from dockfleet.models import ImageInfo
 from dockfleet.models.jobs import PullPolicy
-from worker import images as worker_images
 from worker.engine import images
 from worker.engine.errors import translate
+from worker.ops import image_ops
 from worker.runtime import Runtime
 
 
@@ -24,7 +24,7 @@ def ensure(rt: Runtime, reference: str, policy: PullPolicy) -> ImageInfo:
     if policy == "never":
         raise ImageNotFound(reference, rt.host)
     try:
-        return worker_images.pull(rt, reference)
+        return image_ops.pull(rt, reference)
     except (ImageNotFound, RegistryAuthError, PolicyViolation):
         raise
     except Exception as exc:

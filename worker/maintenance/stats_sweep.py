@@ -21,10 +21,10 @@ from dockfleet import labels as fleet_labels
 from dockfleet.models import ContainerStats, SweepResult
 from dockfleet.models.maintenance import SamplingMode
 from dockfleet.store import batch, host_records, image_use, stats_history
-from worker.cgroups import CgroupReader, Counters
 from worker.engine import containers as engine_containers
 from worker.engine import stats as engine_stats
 from worker.engine.objects import ContainerSummary
+from worker.maintenance.cgroups import CgroupReader, Counters
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)

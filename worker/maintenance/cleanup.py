@@ -21,12 +21,12 @@ from dockfleet.logconfig import event
 from dockfleet.models import CleanupReport, ReconcileReport, RemovedObject
 from dockfleet.models.maintenance import ObjectKind
 from dockfleet.store import job_leases, maintenance_reports
-from worker import image_gc
-from worker.ages import created_at
 from worker.engine import containers as engine_containers
 from worker.engine import inventory
 from worker.engine import networks as engine_networks
 from worker.engine.objects import ContainerSummary
+from worker.maintenance import image_gc
+from worker.maintenance.ages import created_at
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Streams events of a long task (build log lines, pull progress) to the one client reading.
 
-The same protocol as container logs (`worker.log_stream`, read by
+The same protocol as container logs (`worker.ops.log_stream`, read by
 `dockfleet.client.logs.read_events`): entries in a Redis stream, an end marker
 when the task is over, and a reader lease. Unlike a log follow, a build or pull
 does not stop when its reader goes: it only stops writing to the stream.

@@ -7,7 +7,7 @@ last slot. The lock is taken and released with a token (`dockfleet.store.owned_k
 so a Redis restart in the middle of either costs a pause, never a lock that
 nobody holds.
 
-The lock has a short TTL, renewed while it is held (`worker.keeper`): a slow
+The lock has a short TTL, renewed while it is held (`worker.process.keeper`): a slow
 engine call keeps it as long as it needs, and a holder that dies frees it
 within `LOCK_TTL_SECONDS`. A holder that was paused past the TTL learns at
 release that the lock was not its own to the end (`SlotHold.kept`): another
@@ -29,7 +29,7 @@ from dockfleet.errors import SlotsBusy
 from dockfleet.redis_retry import UNAVAILABLE, retrying
 from dockfleet.store import owned_keys
 from dockfleet.store.redis_types import Client
-from worker.keeper import Keeper
+from worker.process.keeper import Keeper
 
 log = logging.getLogger(__name__)
 #: a holder that died frees the lock after this long; a live one renews it

@@ -13,9 +13,9 @@ import threading
 from dockfleet.models import LogOptions, LogSummary
 from dockfleet.store import task_streams
 from dockfleet.store.log_entries import line_entry
-from worker.containers import owned
 from worker.engine import containers as engine
 from worker.engine.logs import LogReader
+from worker.ops.container_ops import owned
 from worker.runtime import Runtime
 
 LEASE_CHECK_SECONDS = 1.0
