@@ -10,7 +10,6 @@ pull it waited for succeeded and the image can be reused.
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import redis
@@ -45,12 +44,7 @@ class PullTurn:
 
     def wait(self, seconds: float) -> bool:
         """Take the turn once its holder is done; False if it is still held after `seconds`."""
-        deadline = time.monotonic() + seconds
-        while not self.take():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(POLL_SECONDS)
-        return True
+        return owned_keys.wait_to_take(self.take, seconds, max_poll=POLL_SECONDS)
 
     def renew(self) -> bool:
         """Keep the turn for another `LOCK_SECONDS` (retaken if it lapsed and is free);

@@ -9,7 +9,6 @@ owned key: one worker of a host tops the pool up at a time). The engine side
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,11 +79,13 @@ def prewarm_turn(client: Client, host: str) -> Iterator[None]:
         LockError: another worker held the turn all that time.
     """
     key, token, ttl_ms = keys.network_pool_prewarm(host), uuid.uuid4().hex, PREWARM_SECONDS * 1000
-    deadline = time.monotonic() + PREWARM_SECONDS
-    while not owned_keys.take(client, key, token, ttl_ms):
-        if time.monotonic() >= deadline:
-            raise LockError(f"the network pool of host {host} is being topped up elsewhere")
-        time.sleep(PREWARM_POLL_SECONDS)
+    taken = owned_keys.wait_to_take(
+        lambda: owned_keys.take(client, key, token, ttl_ms),
+        PREWARM_SECONDS,
+        max_poll=PREWARM_POLL_SECONDS,
+    )
+    if not taken:
+        raise LockError(f"the network pool of host {host} is being topped up elsewhere")
     try:
         yield
     finally:

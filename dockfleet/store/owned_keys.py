@@ -10,6 +10,8 @@ TTL), and a renew or release of a key that is no longer ours does nothing.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -37,3 +39,18 @@ def release(client: redis.Redis, key: str, token: str) -> bool:
     """Drop our hold (never someone else's); False if it was not ours any more."""
     answer: Any = _RELEASE(client, [key], [token])
     return bool(answer)
+
+
+def wait_to_take(
+    take: Callable[[], bool], seconds: float, *, first_poll: float = 0.005, max_poll: float = 0.1
+) -> bool:
+    """Try `take` (one of this module's takes, maybe wrapped) until it holds the key: True;
+    False once `seconds` have passed. It tries again soon at first, then every `max_poll`."""
+    deadline = time.monotonic() + seconds
+    delay = first_poll
+    while not take():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(delay)
+        delay = min(delay * 2, max_poll)
+    return True

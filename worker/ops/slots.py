@@ -18,7 +18,6 @@ again (`recount`).
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,15 +46,15 @@ class SlotHold:
 @contextmanager
 def host_slot_lock(client: Client, host: str, wait_seconds: float) -> Iterator[SlotHold]:
     key, token, ttl_ms = keys.host_slots_lock(host), uuid.uuid4().hex, LOCK_TTL_SECONDS * 1000
-    deadline = time.monotonic() + wait_seconds
-    delay = 0.005
-    while not retrying(
-        lambda: owned_keys.take(client, key, token, ttl_ms), "taking a container slot"
-    ):
-        if time.monotonic() >= deadline:
-            raise SlotsBusy(host, wait_seconds)
-        time.sleep(delay)
-        delay = min(delay * 2, MAX_POLL_SECONDS)
+    taken = owned_keys.wait_to_take(
+        lambda: retrying(
+            lambda: owned_keys.take(client, key, token, ttl_ms), "taking a container slot"
+        ),
+        wait_seconds,
+        max_poll=MAX_POLL_SECONDS,
+    )
+    if not taken:
+        raise SlotsBusy(host, wait_seconds)
     keeper = Keeper(
         f"the container-slot lock of host {host}",
         LOCK_TTL_SECONDS,
