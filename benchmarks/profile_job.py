@@ -1,6 +1,6 @@
 """Where a fleet job's time goes: the worker's job runner in this process, under pyinstrument.
 
-``python -m benchmarks.profile_job [--docker-host URL] [--network] [--jobs N]``
+``python -m benchmarks.profile_job [--docker-host URL] [--network] [--jobs N] [--cpu-only]``
 runs N trivial jobs through `worker.jobs.runner.run` (what the
 ``dockfleet.jobs.run`` task calls) with a private Redis, and prints
 pyinstrument's wall-clock tree: time spent waiting on the engine shows as
@@ -11,6 +11,8 @@ pyinstrument``; it is a tool for looking closer, not part of ``make bench``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import time
 import uuid
 
 from benchmarks import direct
@@ -29,6 +31,9 @@ def main() -> None:
     parser.add_argument("--network", action="store_true", help="with the per-job network")
     parser.add_argument("--jobs", type=int, default=20)
     parser.add_argument("--all", action="store_true", help="show every frame (no hiding)")
+    parser.add_argument(
+        "--cpu-only", action="store_true", help="no profile: the runner's CPU per job only"
+    )
     args = parser.parse_args()
     from pyinstrument import Profiler  # optional: only this tool needs it
 
@@ -41,11 +46,16 @@ def main() -> None:
         spec = JobSpec(container=direct.config(["true"]), network=args.network)
         runner.run(rt, *_submitted(rt, spec))  # warm-up: clients, image check
         profiler = Profiler(interval=0.0005)
-        with profiler:
+        cpu = time.process_time()
+        with contextlib.nullcontext() if args.cpu_only else profiler:
             for _ in range(args.jobs):
                 result = runner.run(rt, *_submitted(rt, spec))
                 assert result is not None and result.status == "succeeded", result
-        print(profiler.output_text(unicode=True, show_all=args.all))
+        cpu = time.process_time() - cpu  # every thread of this process
+        if not args.cpu_only:
+            print(profiler.output_text(unicode=True, show_all=args.all))
+        note = "" if args.cpu_only else " (the profiler's own included)"
+        print(f"runner CPU: {1000 * cpu / args.jobs:.1f} ms per job{note}")
     finally:
         server.stop()
 
