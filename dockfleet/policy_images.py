@@ -94,11 +94,11 @@ def dockerfile_bases(dockerfile: str, build_args: dict[str, str]) -> list[str]:
         if not words:
             continue
         image = _substitute(words[0], {**defaults, **build_args})
+        # Only an earlier stage can be built from: `FROM x AS x` pulls the image x.
+        if image.lower() not in stages and image != "scratch":
+            bases.append(image)
         if len(words) >= 3 and words[1].lower() == "as":
             stages.add(words[2].lower())
-        if image.lower() in stages or image == "scratch":
-            continue
-        bases.append(image)
     return bases
 
 
