@@ -4,9 +4,7 @@ for a symlink that only the engine's host can see, before the container is made.
 
 from __future__ import annotations
 
-import io
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -28,6 +26,7 @@ from dockfleet.queues import host_queue
 from dockfleet.validation import parse
 from tests.conftest import LOCAL_DOCKER, TEST_IMAGE, TEST_LABEL, Host, random_name
 from tests.support.events import EventRecorder
+from tests.support.planting import build_image
 from tests.support.policy_spellings import (
     LIMIT_BYPASSES,
     REFUSED_SECURITY_OPTS,
@@ -116,9 +115,7 @@ def test_the_worker_refuses_bypasses_and_limits_over_its_maxima_before_any_docke
 
 @pytest.fixture(scope="module")
 def image_user_1234(local_engine: docker.DockerClient) -> Iterator[str]:
-    tag = f"dockfleet-test-user:{secrets.token_hex(4)}"
-    dockerfile = f"FROM {TEST_IMAGE}\nUSER 1234\n".encode()
-    local_engine.images.build(fileobj=io.BytesIO(dockerfile), tag=tag, labels={TEST_LABEL: "true"})
+    tag = build_image(local_engine, f"FROM {TEST_IMAGE}\nUSER 1234\n", "dockfleet-test-user")
     yield tag
     local_engine.images.remove(tag, force=True)
 
