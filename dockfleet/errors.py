@@ -29,7 +29,7 @@
 
 Celery stores a task's exception as (module, class name, args) and rebuilds it
 on the client with ``cls(*args)``. So every constructor here takes exactly the
-values it passes to ``super().__init__`` — in the same order — and the message
+values it hands to `FleetError._keep` — in the same order — and the message
 is computed in ``__str__``. A client thus gets the very type the worker raised.
 """
 
@@ -49,6 +49,17 @@ class FleetError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def _keep(self, **fields: object) -> None:
+        """Keep the constructor's values as attributes and as the exception's ``args``, in
+        the constructor's order: the args are what Celery rebuilds the error from."""
+        Exception.__init__(self, *fields.values())
+        self.__dict__.update(fields)
+
+
+def _on_host(host: str, preposition: str = "on") -> str:
+    """The " on host 'x'" of a message; nothing when no host is known."""
+    return f" {preposition} host {host!r}" if host else ""
+
 
 class TransientError(FleetError):
     """A failure that may pass by itself: worth retrying."""
@@ -67,10 +78,11 @@ ANY_HOST = "*"
 class HostUnavailable(TransientError):
     """The Docker engine of a host cannot be reached (`ANY_HOST`: no host of the fleet is up)."""
 
+    host: str
+    reason: str
+
     def __init__(self, host: str, reason: str = "") -> None:
-        super(FleetError, self).__init__(host, reason)
-        self.host = host
-        self.reason = reason
+        self._keep(host=host, reason=reason)
         detail = f": {reason}" if reason else ""
         self.message = f"Docker host {host!r} is unavailable{detail}"
         if host == ANY_HOST:
@@ -80,11 +92,12 @@ class HostUnavailable(TransientError):
 class BrokerUnavailable(TransientError):
     """Redis, the broker and result store, cannot be reached; `hint` says what to do."""
 
+    url: str
+    reason: str
+    hint: str
+
     def __init__(self, url: str, reason: str = "", hint: str = "") -> None:
-        super(FleetError, self).__init__(url, reason, hint)
-        self.url = url
-        self.reason = reason
-        self.hint = hint
+        self._keep(url=url, reason=reason, hint=hint)
         self.message = self._problem() + (f": {hint}" if hint else "")
 
     def _problem(self) -> str:
@@ -119,10 +132,11 @@ class SlotsBusy(EngineBusy):
     A job treats this as a full host (it waits for capacity); a plain create retries.
     """
 
+    host: str
+    waited: float
+
     def __init__(self, host: str, waited: float) -> None:
-        super(FleetError, self).__init__(host, waited)
-        self.host = host
-        self.waited = waited
+        self._keep(host=host, waited=waited)
         self.message = f"host {host!r}: waited {waited:g}s for the container-slot lock"
 
 
@@ -133,21 +147,23 @@ class InvalidSpec(PermanentError):
 class PolicyViolation(PermanentError):
     """A spec breaks the security policy; names the rule and the offending value."""
 
+    rule: str
+    value: str
+    hint: str
+
     def __init__(self, rule: str, value: str, hint: str = "") -> None:
-        super(FleetError, self).__init__(rule, value, hint)
-        self.rule = rule
-        self.value = value
-        self.hint = hint
+        self._keep(rule=rule, value=value, hint=hint)
         self.message = f"policy violation [{rule}]: {value}" + (f" ({hint})" if hint else "")
 
 
 class ContainerLimitReached(PermanentError):
     """The host already holds ``max_containers`` fleet containers."""
 
+    host: str
+    limit: int
+
     def __init__(self, host: str, limit: int) -> None:
-        super(FleetError, self).__init__(host, limit)
-        self.host = host
-        self.limit = limit
+        self._keep(host=host, limit=limit)
         self.message = (
             f"container limit reached on host {host!r}: it already holds {limit} fleet "
             f"containers (max_containers={limit}); remove some or raise DOCKFLEET_MAX_CONTAINERS"
@@ -158,13 +174,12 @@ class NotFound(PermanentError):
     """An object does not exist on the host asked."""
 
     kind = "object"
+    ref: str
+    host: str
 
     def __init__(self, ref: str, host: str = "") -> None:
-        super(FleetError, self).__init__(ref, host)
-        self.ref = ref
-        self.host = host
-        where = f" on host {host!r}" if host else ""
-        self.message = f"no such {self.kind}: {ref}{where}"
+        self._keep(ref=ref, host=host)
+        self.message = f"no such {self.kind}: {ref}{_on_host(host)}"
 
 
 class ContainerNotFound(NotFound):
@@ -192,14 +207,14 @@ class Conflict(PermanentError):
 class NetworkInUse(Conflict):
     """A network cannot be removed while containers are attached to it."""
 
+    network: str
+    containers: list[str]
+    host: str
+
     def __init__(self, network: str, containers: list[str], host: str = "") -> None:
-        super(FleetError, self).__init__(network, containers, host)
-        self.network = network
-        self.containers = containers
-        self.host = host
-        where = f" on host {host!r}" if host else ""
+        self._keep(network=network, containers=containers, host=host)
         self.message = (
-            f"network {network}{where} is in use by {len(containers)} container(s): "
+            f"network {network}{_on_host(host)} is in use by {len(containers)} container(s): "
             f"{', '.join(sorted(containers))}; disconnect or remove them first"
         )
 
@@ -210,14 +225,14 @@ class RegistryAuthError(PermanentError):
     The message names the registry and the engine's reason, never the secret.
     """
 
+    registry: str
+    host: str
+    reason: str
+
     def __init__(self, registry: str, host: str = "", reason: str = "") -> None:
-        super(FleetError, self).__init__(registry, host, reason)
-        self.registry = registry
-        self.host = host
-        self.reason = reason
-        where = f" for host {host!r}" if host else ""
+        self._keep(registry=registry, host=host, reason=reason)
         self.message = (
-            f"registry {registry or '?'} refused authentication{where}"
+            f"registry {registry or '?'} refused authentication{_on_host(host, 'for')}"
             + (f": {reason}" if reason else "")
             + "; check the username and password, or DOCKFLEET_REGISTRY_AUTH"
         )
@@ -226,22 +241,23 @@ class RegistryAuthError(PermanentError):
 class BuildFailed(PermanentError):
     """An image build failed; `log_tail` holds its last log lines."""
 
+    reason: str
+    log_tail: list[str]
+    host: str
+
     def __init__(self, reason: str, log_tail: list[str], host: str = "") -> None:
-        super(FleetError, self).__init__(reason, log_tail, host)
-        self.reason = reason
-        self.log_tail = log_tail
-        self.host = host
-        where = f" on host {host!r}" if host else ""
-        self.message = f"build failed{where}: {reason}"
+        self._keep(reason=reason, log_tail=log_tail, host=host)
+        self.message = f"build failed{_on_host(host)}: {reason}"
 
 
 class AmbiguousReference(PermanentError):
     """A container name or id prefix matches on several hosts."""
 
+    ref: str
+    hosts: list[str]
+
     def __init__(self, ref: str, hosts: list[str]) -> None:
-        super(FleetError, self).__init__(ref, hosts)
-        self.ref = ref
-        self.hosts = hosts
+        self._keep(ref=ref, hosts=hosts)
         self.message = (
             f"{ref!r} matches containers on several hosts ({', '.join(sorted(hosts))}); "
             "name the host with --host or use the full id"
@@ -251,11 +267,12 @@ class AmbiguousReference(PermanentError):
 class ServiceNotReady(PermanentError):
     """A job's service did not become ready in time; carries the service's log tail."""
 
+    alias: str
+    reason: str
+    log_tail: str
+
     def __init__(self, alias: str, reason: str, log_tail: str = "") -> None:
-        super(FleetError, self).__init__(alias, reason, log_tail)
-        self.alias = alias
-        self.reason = reason
-        self.log_tail = log_tail
+        self._keep(alias=alias, reason=reason, log_tail=log_tail)
         tail = f"\n--- last lines of {alias} ---\n{log_tail}" if log_tail else ""
         self.message = f"service {alias!r} did not become ready: {reason}{tail}"
 
