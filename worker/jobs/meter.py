@@ -10,12 +10,12 @@ stats call takes ~1 s, so API mode samples in a thread of its own.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from dockfleet.errors import FleetError
 from worker.engine import stats as engine_stats
 from worker.engine.client import EngineClient
+from worker.process.periodic import Periodic
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 API_INTERVAL = 2.0
@@ -45,12 +45,11 @@ class ResourceMeter:
         self.peak_memory = 0
         self.cpu_seconds = 0.0
         self._files = cgroup_files(container_id)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="job-meter", daemon=True)
+        self._sampler = Periodic("job-meter", API_INTERVAL, self._sample_quietly, immediately=True)
 
     def start(self) -> ResourceMeter:
         if self._files is None:
-            self._thread.start()
+            self._sampler.start()
         return self
 
     def tick(self) -> None:
@@ -59,15 +58,7 @@ class ResourceMeter:
             self._sample_quietly()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while True:
-            self._sample_quietly()
-            if self._stop.wait(API_INTERVAL):
-                return
+        self._sampler.stop()
 
     def _sample_quietly(self) -> None:
         try:

@@ -16,6 +16,7 @@ from dockfleet.store.log_entries import line_entry
 from worker.engine import containers as engine
 from worker.engine.logs import LogReader
 from worker.ops.container_ops import owned
+from worker.process.periodic import Periodic
 from worker.runtime import Runtime
 
 LEASE_CHECK_SECONDS = 1.0
@@ -25,17 +26,16 @@ def copy_logs(rt: Runtime, ref: str, options: LogOptions, stream_id: str) -> Log
     container = engine.inspect_state(rt.docker, owned(rt, ref).id)
     reader = LogReader(rt.docker, container, options)
     reader_gone = threading.Event()
-    done = threading.Event()
 
-    def watch_lease() -> None:
-        while not done.wait(LEASE_CHECK_SECONDS):
-            if not task_streams.reader_present(rt.redis, stream_id):
-                reader_gone.set()
-                reader.close()
-                return
+    def reader_still_there() -> bool:
+        if task_streams.reader_present(rt.redis, stream_id):
+            return True
+        reader_gone.set()
+        reader.close()
+        return False
 
-    watchdog = threading.Thread(target=watch_lease, name=f"logs-lease-{stream_id}", daemon=True)
-    watchdog.start()
+    name = f"logs-lease-{stream_id}"
+    watchdog = Periodic(name, LEASE_CHECK_SECONDS, reader_still_there).start()
     lines = size = 0
     try:
         for stream, text, stamp in reader.lines():  # masked by the reader
@@ -46,7 +46,7 @@ def copy_logs(rt: Runtime, ref: str, options: LogOptions, stream_id: str) -> Log
                 reader_gone.set()
                 break
     finally:
-        done.set()
+        watchdog.stop(wait=0)
         reader.close()
     ended = "canceled" if reader_gone.is_set() else "exited" if options.follow else "complete"
     summary = LogSummary(id=container.id, host=rt.host, lines=lines, bytes=size, follow_ended=ended)

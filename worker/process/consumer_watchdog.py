@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from celery import signals
@@ -29,8 +30,11 @@ from celery.worker import state as worker_state
 from dockfleet.logconfig import event
 from dockfleet.store import queue_depth
 from dockfleet.store.redis_types import Client, ConnectionLost
+from worker.process.kombu_check import warn_if_untested
 
 log = logging.getLogger(__name__)
+# it raises inside kombu's event loop (Hub.call_soon), a kombu internal
+warn_if_untested(__name__)
 #: a healthy consumer takes a waiting message within one BRPOP cycle (a second);
 #: this long idle beside a waiting message is a stall
 STALL_SECONDS = 20.0
@@ -40,23 +44,21 @@ class ConsumerStalled(ConnectionLost):
     """Raised in the consumer's loop: Celery treats it as a lost connection and reconnects."""
 
 
+@dataclass(eq=False)
 class ConsumerWatchdog:
-    def __init__(
-        self,
-        consumer: Any,
-        client: Client,
-        host: str,
-        stall_seconds: float = STALL_SECONDS,
-    ) -> None:
-        #: Celery's worker consumer (the sender of ``worker_ready``)
-        self.consumer = consumer
-        self.client = client
-        self.host = host
-        self.stall_seconds = stall_seconds
-        self._received_at = time.monotonic()
-        #: since when the queues have held messages while this worker idled (None: not so)
-        self._idle_since: float | None = None
-        self._lock = threading.Lock()
+    """Looks at each heartbeat whether the consumer stalled, and makes it reconnect if so."""
+
+    #: Celery's worker consumer (the sender of ``worker_ready``)
+    consumer: Any
+    client: Client
+    host: str
+    stall_seconds: float = STALL_SECONDS
+    _received_at: float = field(default_factory=time.monotonic, init=False)
+    #: since when the queues have held messages while this worker idled (None: not so)
+    _idle_since: float | None = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def __post_init__(self) -> None:
         signals.task_received.connect(self._on_received, weak=False)
 
     def close(self) -> None:

@@ -11,7 +11,6 @@ sweep adds how it sampled (``sampling_mode``) to the same hash.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 
@@ -22,6 +21,7 @@ from dockfleet.store import host_records
 from worker.engine import system as engine_system
 from worker.engine.errors import translate
 from worker.maintenance.disk import data_root_usage
+from worker.process.periodic import Periodic
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -39,30 +39,29 @@ class Heartbeat:
         self.worker_name = worker_name
         self.on_beat = on_beat
         self.on_engine_change = on_engine_change
-        self._stop = threading.Event()
         #: whether the engine answered at the last beat (None before the first)
         self.engine_ok: bool | None = None
         #: why the engine failed the last beat, for the host.down line
         self.down_reason = ""
-        self._thread = threading.Thread(target=self._run, name="dockfleet-heartbeat", daemon=True)
+        interval = rt.settings.heartbeat_interval
+        self._beats = Periodic("dockfleet-heartbeat", interval, self._beat_logged)
 
     def start(self) -> None:
         self.beat()
-        self._thread.start()
+        self._beats.start()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._beats.stop(wait=0)
         try:
             host_records.withdraw_worker(self.rt.redis, self.rt.host, self.worker_name)
         except Exception:  # Redis may be the thing that is gone; nothing to undo then
             log.debug("could not withdraw worker %s", self.worker_name, exc_info=True)
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.rt.settings.heartbeat_interval):
-            try:
-                self.beat()
-            except Exception:  # keep beating: a Redis blip must not end the heartbeat
-                log.warning("heartbeat of host %s failed", self.rt.host, exc_info=True)
+    def _beat_logged(self) -> None:
+        try:
+            self.beat()
+        except Exception:  # keep beating: a Redis blip must not end the heartbeat
+            log.warning("heartbeat of host %s failed", self.rt.host, exc_info=True)
 
     def beat(self) -> None:
         now = time.time()

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 
 from dockfleet.store.redis_types import StoreError
+from worker.process.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -23,32 +24,27 @@ class Keeper:
     def __init__(self, name: str, ttl_seconds: float, renew: Callable[[], bool]) -> None:
         """`renew` extends the hold: True while ours, False once it is not."""
         self.name = name
-        self.interval = ttl_seconds / 3
         self.renew = renew
         self.lost = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"keep-{name}", daemon=True)
+        self._renewals = Periodic(f"keep-{name}", ttl_seconds / 3, self._renew_once)
 
     def start(self) -> Keeper:
-        self._thread.start()
+        self._renewals.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+        self._renewals.stop()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            if self.lost.is_set():
-                continue  # the holder retakes it (or stops) at its next check
-            try:
-                held = self.renew()
-            except StoreError:
-                log.warning("could not renew %s; retrying", self.name, exc_info=True)
-                continue
-            if not held:
-                # Lapsed (the holder was paused, or Redis was away, longer than the
-                # TTL) or taken over.
-                log.error("lost %s", self.name)
-                self.lost.set()
+    def _renew_once(self) -> None:
+        if self.lost.is_set():
+            return  # the holder retakes it (or stops) at its next check
+        try:
+            held = self.renew()
+        except StoreError:
+            log.warning("could not renew %s; retrying", self.name, exc_info=True)
+            return
+        if not held:
+            # Lapsed (the holder was paused, or Redis was away, longer than the
+            # TTL) or taken over.
+            log.error("lost %s", self.name)
+            self.lost.set()
