@@ -10,8 +10,8 @@ from pydantic import Field, field_validator, model_validator
 
 from dockfleet.models.container_spec import FrozenModel
 from dockfleet.models.container_state import Result
+from dockfleet.models.fields import UserLabels
 from dockfleet.models.images import ImageReference
-from dockfleet.names import check_user_labels
 
 ARG_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 URL_SCHEMES = ("http://", "https://", "git://", "git@", "github.com/")
@@ -24,7 +24,7 @@ class BuildOptions(FrozenModel):
     dockerfile: str = Field(default="Dockerfile", min_length=1, max_length=512)
     no_cache: bool = False
     build_args: dict[str, str] = Field(default_factory=dict)
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: UserLabels = Field(default_factory=dict)
     target: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     pull: bool = Field(default=False, description="always try to pull a newer base image")
 
@@ -43,11 +43,6 @@ class BuildOptions(FrozenModel):
             if not ARG_NAME_RE.match(key):
                 raise ValueError(f"{key!r} is not a build argument name")
         return value
-
-    @field_validator("labels")
-    @classmethod
-    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
-        return check_user_labels(value)
 
 
 BuildContextKind = Literal["path", "upload", "url"]

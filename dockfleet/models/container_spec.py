@@ -21,9 +21,9 @@ from pydantic import (
     model_validator,
 )
 
-from dockfleet.models.fields import EnvList, SecretMap
+from dockfleet.models.fields import EnvList, SecretMap, UserLabels
 from dockfleet.models.units import parse_duration, parse_size
-from dockfleet.names import check_request_id, check_user_labels, is_reserved_name
+from dockfleet.names import check_request_id, is_reserved_name
 
 NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
 VOLUME_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -117,7 +117,7 @@ class ContainerConfig(FrozenModel):
     ports: dict[str, str] = Field(
         default_factory=dict, description="[ip:]host port -> container port[/proto]"
     )
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: UserLabels = Field(default_factory=dict)
     health_check: HealthCheckConfig | None = None
 
     # -- what a CI user reaches for -----------------------------------------
@@ -201,11 +201,6 @@ class ContainerConfig(FrozenModel):
             if not 1 <= int(port_match.group("port")) <= 65535:
                 raise ValueError(f"container port {container} is out of range 1-65535")
         return value
-
-    @field_validator("labels")
-    @classmethod
-    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
-        return check_user_labels(value)
 
     @field_validator("network")
     @classmethod

@@ -1,4 +1,4 @@
-"""Field types the models share: label selectors, env lists and secrets that dump masked.
+"""Field types the models share: user labels, label selectors, env lists, masked secrets.
 
 A secret (`SecretStr`) is shown in the clear in exactly one dump: the one made
 for the message to the worker, ``model_dump(mode="json", context={"reveal_secrets": True})``.
@@ -12,6 +12,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, SecretStr
 from pydantic_core.core_schema import SerializationInfo
+
+from dockfleet.names import check_user_labels
 
 MASK = "***"
 #: an environment variable's name: anything but "=", blanks and NUL
@@ -99,5 +101,7 @@ SecretMap = Annotated[
     ],
     PlainSerializer(_dump_secret_map, return_type=dict[str, str]),
 ]
+#: labels a user sets on what the fleet makes (keys starting with "dockfleet." refused)
+UserLabels = Annotated[dict[str, str], AfterValidator(check_user_labels)]
 #: label key -> value, or -> None for "has the label"; also from ["k=v", "k"]
 LabelSelector = Annotated[dict[str, str | None], BeforeValidator(_labels_from_list)]

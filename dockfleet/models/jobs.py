@@ -15,8 +15,8 @@ from dockfleet.models.container_spec import (
     Seconds,
 )
 from dockfleet.models.container_state import Result
-from dockfleet.models.fields import SecretMap
-from dockfleet.names import check_job_id, check_user_labels
+from dockfleet.models.fields import SecretMap, UserLabels
+from dockfleet.names import check_job_id
 
 PullPolicy = Literal["always", "if-not-present", "never"]
 JobStatus = Literal["succeeded", "failed", "timed_out", "canceled", "oom_killed", "error"]
@@ -54,18 +54,13 @@ class JobSpec(FrozenModel):
     keep_on_failure: bool = Field(default=False, description="leave containers for debugging")
     stop_grace: Seconds = Field(default=10.0, description="SIGTERM to SIGKILL on cancel/timeout")
     host: str | None = None
-    labels: dict[str, str] = Field(default_factory=dict, description="pipeline id, CI job id...")
+    labels: UserLabels = Field(default_factory=dict, description="pipeline id, CI job id...")
     job_id: str | None = Field(default=None, description="set by the client if not given")
 
     @field_validator("job_id")
     @classmethod
     def _job_id(cls, value: str | None) -> str | None:
         return value if value is None else check_job_id(value)
-
-    @field_validator("labels")
-    @classmethod
-    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
-        return check_user_labels(value)
 
     @model_validator(mode="after")
     def _unique_aliases(self) -> JobSpec:

@@ -10,8 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from dockfleet.models.container_spec import FrozenModel
 from dockfleet.models.container_state import Result
-from dockfleet.models.fields import LabelSelector
-from dockfleet.names import check_user_labels
+from dockfleet.models.fields import LabelSelector, UserLabels
 
 NETWORK_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
 ALIAS_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
@@ -29,16 +28,11 @@ class NetworkOptions(FrozenModel):
     driver: str = Field(default="bridge", pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     internal: bool = Field(default=False, description="no route in or out of the network")
     attachable: bool = False
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: UserLabels = Field(default_factory=dict)
     subnet: str | None = Field(default=None, description="CIDR, e.g. 10.90.0.0/24")
     gateway: str | None = None
     enable_ipv6: bool = False
     options: dict[str, str] = Field(default_factory=dict, description="driver options")
-
-    @field_validator("labels")
-    @classmethod
-    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
-        return check_user_labels(value)
 
     @field_validator("subnet")
     @classmethod
