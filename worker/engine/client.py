@@ -17,7 +17,7 @@ from docker.tls import TLSConfig
 from dockfleet.errors import InvalidSpec
 from dockfleet.settings import Settings
 from worker.engine.errors import fleet_error
-from worker.engine.unix_pool import share_one_pool
+from worker.engine.unix_transport import LightAPIClient
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,8 @@ class EngineClient(docker.DockerClient):
     adapters' errors name it (`worker.engine.errors.translated`)."""
 
     def __init__(self, host_name: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        # Not DockerClient.__init__: it would build a plain APIClient, the one thing it does.
+        self.api = LightAPIClient(**kwargs)
         self.host_name = host_name
 
 
@@ -78,7 +79,6 @@ def make_client(settings: Settings) -> EngineClient:
     # Machines that export REQUESTS_CA_BUNDLE or HTTP_PROXY would otherwise make requests
     # ignore our CA or send engine calls through their proxy: the engine's trust is ours.
     client.api.trust_env = False
-    share_one_pool(client.api)
     if auto:
         try:
             _negotiate(client.api)

@@ -1,0 +1,164 @@
+"""The light unix-socket path under docker-py answers as docker-py's own path does.
+
+Against the real engine: the same results and the same docker-py errors as a
+plain `docker.APIClient`, one kept-alive connection for a run of calls. The
+corners the engine cannot be made to reach (it closes a kept-alive socket, it
+never answers) are played by a small unix-socket server.
+"""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import pytest
+import requests
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dockfleet.errors import EngineBusy
+from tests.conftest import LOCAL_DOCKER, TEST_IMAGE, TEST_LABEL
+from worker.engine import system
+from worker.engine.client import EngineClient
+from worker.engine.unix_transport import LightAPIClient, query_string
+
+pytestmark = pytest.mark.skipif(
+    not LOCAL_DOCKER.startswith("unix://"), reason="the light path is for unix sockets"
+)
+
+
+@pytest.fixture
+def clients() -> Iterator[tuple[LightAPIClient, docker.APIClient]]:
+    light = LightAPIClient(base_url=LOCAL_DOCKER, version="1.41")
+    plain = docker.APIClient(base_url=LOCAL_DOCKER, version="1.41")
+    yield light, plain
+    light.close()
+    plain.close()
+
+
+def test_calls_that_stream_nothing_answer_as_docker_py_does(
+    clients: tuple[LightAPIClient, docker.APIClient],
+) -> None:
+    light, plain = clients
+    assert light._calls is not None
+    assert light.inspect_image(TEST_IMAGE)["Id"] == plain.inspect_image(TEST_IMAGE)["Id"]  # type: ignore[no-untyped-call]
+    assert light.version(api_version=False)["ApiVersion"] == plain.version()["ApiVersion"]
+    labels = {TEST_LABEL: "true"}
+    made = light.create_container(TEST_IMAGE, ["sh", "-c", "echo out; echo err >&2"], labels=labels)
+    try:
+        light.start(made["Id"])
+        assert light.wait(made["Id"])["StatusCode"] == 0
+        assert light.logs(made["Id"]) == plain.logs(made["Id"])
+        assert sorted(light.logs(made["Id"]).splitlines()) == [b"err", b"out"]
+        mine = {"label": [f"{TEST_LABEL}=true"], "id": made["Id"]}
+        listed = light.containers(all=True, filters=mine)
+        assert [c["Id"] for c in listed] == [
+            c["Id"] for c in plain.containers(all=True, filters=mine)
+        ]
+        assert light.inspect_container(made["Id"]) == plain.inspect_container(made["Id"])
+    finally:
+        light.remove_container(made["Id"], force=True)
+    with pytest.raises(docker.errors.NotFound) as light_error:
+        light.inspect_container(made["Id"])
+    with pytest.raises(docker.errors.NotFound) as plain_error:
+        plain.inspect_container(made["Id"])
+    assert light_error.value.explanation == plain_error.value.explanation
+    assert light_error.value.status_code == 404
+
+
+def test_a_run_of_calls_keeps_one_connection(
+    clients: tuple[LightAPIClient, docker.APIClient],
+) -> None:
+    light, _ = clients
+    assert light._calls is not None
+    for _ in range(20):
+        light.inspect_image(TEST_IMAGE)  # type: ignore[no-untyped-call]
+    assert len(light._calls._idle) == 1
+
+
+@given(
+    params=st.dictionaries(
+        st.text("abcdef_", min_size=1, max_size=6),
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.text(max_size=8),
+            st.lists(st.text(max_size=5), max_size=3),
+        ),
+        max_size=5,
+    )
+)
+def test_parameters_are_encoded_as_requests_encodes_them(params: dict[str, Any]) -> None:
+    prepared = requests.Request("GET", "http://localhost/x", params=params).prepare()
+    assert prepared.url is not None
+    expected = prepared.url.partition("?")[2]
+    assert query_string(params) == expected
+
+
+def _serve(answer: Callable[[socket.socket], None]) -> Iterator[str]:
+    """A unix socket at a fresh path whose every connection `answer` handles."""
+    folder = tempfile.mkdtemp(prefix="dockfleet-sock-")
+    path = str(Path(folder) / "engine.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen()
+
+    def loop() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+    yield path
+    server.close()
+    Path(path).unlink(missing_ok=True)
+    Path(folder).rmdir()
+
+
+def _answer_once_then_close(conn: socket.socket) -> None:
+    with conn:
+        conn.recv(65536)
+        body = b'{"ApiVersion": "1.41"}'
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        # and closes the kept-alive socket, as an engine restarting would
+
+
+@pytest.fixture
+def closing_engine() -> Iterator[str]:
+    yield from _serve(_answer_once_then_close)
+
+
+def test_a_kept_alive_socket_the_engine_closed_is_not_reused(closing_engine: str) -> None:
+    light = LightAPIClient(base_url=f"unix://{closing_engine}", version="1.41")
+    for _ in range(3):
+        assert light.version(api_version=False)["ApiVersion"] == "1.41"
+    light.close()
+
+
+@pytest.fixture
+def silent_engine() -> Iterator[str]:
+    held: list[socket.socket] = []
+    yield from _serve(held.append)  # reads nothing, answers nothing
+    for conn in held:
+        conn.close()
+
+
+def test_an_engine_that_does_not_answer_in_time_is_busy(silent_engine: str) -> None:
+    client = EngineClient("ci-1", base_url=f"unix://{silent_engine}", version="1.41", timeout=1)
+    with pytest.raises(EngineBusy, match="did not answer in time"):
+        system.ping(client, "ci-1")
+    client.close()
