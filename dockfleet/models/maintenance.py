@@ -24,14 +24,25 @@ class RemovedObject(Result):
     job: str | None = None
 
 
-class CleanupReport(Result):
-    """One cleanup run on one host."""
+class RunReport(Result):
+    """What a maintenance run that removes objects did on one host (in a dry run: would do).
+
+    Its fields come first in each report; each kind of run adds its own after them.
+    """
 
     host: str
     dry_run: bool
     started_at: datetime
     duration_ms: float = 0.0
     removed: list[RemovedObject] = Field(default_factory=list)
+
+    def of_kind(self, kind: ObjectKind) -> list[RemovedObject]:
+        return [r for r in self.removed if r.kind == kind]
+
+
+class CleanupReport(RunReport):
+    """One cleanup run on one host."""
+
     bytes_reclaimed: int = 0
     usage_percent: float | None = Field(
         default=None, description="disk (or image budget) use before the run"
@@ -39,18 +50,10 @@ class CleanupReport(Result):
     usage_basis: Literal["disk", "budget", "none"] = "none"
     errors: list[str] = Field(default_factory=list)
 
-    def of_kind(self, kind: ObjectKind) -> list[RemovedObject]:
-        return [r for r in self.removed if r.kind == kind]
 
-
-class ReconcileReport(Result):
+class ReconcileReport(RunReport):
     """One reconcile run on one host: orphaned job objects and passed deadlines."""
 
-    host: str
-    dry_run: bool
-    started_at: datetime
-    duration_ms: float = 0.0
-    removed: list[RemovedObject] = Field(default_factory=list)
     suspects: int = Field(default=0, description="orphan candidates still within their grace")
     errors: list[str] = Field(default_factory=list)
 

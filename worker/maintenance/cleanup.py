@@ -11,21 +11,20 @@ would remove; the run report goes to the task result and to Redis.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 
 from dockfleet import labels as fleet_labels
-from dockfleet.logconfig import event
-from dockfleet.models import CleanupReport, ReconcileReport, RemovedObject
+from dockfleet.models import CleanupReport, RemovedObject
 from dockfleet.models.maintenance import ObjectKind
 from dockfleet.store import job_leases, maintenance_reports
 from worker.engine import containers as engine_containers
 from worker.engine import inventory
 from worker.engine import networks as engine_networks
 from worker.engine.objects import ContainerSummary
-from worker.maintenance import image_gc
+from worker.maintenance import image_gc, runs
 from worker.maintenance.ages import created_at
 from worker.runtime import Runtime
 
@@ -38,65 +37,47 @@ KINDS: tuple[ObjectKind, ...] = ("container", "network", "image")
 
 
 def run(rt: Runtime, *, dry_run: bool = False) -> CleanupReport:
-    started = time.perf_counter()
     report = CleanupReport(host=rt.host, dry_run=dry_run, started_at=datetime.now(UTC))
-    now = time.time()
-    containers = plan_containers(rt, now)
-    networks = plan_networks(rt, now, removing={c.id for c in containers})
-    images = image_gc.plan(rt, now, report)
-    report.removed = [*containers, *networks, *images]
-    if not dry_run:
-        report.removed = execute(rt, report.removed, report.errors)
-    report.bytes_reclaimed = sum(r.size for r in report.removed)
-    report.duration_ms = (time.perf_counter() - started) * 1000
-    record(rt, "cleanup", report, counters(report))
-    if report.removed or report.errors:
-        event(
-            log,
-            "cleanup.finished",
-            "cleanup of host {host} {_action} {removed} objects ({bytes_reclaimed} bytes){_kept}",
-            _action="would remove" if dry_run else "removed",
-            _kept=f"; kept {len(report.errors)} on errors" if report.errors else "",
-            host=rt.host,
-            dry_run=dry_run,
-            removed=len(report.removed),
-            containers=len(report.of_kind("container")),
-            networks=len(report.of_kind("network")),
-            images=len(report.of_kind("image")),
-            bytes_reclaimed=report.bytes_reclaimed,
-            errors=len(report.errors),
-        )
+    with runs.timed(report) as now:
+        containers = plan_containers(rt, now)
+        networks = plan_networks(rt, now, removing={c.id for c in containers})
+        images = image_gc.plan(rt, now, report)
+        report.removed = [*containers, *networks, *images]
+        if not dry_run:
+            report.removed = execute(rt, report.removed, report.errors)
+        report.bytes_reclaimed = sum(r.size for r in report.removed)
+    runs.record(rt, "cleanup", report, counters(report))
+    runs.log_finished(
+        "cleanup",
+        log,
+        report,
+        "cleanup of host {host} {_action} {removed} objects ({bytes_reclaimed} bytes){_kept}",
+        _kept=f"; kept {len(report.errors)} on errors" if report.errors else "",
+        containers=len(report.of_kind("container")),
+        networks=len(report.of_kind("network")),
+        images=len(report.of_kind("image")),
+        bytes_reclaimed=report.bytes_reclaimed,
+    )
     return report
-
-
-def fleet_labels_of_host(rt: Runtime) -> list[str]:
-    return [f"{fleet_labels.MANAGED}=true", f"{fleet_labels.HOST}={rt.host}"]
 
 
 def plan_containers(rt: Runtime, now: float) -> list[RemovedObject]:
     """Stopped fleet containers whose stop lies further back than the grace age."""
     grace = rt.settings.cleanup.container_grace
-    listed = inventory.containers(rt.docker, fleet_labels_of_host(rt), STOPPED)
+    listed = inventory.containers(rt.docker, runs.fleet_labels_of_host(rt), STOPPED)
     leased = job_leases.live(rt.redis, _jobs(c.labels for c in listed))
     candidates = [c for c in listed if c.job is None or c.job not in leased]  # a running job's
     with ThreadPoolExecutor(PARALLELISM) as pool:
         stopped_since = list(pool.map(lambda c: _stopped_since(rt, c), candidates))
-    planned = []
+    plan = []
     for container, since in zip(candidates, stopped_since, strict=True):
         if since is None:
             continue
         age = now - since
         if age >= grace:
-            planned.append(
-                RemovedObject(
-                    kind="container",
-                    id=container.id,
-                    name=container.name,
-                    reason=f"stopped {age:.0f}s ago (grace {grace:g}s)",
-                    job=container.job,
-                )
-            )
-    return planned
+            reason = f"stopped {age:.0f}s ago (grace {grace:g}s)"
+            plan.append(runs.planned("container", container, reason, container.job))
+    return plan
 
 
 def _stopped_since(rt: Runtime, container: ContainerSummary) -> float | None:
@@ -116,9 +97,11 @@ def _stopped_since(rt: Runtime, container: ContainerSummary) -> float | None:
 def plan_networks(rt: Runtime, now: float, removing: set[str]) -> list[RemovedObject]:
     """Fleet networks that no container (but those being removed) uses, past the grace age."""
     grace = rt.settings.cleanup.network_grace
-    listed = engine_networks.list_networks(rt.docker, rt.host, {"label": fleet_labels_of_host(rt)})
+    listed = engine_networks.list_networks(
+        rt.docker, rt.host, {"label": runs.fleet_labels_of_host(rt)}
+    )
     leased = job_leases.live(rt.redis, _jobs(n.labels for n in listed))
-    planned = []
+    plan = []
     for network in listed:
         labels = network.labels
         if labels.get(fleet_labels.JOB) in leased or labels.get(fleet_labels.POOL):
@@ -128,63 +111,41 @@ def plan_networks(rt: Runtime, now: float, removing: set[str]) -> list[RemovedOb
         created = network.created.timestamp() if network.created else None
         age = now - created_at(labels, created)
         if age >= grace:
-            planned.append(
-                RemovedObject(
-                    kind="network",
-                    id=network.id,
-                    name=network.name,
-                    reason=f"unused, {age:.0f}s old (grace {grace:g}s)",
-                    job=labels.get(fleet_labels.JOB),
-                )
-            )
-    return planned
+            reason = f"unused, {age:.0f}s old (grace {grace:g}s)"
+            plan.append(runs.planned("network", network, reason, labels.get(fleet_labels.JOB)))
+    return plan
 
 
-def execute(rt: Runtime, planned: list[RemovedObject], errors: list[str]) -> list[RemovedObject]:
+def execute(rt: Runtime, plan: list[RemovedObject], errors: list[str]) -> list[RemovedObject]:
     """Remove what was planned, in order (containers, networks, images); returns what went.
 
     Containers go in parallel (the engine removes them independently); networks only
     once their containers are gone, images last.
     """
-    containers = [item for item in planned if item.kind == "container"]
+    containers = [item for item in plan if item.kind == "container"]
     with ThreadPoolExecutor(PARALLELISM) as pool:
-        removed = list(pool.map(lambda item: _remove(rt, item, errors), containers))
-    done = [item for item, ok in zip(containers, removed, strict=True) if ok]
-    return done + [
-        item for item in planned if item.kind != "container" and _remove(rt, item, errors)
-    ]
+        gone = list(pool.map(lambda item: _remove(rt, item, errors), containers))
+    done = [item for item, ok in zip(containers, gone, strict=True) if ok]
+    return done + [item for item in plan if item.kind != "container" and _remove(rt, item, errors)]
 
 
 def _remove(rt: Runtime, item: RemovedObject, errors: list[str]) -> bool:
-    try:
-        if item.kind == "container":
-            engine_containers.remove(rt.docker, item.id, force=False, volumes=True)
-        elif item.kind == "network":
-            engine_networks.remove_network(rt.docker, item.id)
-        else:
-            image_gc.remove(rt, item)
-    except Exception as exc:  # came into use since the plan: leave it, say why
-        errors.append(f"{item.kind} {item.name or item.id[:12]}: {exc}")
-        log.info("cleanup of %s %s skipped: %s", item.kind, item.id[:12], exc)
-        return False
-    return True
+    return runs.removed("cleanup", log, item, errors, partial(_remove_unforced, rt, item))
 
 
-def record(
-    rt: Runtime,
-    kind: maintenance_reports.Kind,
-    report: CleanupReport | ReconcileReport,
-    added: maintenance_reports.Totals,
-) -> None:
-    """The report into the host's capped report stream; `added` into the totals."""
-    keep = rt.settings.retention.maintenance_reports
-    maintenance_reports.record(rt.redis, kind, report, added, keep)
+def _remove_unforced(rt: Runtime, item: RemovedObject) -> None:
+    if item.kind == "container":
+        engine_containers.remove(rt.docker, item.id, force=False, volumes=True)
+    elif item.kind == "network":
+        engine_networks.remove_network(rt.docker, item.id)
+    else:
+        image_gc.remove(rt, item)
 
 
 def counters(report: CleanupReport) -> maintenance_reports.Totals:
     """What a cleanup run adds to the host's totals (the exporter's counters)."""
-    removed: dict[str, int] = {kind: len(report.of_kind(kind)) for kind in KINDS}
-    return maintenance_reports.Totals(removed=removed, bytes_reclaimed=report.bytes_reclaimed)
+    by_kind: dict[str, int] = {kind: len(report.of_kind(kind)) for kind in KINDS}
+    return maintenance_reports.Totals(removed=by_kind, bytes_reclaimed=report.bytes_reclaimed)
 
 
 def _jobs(labelled: Iterable[dict[str, str]]) -> set[str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import fnmatch
 from typing import Literal
 
-from dockfleet import labels as fleet_labels
 from dockfleet.models import CleanupReport, ImageInfo, RemovedObject
 from dockfleet.store import image_use
 from worker.engine import images as engine_images
@@ -23,6 +22,7 @@ from worker.engine import inventory
 from worker.engine import system as engine_system
 from worker.maintenance.ages import created_at
 from worker.maintenance.disk import data_root_usage
+from worker.maintenance.runs import fleet_labels_of_host
 from worker.runtime import Runtime
 
 
@@ -41,8 +41,8 @@ def plan(rt: Runtime, now: float, report: CleanupReport) -> list[RemovedObject]:
     in_use = inventory.all_container_images(rt.docker)
     last_use = image_use.last_use(rt.redis, rt.host)
     candidates = []
-    owned = [f"{fleet_labels.MANAGED}=true", f"{fleet_labels.HOST}={rt.host}"]
-    for image in engine_images.list_images(rt.docker, rt.host, {"label": owned}):
+    owned = {"label": fleet_labels_of_host(rt)}
+    for image in engine_images.list_images(rt.docker, rt.host, owned):
         engine_created = image.created.timestamp() if image.created else None
         created = created_at(image.labels, engine_created)
         if image.id in in_use or pinned(image, settings.image_pins):

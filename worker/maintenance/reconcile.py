@@ -14,18 +14,17 @@ and removed once the deadline has passed, job or not.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime
+from functools import partial
 from typing import Literal, NamedTuple
 
 from dockfleet import labels as fleet_labels
-from dockfleet.logconfig import event
 from dockfleet.models import ReconcileReport, RemovedObject
 from dockfleet.store import job_leases, job_records, maintenance_reports, orphan_suspects
 from worker.engine import containers as engine_containers
 from worker.engine import inventory
 from worker.engine import networks as engine_networks
-from worker.maintenance.cleanup import fleet_labels_of_host, record
+from worker.maintenance import runs
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -35,27 +34,25 @@ DEADLINE_STOP_GRACE = 10
 
 
 def run(rt: Runtime, *, dry_run: bool = False) -> ReconcileReport:
-    started = time.perf_counter()
     report = ReconcileReport(host=rt.host, dry_run=dry_run, started_at=datetime.now(UTC))
-    now = time.time()
-    containers = [
-        FleetObject("container", c.id, c.name, c.labels)
-        for c in inventory.containers(rt.docker, fleet_labels_of_host(rt))
-    ]
-    networks = [
-        FleetObject("network", n.id, n.name, n.labels)
-        for n in engine_networks.list_networks(
-            rt.docker, rt.host, {"label": [*fleet_labels_of_host(rt), fleet_labels.JOB]}
-        )
-    ]
-    expired = past_deadline(containers, now)
-    expired_ids = {e.id for e in expired}
-    job_objects = [c for c in containers if c.id not in expired_ids] + networks
-    orphans, report.suspects = find_orphans(rt, job_objects, now)
-    report.removed = [*expired, *orphans]
-    if not dry_run:
-        report.removed = _execute(rt, report.removed, expired_ids, report.errors)
-    report.duration_ms = (time.perf_counter() - started) * 1000
+    with runs.timed(report) as now:
+        containers = [
+            FleetObject("container", c.id, c.name, c.labels)
+            for c in inventory.containers(rt.docker, runs.fleet_labels_of_host(rt))
+        ]
+        networks = [
+            FleetObject("network", n.id, n.name, n.labels)
+            for n in engine_networks.list_networks(
+                rt.docker, rt.host, {"label": [*runs.fleet_labels_of_host(rt), fleet_labels.JOB]}
+            )
+        ]
+        expired = past_deadline(containers, now)
+        expired_ids = {e.id for e in expired}
+        job_objects = [c for c in containers if c.id not in expired_ids] + networks
+        orphans, report.suspects = find_orphans(rt, job_objects, now)
+        report.removed = [*expired, *orphans]
+        if not dry_run:
+            report.removed = _execute(rt, report.removed, expired_ids, report.errors)
     gone = report.removed
     counts = maintenance_reports.Totals(
         reaped={
@@ -64,19 +61,14 @@ def run(rt: Runtime, *, dry_run: bool = False) -> ReconcileReport:
         },
         deadlines=sum(r.id in expired_ids for r in gone),
     )
-    record(rt, "reconcile", report, counts)
-    if report.removed or report.errors:
-        event(
-            log,
-            "reconcile.finished",
-            "reconcile of host {host} {_action} {removed} objects of dead or overdue jobs",
-            _action="would remove" if dry_run else "removed",
-            host=rt.host,
-            dry_run=dry_run,
-            removed=len(report.removed),
-            errors=len(report.errors),
-            **counts.fields(),
-        )
+    runs.record(rt, "reconcile", report, counts)
+    runs.log_finished(
+        "reconcile",
+        log,
+        report,
+        "reconcile of host {host} {_action} {removed} objects of dead or overdue jobs",
+        **counts.fields(),
+    )
     return report
 
 
@@ -95,14 +87,9 @@ def past_deadline(containers: list[FleetObject], now: float) -> list[RemovedObje
         labels = container.labels
         deadline = _parse(labels.get(fleet_labels.DEADLINE))
         if deadline is not None and deadline <= now:
+            reason = f"max lifetime ended {now - deadline:.0f}s ago"
             expired.append(
-                RemovedObject(
-                    kind="container",
-                    id=container.id,
-                    name=container.name,
-                    reason=f"max lifetime ended {now - deadline:.0f}s ago",
-                    job=labels.get(fleet_labels.JOB),
-                )
+                runs.planned("container", container, reason, labels.get(fleet_labels.JOB))
             )
     return expired
 
@@ -134,16 +121,11 @@ def find_orphans(
             first = now
         if now - first >= grace:
             state = job_states.get(job, "unknown")
-            orphans.append(
-                RemovedObject(
-                    kind=fleet_object.kind,
-                    id=object_id,
-                    name=fleet_object.name,
-                    reason=f"job {job} is {state} and nobody holds its lease "
-                    f"(for {now - first:.0f}s, grace {grace:g}s)",
-                    job=job,
-                )
+            reason = (
+                f"job {job} is {state} and nobody holds its lease "
+                f"(for {now - first:.0f}s, grace {grace:g}s)"
             )
+            orphans.append(runs.planned(fleet_object.kind, fleet_object, reason, job))
         else:
             waiting += 1
     current = {o.id for o, job in with_job if job not in leased}
@@ -155,24 +137,24 @@ def find_orphans(
 
 
 def _execute(
-    rt: Runtime, planned: list[RemovedObject], expired: set[str], errors: list[str]
+    rt: Runtime, plan: list[RemovedObject], expired: set[str], errors: list[str]
 ) -> list[RemovedObject]:
     done = []
-    for item in planned:
-        try:
-            if item.kind == "network":
-                engine_networks.remove_network(rt.docker, item.id)
-            else:
-                if item.id in expired:
-                    _stop(rt, item.id)
-                engine_containers.remove(rt.docker, item.id, force=True, volumes=True)
-        except Exception as exc:  # still in use, or the engine refused: report and go on
-            errors.append(f"{item.kind} {item.name or item.id[:12]}: {exc}")
-            log.info("reconcile of %s %s skipped: %s", item.kind, item.id[:12], exc)
-            continue
-        orphan_suspects.clear(rt.redis, rt.host, item.id)
-        done.append(item)
+    for item in plan:
+        remove = partial(_remove, rt, item, item.id in expired)
+        if runs.removed("reconcile", log, item, errors, remove):
+            orphan_suspects.clear(rt.redis, rt.host, item.id)
+            done.append(item)
     return done
+
+
+def _remove(rt: Runtime, item: RemovedObject, overdue: bool) -> None:
+    if item.kind == "network":
+        engine_networks.remove_network(rt.docker, item.id)
+        return
+    if overdue:
+        _stop(rt, item.id)
+    engine_containers.remove(rt.docker, item.id, force=True, volumes=True)
 
 
 def _stop(rt: Runtime, container_id: str) -> None:
