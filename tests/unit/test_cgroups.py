@@ -31,15 +31,31 @@ def _proc(tmp_path: Path, pid: int = 4242) -> Path:
     return proc
 
 
+def _v1_container(
+    root: Path, layout: str, *, usage: str, limit: str, stat: str, procs: str, cpu: str
+) -> None:
+    """The memory and cpuacct files of a container in a v1 tree; `layout` is its directory
+    under each controller (``docker/<id>``, or ``system.slice/docker-<id>.scope``)."""
+    memory = root / "memory" / layout
+    _write(memory / "memory.usage_in_bytes", usage)
+    _write(memory / "memory.limit_in_bytes", limit)
+    _write(memory / "memory.stat", stat)
+    _write(memory / "cgroup.procs", procs)
+    _write(root / "cpuacct" / layout / "cpuacct.usage", cpu)
+
+
 def test_v1_counters_match_what_docker_stats_would_show(tmp_path: Path) -> None:
     # Given a cgroup-v1 tree of one container (cgroupfs driver)
     root = tmp_path / "cg"
-    memory = root / "memory" / "docker" / CID
-    _write(memory / "memory.usage_in_bytes", "5000000\n")
-    _write(memory / "memory.limit_in_bytes", "67108864\n")
-    _write(memory / "memory.stat", "cache 10\ntotal_inactive_file 1000000\n")
-    _write(memory / "cgroup.procs", "4242\n4243\n")
-    _write(root / "cpuacct" / "docker" / CID / "cpuacct.usage", "123456789\n")
+    _v1_container(
+        root,
+        f"docker/{CID}",
+        usage="5000000\n",
+        limit="67108864\n",
+        stat="cache 10\ntotal_inactive_file 1000000\n",
+        procs="4242\n4243\n",
+        cpu="123456789\n",
+    )
     _write(root / "pids" / "docker" / CID / "pids.current", "3\n")
     _write(
         root / "blkio" / "docker" / CID / "blkio.throttle.io_service_bytes_recursive",
@@ -61,13 +77,15 @@ def test_v1_no_limit_reads_as_the_machines_memory_and_systemd_layout_is_found(
     tmp_path: Path,
 ) -> None:
     root = tmp_path / "cg"
-    scope = f"docker-{CID}.scope"
-    memory = root / "memory" / "system.slice" / scope
-    _write(memory / "memory.usage_in_bytes", "100\n")
-    _write(memory / "memory.limit_in_bytes", "9223372036854771712\n")
-    _write(memory / "memory.stat", "total_inactive_file 0\n")
-    _write(memory / "cgroup.procs", "")
-    _write(root / "cpuacct" / "system.slice" / scope / "cpuacct.usage", "5\n")
+    _v1_container(
+        root,
+        f"system.slice/docker-{CID}.scope",
+        usage="100\n",
+        limit="9223372036854771712\n",  # v1's "no limit"
+        stat="total_inactive_file 0\n",
+        procs="",
+        cpu="5\n",
+    )
     counters = CgroupReader(str(root), proc=str(_proc(tmp_path))).read(CID)
     assert counters is not None
     assert counters.memory_limit == 4 * GIB

@@ -12,6 +12,7 @@ Layouts known: the cgroupfs driver (``<controller>/docker/<id>`` in v1,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,34 +162,36 @@ def parse_net_dev(text: str) -> tuple[int, int]:
 
 
 def _blkio_v1(path: Path) -> tuple[int, int]:
-    read = write = 0
-    try:
-        lines = path.read_text().splitlines()
-    except FileNotFoundError:
-        return 0, 0
-    for line in lines:
+    # "8:0 Read 4096" per device and operation (and "Total" lines, not counted)
+    def items(line: str) -> list[tuple[str, str]]:
         parts = line.split()
-        if len(parts) == 3 and parts[1] == "Read":
-            read += int(parts[2])
-        elif len(parts) == 3 and parts[1] == "Write":
-            write += int(parts[2])
-    return read, write
+        return [(parts[1], parts[2])] if len(parts) == 3 else []
+
+    return _bytes_read_written(path, items, "Read", "Write")
 
 
 def _io_v2(path: Path) -> tuple[int, int]:
-    read = write = 0
+    # "8:0 rbytes=4096 wbytes=0 rios=1 ..." per device
+    def items(line: str) -> list[tuple[str, str]]:
+        return [(key, value) for key, _, value in (i.partition("=") for i in line.split()[1:])]
+
+    return _bytes_read_written(path, items, "rbytes", "wbytes")
+
+
+def _bytes_read_written(
+    path: Path, items: Callable[[str], list[tuple[str, str]]], read_key: str, write_key: str
+) -> tuple[int, int]:
+    """(read, written) bytes summed over the devices of an I/O file; (0, 0) without one."""
     try:
         lines = path.read_text().splitlines()
     except FileNotFoundError:
         return 0, 0
+    totals = {read_key: 0, write_key: 0}
     for line in lines:
-        for item in line.split()[1:]:
-            key, _, value = item.partition("=")
-            if key == "rbytes":
-                read += int(value)
-            elif key == "wbytes":
-                write += int(value)
-    return read, write
+        for key, value in items(line):
+            if key in totals:
+                totals[key] += int(value)
+    return totals[read_key], totals[write_key]
 
 
 def _key_values(path: Path) -> dict[str, int]:

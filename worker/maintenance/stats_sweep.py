@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from dockfleet import labels as fleet_labels
@@ -86,22 +87,17 @@ def read_samples(
 
 
 def from_counters(container_id: str, name: str, host: str, c: Counters) -> ContainerStats:
+    """A cgroup reading as a sample: the counters keep their names (CPU % is set later,
+    against the previous sample)."""
     limit = c.memory_limit
     return ContainerStats(
         id=container_id,
         name=name,
         host=host,
         read_at=datetime.now(UTC),
-        memory_usage=c.memory_usage,
-        memory_limit=limit,
         memory_percent=(c.memory_usage / limit * 100.0) if limit else 0.0,
-        network_rx=c.network_rx,
-        network_tx=c.network_tx,
-        disk_read=c.disk_read,
-        disk_write=c.disk_write,
-        pids=c.pids,
-        cpu_total_ns=c.cpu_total_ns,
         mode="cgroup",
+        **asdict(c),
     )
 
 
