@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from dockfleet import ContainerConfig, Fleet
-from dockfleet.queues import SHARED_QUEUE, TaskNames, host_queue
+from dockfleet import Fleet
+from dockfleet.queues import SHARED_QUEUE, host_queue
 from tests.conftest import Host
-from tests.support import planting
 from tests.support.services import free_port, wait_for
+from tests.support.sweeps import running_container, sweep
 
 Series = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -76,11 +76,8 @@ def test_exporter_serves_fleet_series_and_drops_a_removed_containers(
     fleet: Fleet, host_a: Host, exporter: str
 ) -> None:
     # Given a running container on host A, swept once
-    info = fleet.create_container(
-        ContainerConfig(image=planting.TEST_IMAGE, cmd=["sleep", "300"]), host=host_a.name
-    )
-    fleet.start_container(info.id)
-    fleet.transport.call(TaskNames.SAMPLE_STATS, [], host_queue(host_a.name))
+    info = running_container(fleet, host_a.name)
+    sweep(fleet, host_a.name)
 
     # When Prometheus scrapes
     series = scrape(exporter)
@@ -102,7 +99,7 @@ def test_exporter_serves_fleet_series_and_drops_a_removed_containers(
 
     # When the container is removed and the host swept again
     fleet.remove_container(info.id, force=True)
-    fleet.transport.call(TaskNames.SAMPLE_STATS, [], host_queue(host_a.name))
+    sweep(fleet, host_a.name)
 
     # Then its series are gone from the next scrape
     after = scrape(exporter)

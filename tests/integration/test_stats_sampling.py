@@ -16,10 +16,10 @@ import docker
 import pytest
 import redis
 
-from dockfleet import ContainerConfig, Fleet, Settings, keys
-from dockfleet.queues import TaskNames, host_queue
+from dockfleet import Fleet, Settings, keys
 from tests.conftest import LOCAL_DOCKER, Host
 from tests.support import planting
+from tests.support.sweeps import running_container, sweep
 from worker.maintenance import stats_sweep
 from worker.runtime import Runtime
 
@@ -127,13 +127,10 @@ def test_the_worker_task_sweeps_its_host_and_the_client_reads_the_fresh_sample(
     fleet: Fleet, host_a: Host
 ) -> None:
     # Given a running container on host A
-    info = fleet.create_container(
-        ContainerConfig(image=planting.TEST_IMAGE, cmd=["sleep", "300"]), host=host_a.name
-    )
-    fleet.start_container(info.id)
+    info = running_container(fleet, host_a.name)
 
     # When beat's task sweeps host A through its queue
-    result = fleet.transport.call(TaskNames.SAMPLE_STATS, [], host_queue(host_a.name))
+    result = sweep(fleet, host_a.name)
     assert result["mode"] == "cgroup" and result["containers"] >= 1
 
     # Then get_container_stats answers from that sample, not from a live engine call
@@ -151,10 +148,7 @@ def test_the_worker_task_sweeps_its_host_and_the_client_reads_the_fresh_sample(
 
 def test_stats_stream_yields_samples_as_sweeps_write_them(fleet: Fleet, host_a: Host) -> None:
     # Given a running container and a reader of the stats channel
-    info = fleet.create_container(
-        ContainerConfig(image=planting.TEST_IMAGE, cmd=["sleep", "300"]), host=host_a.name
-    )
-    fleet.start_container(info.id)
+    info = running_container(fleet, host_a.name)
     got: list[str] = []
 
     def read() -> None:
@@ -166,7 +160,7 @@ def test_stats_stream_yields_samples_as_sweeps_write_them(fleet: Fleet, host_a: 
     reader.start()
     time.sleep(0.5)  # the reader follows from "now"
     # When the host is swept
-    fleet.transport.call(TaskNames.SAMPLE_STATS, [], host_queue(host_a.name))
+    sweep(fleet, host_a.name)
     reader.join(20)
     # Then the reader got the container's sample
     assert got == [info.id]
@@ -176,11 +170,8 @@ def test_cli_stats_prints_a_table_once_with_no_stream_and_refreshes_without(
     fleet: Fleet, host_a: Host, redis_url: str
 ) -> None:
     # Given a running, swept container
-    info = fleet.create_container(
-        ContainerConfig(image=planting.TEST_IMAGE, cmd=["sleep", "300"]), host=host_a.name
-    )
-    fleet.start_container(info.id)
-    fleet.transport.call(TaskNames.SAMPLE_STATS, [], host_queue(host_a.name))
+    info = running_container(fleet, host_a.name)
+    sweep(fleet, host_a.name)
     dockfleet = str(Path(sys.executable).with_name("dockfleet"))
     env_args = [dockfleet, "--redis-url", redis_url, "stats"]
 
