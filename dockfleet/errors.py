@@ -10,6 +10,7 @@
     │       └── SlotsBusy         another create held the host's slot lock too long
     └── PermanentError            retrying cannot help
         ├── InvalidSpec           a spec failed validation (names the field)
+        ├── ConfigError           a setting's value cannot be used (names the variable)
         ├── PolicyViolation       a spec breaks the security policy (names the rule)
         ├── ContainerLimitReached the host holds max_containers fleet containers
         ├── NotFound
@@ -142,6 +143,11 @@ class SlotsBusy(EngineBusy):
 
 class InvalidSpec(PermanentError):
     """A spec or argument failed validation; the message names the field."""
+
+
+class ConfigError(PermanentError):
+    """A setting's value cannot be used; the message names the variable (or file) it came
+    from and what it expects, never the value (it may be a secret)."""
 
 
 class PolicyViolation(PermanentError):

@@ -41,6 +41,7 @@ EXAMPLES: list[FleetError] = [
     HostUnavailable(errors.ANY_HOST, "no live Docker host in the fleet at redis://r:6379/0"),
     AmbiguousReference("x", ["b", "a"]),
     InvalidSpec("m"),
+    errors.ConfigError("invalid setting: DOCKFLEET_MAX_CONTAINERS (env): not an integer"),
     errors.EngineBusy("busy"),
     errors.SlotsBusy("h1", 5.0),
     errors.Conflict("name taken"),
