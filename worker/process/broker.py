@@ -32,7 +32,10 @@ from typing import Any
 import redis
 from kombu.transport import redis as kombu_redis
 
+from worker.process.kombu_check import warn_if_untested
+
 log = logging.getLogger(__name__)
+warn_if_untested(__name__)
 
 #: what a malformed item raises while being decoded or handed to the consumer
 MALFORMED = (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError)
