@@ -3,6 +3,11 @@
 The first block mirrors the original manager's config; the rest adds what a
 fleet needs (Redis, the host a worker serves, retention, security policy).
 Tests and code build ``Settings(...)`` explicitly; nothing else reads env vars.
+
+Values are read as people type them: a list as ``a,b`` or JSON, a size as ``2g``
+(`dockfleet.models.units`), each setting also from a secret file
+(``/run/secrets/dockfleet_redis_url``). A bad value from the configuration is a
+`ConfigError` naming its variable; an unknown ``DOCKFLEET_*`` name is warned about.
 """
 
 from __future__ import annotations
@@ -10,25 +15,43 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
-    DotEnvSettingsSource,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from dockfleet.docker_env import DockerEnvSource
+from dockfleet.errors import ConfigError
+from dockfleet.models.container_spec import Bytes
 from dockfleet.models.images import RegistryCredentials, normalize_registry
 from dockfleet.policy_model import SecurityPolicy
+from dockfleet.settings_names import warn_unknown
+from dockfleet.settings_origin import Origin, config_error, origins
+from dockfleet.settings_sources import (
+    ARGUMENT,
+    DOCKER_ENV,
+    ENV,
+    ENV_FILE,
+    SECRETS_DIR,
+    EnvFileSource,
+    EnvSource,
+    NamedSource,
+    secrets_dir_source,
+)
 
 HostName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
 
 
 #: the file `dockfleet up` writes in the state folder: the Redis URL of the fleet it runs
 FLEET_ENV_FILE = "env"
+#: where Docker (swarm, compose) and, by convention, Kubernetes mount secret files
+SECRETS_DIR_DEFAULT = Path("/run/secrets")
 
 
 def _machine_hostname() -> str:
@@ -39,6 +62,11 @@ def default_state_dir() -> Path:
     """Where `dockfleet up` keeps its state: $XDG_STATE_HOME/dockfleet, ~/.local/state/dockfleet."""
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local/state")
     return Path(base) / "dockfleet"
+
+
+def default_secrets_dir() -> Path | None:
+    """`SECRETS_DIR_DEFAULT` where this machine has it; else no secrets folder."""
+    return SECRETS_DIR_DEFAULT if SECRETS_DIR_DEFAULT.is_dir() else None
 
 
 class RetentionSettings(BaseModel):
@@ -69,7 +97,7 @@ class CleanupSettings(BaseModel):
     image_min_age: float = Field(default=24 * 3600.0, ge=0, description="never younger")
     image_high_watermark: float = Field(default=85.0, gt=0, le=100)
     image_low_watermark: float = Field(default=70.0, ge=0, le=100)
-    image_budget_bytes: int | None = Field(default=None, gt=0)
+    image_budget_bytes: Bytes | None = Field(default=None, description="bytes, or 50g")
     #: fnmatch patterns of image references never removed (e.g. "registry:5000/base/*")
     image_pins: list[str] = Field(default_factory=list)
     #: a job object without a lease is reaped after being seen orphaned this long
@@ -90,7 +118,7 @@ class ImageSettings(BaseModel):
     pull_attempts: int = Field(default=3, gt=0, description="tries on transient errors")
     #: an uploaded build context waits in Redis at most this long for its worker
     upload_ttl: int = Field(default=900, gt=0, description="seconds")
-    upload_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    upload_max_bytes: Bytes = Field(default=64 * 1024 * 1024, description="bytes, or 64m")
 
 
 class Settings(BaseSettings):
@@ -166,6 +194,10 @@ class Settings(BaseSettings):
         default_factory=default_state_dir,
         description="where `dockfleet up` keeps Redis data, logs, pids and credentials",
     )
+    secrets_dir: Path | None = Field(
+        default_factory=default_secrets_dir,
+        description="folder of secret files, one per setting (dockfleet_redis_url...)",
+    )
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     cleanup: CleanupSettings = Field(default_factory=CleanupSettings)
     policy: SecurityPolicy = Field(default_factory=SecurityPolicy)
@@ -173,6 +205,56 @@ class Settings(BaseSettings):
     #: registry address -> credentials, used by workers when a call brings none
     #: (env JSON: DOCKFLEET_REGISTRY_AUTH='{"reg:5000": {"username": "u", "password": "p"}}')
     registry_auth: dict[str, RegistryCredentials] = Field(default_factory=dict)
+
+    if not TYPE_CHECKING:
+        # Hidden from mypy, whose pydantic plugin then still checks the keyword arguments.
+        def __init__(self, **values: Any) -> None:
+            """Read the settings; a bad value from the configuration is a `ConfigError`
+            that names its variable (a bad argument stays a `ValidationError`)."""
+            try:
+                super().__init__(**values)
+            except ValidationError as exc:
+                problem = config_error(exc, type(self), type(self).named_sources(values))
+                if problem is None:
+                    raise
+                raise problem from None
+            except SettingsError as exc:  # a source could not be read at all
+                cause = f": {exc.__cause__}" if exc.__cause__ else ""
+                raise ConfigError(f"cannot read the settings ({exc}{cause})") from None
+            self._warn_unknown_names()
+
+    @classmethod
+    def named_sources(
+        cls, init_kwargs: dict[str, Any], init_settings: PydanticBaseSettingsSource | None = None
+    ) -> list[NamedSource]:
+        """Where settings are read, first first: arguments, ``DOCKFLEET_*``, Docker's own
+        variables (`docker_env`), the fleet `dockfleet up` runs (its env file), the
+        secrets folder.
+
+        So after ``dockfleet up`` every command of any shell finds the fleet's Redis,
+        while an explicit ``DOCKFLEET_REDIS_URL`` still wins; a shell set up for the
+        docker CLI (``DOCKER_HOST``...) serves the fleet unless ``DOCKFLEET_*`` say else;
+        and a secret file fills only what nothing else set.
+        """
+        given = init_kwargs.get("state_dir")
+        state_dir = Path(given or os.environ.get("DOCKFLEET_STATE_DIR") or default_state_dir())
+        fleet_env = state_dir / FLEET_ENV_FILE
+        sources = [
+            NamedSource(ARGUMENT, init_settings or InitSettingsSource(cls, init_kwargs)),
+            NamedSource(ENV, EnvSource(cls)),
+            NamedSource(DOCKER_ENV, DockerEnvSource(cls, init_kwargs)),
+            NamedSource(ENV_FILE, EnvFileSource(cls, env_file=fleet_env), str(fleet_env)),
+        ]
+        if "secrets_dir" in init_kwargs:  # None: no secrets folder
+            variable, chosen = "secrets_dir", init_kwargs["secrets_dir"]
+        else:
+            variable = "DOCKFLEET_SECRETS_DIR"
+            chosen = os.environ.get(variable) or default_secrets_dir()
+        if chosen is not None:
+            folder = Path(chosen)
+            source = secrets_dir_source(cls, folder, variable)
+            sources.append(NamedSource(SECRETS_DIR, source, str(folder)))
+        return sources
 
     @classmethod
     def settings_customise_sources(
@@ -183,26 +265,20 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Arguments, then ``DOCKFLEET_*``, then Docker's own variables (`docker_env`),
-        then the fleet `dockfleet up` runs (its env file).
-
-        So after ``dockfleet up`` every command of any shell finds the fleet's Redis,
-        while an explicit ``DOCKFLEET_REDIS_URL`` still wins; and a shell set up for
-        the docker CLI (``DOCKER_HOST``...) serves the fleet unless ``DOCKFLEET_*`` say else.
-        """
+        """The sources of `named_sources`, in their order."""
         init_kwargs = getattr(init_settings, "init_kwargs", {})
-        given = init_kwargs.get("state_dir")
-        state_dir = Path(given or os.environ.get("DOCKFLEET_STATE_DIR") or default_state_dir())
-        fleet_env = DotEnvSettingsSource(settings_cls, env_file=state_dir / FLEET_ENV_FILE)
-        docker_env = DockerEnvSource(settings_cls, init_kwargs)
-        return (
-            init_settings,
-            env_settings,
-            docker_env,
-            fleet_env,
-            dotenv_settings,
-            file_secret_settings,
-        )
+        return tuple(named.source for named in cls.named_sources(init_kwargs, init_settings))
+
+    @classmethod
+    def origins(cls, **init_kwargs: Any) -> dict[tuple[str, ...], Origin]:
+        """Where each setting of ``Settings(**init_kwargs)`` comes from, by path."""
+        return origins(cls, cls.named_sources(init_kwargs))
+
+    def _warn_unknown_names(self) -> None:
+        warn_unknown(os.environ, type(self))
+        if self.secrets_dir is not None and self.secrets_dir.is_dir():
+            files = [path.name for path in self.secrets_dir.iterdir()]
+            warn_unknown(files, type(self), f"secrets dir {self.secrets_dir}")
 
     @field_validator("api_version")
     @classmethod

@@ -17,6 +17,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from dockfleet.settings import Settings
+from dockfleet.settings_names import PREFIX, leaves
 
 START = "<!-- settings-table:start (python -m dockfleet.settings_table --write README.md) -->"
 END = "<!-- settings-table:end -->"
@@ -25,6 +26,7 @@ END = "<!-- settings-table:end -->"
 MACHINE_DEFAULTS = {
     "DOCKFLEET_HOST_NAME": "this machine's short host name",
     "DOCKFLEET_STATE_DIR": "`$XDG_STATE_HOME/dockfleet`, else `~/.local/state/dockfleet`",
+    "DOCKFLEET_SECRETS_DIR": "`/run/secrets` where it exists, else unset",
 }
 
 #: what a setting is for, where its field says no more than its unit
@@ -51,6 +53,8 @@ DESCRIPTIONS = {
     "DOCKFLEET_WORKER_CONCURRENCY": "tasks a worker runs at once",
     "DOCKFLEET_WORKER_POOL": "`threads` (~57 MB RSS), `prefork` (~155 MB) or `solo`",
     "DOCKFLEET_LOG_FORMAT": "`text`, or `json` lines with event, host and job fields",
+    "DOCKFLEET_SECRETS_DIR": "folder of secret files, one a setting, named like the variable "
+    "(`dockfleet_redis_url`); read last, after the env file",
     "DOCKFLEET_RETENTION__RESULTS_SECONDS": "how long results stay in Redis",
     "DOCKFLEET_RETENTION__LOGS_SECONDS": "how long job logs stay in Redis",
     "DOCKFLEET_RETENTION__STATS_SAMPLES_PER_CONTAINER": "stats history per container",
@@ -61,8 +65,9 @@ DESCRIPTIONS = {
     "DOCKFLEET_CLEANUP__IMAGE_MIN_AGE": "seconds before a fleet image may be removed",
     "DOCKFLEET_CLEANUP__IMAGE_HIGH_WATERMARK": "disk % that starts image eviction",
     "DOCKFLEET_CLEANUP__IMAGE_LOW_WATERMARK": "disk % where eviction stops",
-    "DOCKFLEET_CLEANUP__IMAGE_BUDGET_BYTES": "count image layers against this, not the disk",
-    "DOCKFLEET_CLEANUP__IMAGE_PINS": "image patterns never removed (JSON list)",
+    "DOCKFLEET_CLEANUP__IMAGE_BUDGET_BYTES": "count image layers against this size (bytes, or "
+    "50g), not the disk",
+    "DOCKFLEET_CLEANUP__IMAGE_PINS": "image patterns never removed (`a,b` or a JSON list)",
     "DOCKFLEET_CLEANUP__ORPHAN_GRACE": "seconds before a dead job's objects are reaped",
     "DOCKFLEET_POLICY__ALLOW_PRIVILEGED": "allow privileged containers",
     "DOCKFLEET_POLICY__ALLOW_ROOT": "allow `--user root`",
@@ -78,24 +83,21 @@ DESCRIPTIONS = {
     "DOCKFLEET_IMAGES__PULL_TIMEOUT": "seconds a pull may take",
     "DOCKFLEET_IMAGES__BUILD_TIMEOUT": "seconds a build may take",
     "DOCKFLEET_IMAGES__UPLOAD_TTL": "seconds an uploaded build context waits",
-    "DOCKFLEET_IMAGES__UPLOAD_MAX_BYTES": "largest build context upload",
+    "DOCKFLEET_IMAGES__UPLOAD_MAX_BYTES": "largest build context upload (bytes, or 64m)",
     "DOCKFLEET_REGISTRY_AUTH": "registry -> credentials for workers (JSON)",
 }
 
 
-def rows(
-    model: type[BaseModel] = Settings, prefix: str = "DOCKFLEET_"
-) -> list[tuple[str, str, str]]:
+def rows(model: type[BaseModel] = Settings, prefix: str = PREFIX) -> list[tuple[str, str, str]]:
     """(variable, default, description) of every setting, nested models flattened with __."""
-    found = []
-    for name, field in model.model_fields.items():
-        env = prefix + name.upper()
-        kind = field.annotation
-        if isinstance(kind, type) and issubclass(kind, BaseModel):
-            found += rows(kind, env + "__")
-            continue
-        found.append((env, _default(env, field), DESCRIPTIONS.get(env) or field.description or ""))
-    return found
+    return [
+        (
+            leaf.env,
+            _default(leaf.env, leaf.field),
+            DESCRIPTIONS.get(leaf.env) or leaf.field.description or "",
+        )
+        for leaf in leaves(model, prefix)
+    ]
 
 
 def _default(env: str, field: FieldInfo) -> str:
