@@ -8,6 +8,7 @@ tells "the fleet broke" from "the tests failed".
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import Any, NoReturn
@@ -15,6 +16,7 @@ from typing import Any, NoReturn
 import click
 from pydantic import ValidationError
 
+from dockfleet import settings_names
 from dockfleet.client.fleet import Fleet
 from dockfleet.client.transport import REDIS_FAILURES, fleet_errors
 from dockfleet.errors import FleetError
@@ -30,6 +32,8 @@ class Context:
 
     def __init__(self, redis_url: str | None) -> None:
         self.redis_url_option = redis_url
+        #: what the options give `Settings`, on top of its sources
+        self.overrides: dict[str, Any] = {"redis_url": redis_url} if redis_url else {}
         self.settings = self.read_settings()
         self._fleet: Fleet | None = None
 
@@ -46,10 +50,7 @@ class Context:
 
     def read_settings(self) -> Settings:
         """The settings from the environment, with ``--redis-url`` on top."""
-        overrides: dict[str, Any] = (
-            {"redis_url": self.redis_url_option} if self.redis_url_option else {}
-        )
-        return Settings(**overrides)
+        return Settings(**self.overrides)
 
     @property
     def fleet(self) -> Fleet:
@@ -71,7 +72,7 @@ SECTIONS: dict[str, list[str]] = {
     ],
     "Images": ["images", "pull", "build", "tag", "push", "rmi"],
     "Networks": ["network"],
-    "Fleet": ["hosts", "info", "cleanup", "exporter"],
+    "Fleet": ["hosts", "info", "cleanup", "exporter", "config"],
 }  # fmt: skip
 
 
@@ -143,6 +144,7 @@ def cli(ctx: click.Context, redis_url: str | None) -> None:
 def register_commands() -> None:
     """Import the command modules: each adds its commands to `cli`."""
     from dockfleet.cli import (  # noqa: F401
+        config_cmd,
         containers,
         images,
         jobs,
@@ -158,6 +160,7 @@ def register_commands() -> None:
 def main() -> None:
     """Run the CLI; a failure is one line on stderr and exit 125, never a traceback."""
     register_commands()
+    warnings_as_lines()
     try:
         cli.main(standalone_mode=False, prog_name="dockfleet")
     except click.exceptions.Exit as exc:
@@ -192,6 +195,16 @@ def main() -> None:
         fleet_failed(
             f"internal error: {name}: {_one_line(str(exc))} (DOCKFLEET_DEBUG=1 shows more)"
         )
+
+
+def warnings_as_lines() -> None:
+    """Warnings of the settings (an unknown DOCKFLEET_* name) as ``dockfleet: warning:``
+    lines on stderr, as the CLI says everything else."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("dockfleet: warning: %(message)s"))
+    settings_log = logging.getLogger(settings_names.__name__)
+    settings_log.addHandler(handler)
+    settings_log.propagate = False
 
 
 def fleet_failed(message: str) -> NoReturn:
