@@ -50,9 +50,7 @@ class BenchEnv:
         self.engine.ping()
         self.engine.images.get(IMAGE)
         self.redis.start()
-        self.settings = Settings(
-            redis_url=self.redis.url, heartbeat_interval=1.0, default_timeout=120
-        )
+        self.settings = Settings(redis_url=self.redis.url, default_timeout=120)
         self.fleet = Fleet(self.settings)
 
     # -- what a benchmark asks for --------------------------------------------
@@ -67,7 +65,6 @@ class BenchEnv:
         base = {
             "DOCKFLEET_REDIS_URL": self.redis.url,
             "DOCKFLEET_DOCKER_HOST": self.docker_url,
-            "DOCKFLEET_HEARTBEAT_INTERVAL": "1",
             "DOCKFLEET_MAX_CONTAINERS": "1000",
             "DOCKFLEET_DEFAULT_TIMEOUT": "120",
         }
