@@ -18,7 +18,7 @@ from typing import Any
 
 from celery import Celery
 
-from tests.support.services import REPO, free_port, wait_for
+from tests.support.services import REPO, end_process, free_port, wait_for
 
 USER = "fleet-admin"
 
@@ -53,12 +53,7 @@ class Flower:
             return exc.code, None
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        end_process(self.process, 15)
         self.log_path.unlink(missing_ok=True)
 
 

@@ -58,6 +58,18 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str, interval: flo
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
 
+def end_process(process: subprocess.Popen[bytes] | None, grace: float) -> None:
+    """SIGTERM, `grace` seconds to exit, then SIGKILL: a service of the tests is stopped."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
 class RedisServer:
     def __init__(
         self, password: str | None = None, persistent: bool = False, tls: TlsFiles | None = None
@@ -105,9 +117,7 @@ class RedisServer:
         self.process.wait(10)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
+        end_process(self.process, 10)
         if self.data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
@@ -198,13 +208,7 @@ class DockerDaemon:
         # Its networks' bridges outlive it (dockerd keeps them for a restart): note them
         # now and delete them after, or their routes would use up the host's address space.
         bridges = self._network_bridges()
-        if self.process is not None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        end_process(self.process, 30)
         for bridge in [self.bridge, *bridges]:
             _run(["ip", "link", "delete", bridge], check=False)
         shutil.rmtree(self.data_root, ignore_errors=True)
@@ -270,13 +274,7 @@ class RegistryServer:
         )
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        end_process(self.process, 10)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -346,13 +344,7 @@ class WorkerProcess:
         return [int(pid) for pid in out.stdout.split()]
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # warm shutdown: finish what runs
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        end_process(self.process, 20)  # SIGTERM: a warm shutdown, what runs finishes
         self._remove_pooled_networks()
 
     def _remove_pooled_networks(self) -> None:
@@ -404,13 +396,7 @@ class BeatProcess:
         return self.log().count("Sending due task")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        end_process(self.process, 15)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
