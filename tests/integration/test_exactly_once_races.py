@@ -9,34 +9,21 @@ interleave, a job runs once, is reported once, and its log has each line once.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import docker
-import pytest
 import redis
 
-from dockfleet import Fleet, JobHandle, JobSpec, keys
-from dockfleet.policy_model import SecurityPolicy
+from dockfleet import Fleet, keys
 from dockfleet.queues import SHARED_QUEUE, TaskNames
 from dockfleet.store.broker_messages import UNACKED_KEY
-from dockfleet.store.log_entries import is_end
-from tests.conftest import (
-    LOCAL_DOCKER,
-    TEST_IMAGE,
-    Host,
-    random_name,
-    remove_host_objects,
-    worker_env,
-)
+from tests.conftest import LOCAL_DOCKER, Host, random_name, remove_host_objects
 from tests.support.events import EventRecorder
 from tests.support.faulty_engine import faulty_engine
 from tests.support.services import WorkerProcess, wait_for
+from tests.support.worker_hosts import WorkerHost, bare_host, counting, log_lines, pid
 from worker.ops.slots import LOCK_TTL_SECONDS
 
 LEASE_SECONDS = 3
@@ -44,87 +31,10 @@ LEASE_SECONDS = 3
 TASK_OVER = re.compile(r"Task dockfleet\.jobs\.run\[[^]]+\] (succeeded|ignored|raised)")
 
 
-@dataclass
-class RaceHost:
-    """A host of the test whose workers it pauses, kills and starts."""
-
-    host: Host
-    env: dict[str, str]
-    redis_url: str
-    client: redis.Redis
-    paused: set[int] = field(default_factory=set)
-
-    @property
-    def name(self) -> str:
-        return self.host.name
-
-    def start_worker(self, docker_url: str = LOCAL_DOCKER, **extra: str) -> WorkerProcess:
-        env = {**self.env, "DOCKFLEET_DOCKER_HOST": docker_url, **extra}
-        worker = WorkerProcess(self.name, env, index=len(self.host.workers))
-        self.host.workers.append(worker.start())
-        worker.wait_ready(self.redis_url)
-        return worker
-
-    def pause(self, worker: WorkerProcess) -> None:
-        os.kill(pid(worker), signal.SIGSTOP)
-        self.paused.add(pid(worker))
-
-    def resume(self, worker: WorkerProcess) -> None:
-        os.kill(pid(worker), signal.SIGCONT)
-        self.paused.discard(pid(worker))
-
-    def job(self, script: str, code: int = 0) -> JobSpec:
-        return JobSpec.model_validate(
-            {
-                "container": {"image": TEST_IMAGE, "cmd": ["sh", "-c", f"{script}; exit {code}"]},
-                "host": self.name,
-            }
-        )
-
-    def holder_pid(self, job_id: str) -> int | None:
-        """The pid of the worker holding the job's lease now (its token: host/pid/tag)."""
-        token = self.client.get(keys.job_lease(job_id))
-        return int(str(token).split("/")[1]) if token else None
-
-    def ends(self, job_id: str) -> int:
-        """How many end-of-job entries the job's log stream holds (each is one report)."""
-        entries = self.client.xrange(keys.job_log(job_id))
-        return sum(1 for _, fields in entries if is_end(fields))
-
-
-def pid(worker: WorkerProcess) -> int:
-    assert worker.process is not None
-    return worker.process.pid
-
-
-@pytest.fixture
-def race(
-    redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
-) -> Iterator[RaceHost]:
-    env = worker_env(
-        redis_url,
-        LOCAL_DOCKER,
-        policy,
-        DOCKFLEET_JOB_LEASE_SECONDS=str(LEASE_SECONDS),
-        DOCKFLEET_WORKER_CONCURRENCY="4",
-    )
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    race = RaceHost(Host(random_name("tr"), LOCAL_DOCKER, local_engine), env, redis_url, client)
-    yield race
-    for paused in race.paused:
-        os.kill(paused, signal.SIGCONT)  # a stopped process cannot take its SIGTERM
-    for worker in race.host.workers:
-        worker.stop()
-    remove_host_objects(race.host)
-    client.close()
-
-
-def counting(lines: int, every: float) -> str:
-    return f"for i in $(seq 1 {lines}); do echo line-$i; sleep {every}; done"
-
-
-def log_lines(handle: JobHandle) -> list[str]:
-    return [line.line for line in handle.logs(follow=False)]
+#: a host whose workers each test starts, pauses and kills; short leases
+race = bare_host(
+    "tr", DOCKFLEET_JOB_LEASE_SECONDS=str(LEASE_SECONDS), DOCKFLEET_WORKER_CONCURRENCY="4"
+)
 
 
 def recorder_for(engine: docker.DockerClient, host: str) -> EventRecorder:
@@ -146,14 +56,12 @@ def most_running_at_once(events: list[dict[str, Any]]) -> int:
 
 
 def test_a_worker_woken_while_its_adopter_runs_the_job_adds_no_line_and_no_report(
-    fleet: Fleet, local_engine: docker.DockerClient, race: RaceHost
+    fleet: Fleet, local_engine: docker.DockerClient, race: WorkerHost
 ) -> None:
     # Given a job running on a worker that is then paused past its lease
     first = race.start_worker()
     with recorder_for(local_engine, race.name) as recorder:
-        handle = fleet.run_job(race.job(counting(24, 0.3), code=3))
-        wait_for(lambda: len(log_lines(handle)) >= 3, 30, "the first lines")
-        race.pause(first)
+        handle = race.pause_mid_job(fleet, first, race.job(counting(24, 0.3), code=3), lines=3)
 
         # When a second worker adopts the job, and the first wakes up while it runs
         second = race.start_worker()
@@ -172,14 +80,12 @@ def test_a_worker_woken_while_its_adopter_runs_the_job_adds_no_line_and_no_repor
 
 
 def test_a_worker_woken_after_its_adopter_reported_the_job_changes_nothing(
-    fleet: Fleet, local_engine: docker.DockerClient, race: RaceHost
+    fleet: Fleet, local_engine: docker.DockerClient, race: WorkerHost
 ) -> None:
     # Given a job whose worker is paused past its lease; its container exits meanwhile
     first = race.start_worker()
     with recorder_for(local_engine, race.name) as recorder:
-        handle = fleet.run_job(race.job(counting(8, 0.2), code=5))
-        wait_for(lambda: len(log_lines(handle)) >= 1, 30, "the first line")
-        race.pause(first)
+        handle = race.pause_mid_job(fleet, first, race.job(counting(8, 0.2), code=5), lines=1)
         name = f"dfj-{handle.id}"
         wait_for(lambda: local_engine.containers.get(name).status == "exited", 30, "the job's exit")
 
@@ -212,7 +118,7 @@ def in_flight(client: redis.Redis, task_id: str) -> bool:
 
 
 def test_a_running_job_redelivered_to_another_host_does_not_run_there(
-    fleet: Fleet, local_engine: docker.DockerClient, race: RaceHost
+    fleet: Fleet, local_engine: docker.DockerClient, race: WorkerHost
 ) -> None:
     # Given a job running on host X, whose worker is paused past its lease, and a worker of
     # another host Y that takes shared jobs
@@ -221,9 +127,7 @@ def test_a_running_job_redelivered_to_another_host_does_not_run_there(
     race.host.workers.append(other)
     other.wait_ready(race.redis_url)
     with EventRecorder(local_engine, {"label": "dockfleet.managed=true"}) as recorder:
-        handle = fleet.run_job(race.job(counting(10, 0.3), code=2))
-        wait_for(lambda: len(log_lines(handle)) >= 2, 30, "the first lines")
-        race.pause(first)
+        handle = race.pause_mid_job(fleet, first, race.job(counting(10, 0.3), code=2), lines=2)
         time.sleep(LEASE_SECONDS + 1)
         assert not race.client.exists(keys.job_lease(handle.id))
 
@@ -255,7 +159,7 @@ def test_a_running_job_redelivered_to_another_host_does_not_run_there(
 
 
 def test_a_worker_that_dies_holding_the_slot_lock_frees_it_within_its_short_ttl(
-    fleet: Fleet, local_engine: docker.DockerClient, race: RaceHost
+    fleet: Fleet, local_engine: docker.DockerClient, race: WorkerHost
 ) -> None:
     with (
         faulty_engine(LOCAL_DOCKER, faults=0) as proxy,
@@ -287,7 +191,7 @@ def test_a_worker_that_dies_holding_the_slot_lock_frees_it_within_its_short_ttl(
 
 
 def test_a_job_waits_its_turn_behind_a_slow_create_instead_of_failing(
-    fleet: Fleet, local_engine: docker.DockerClient, race: RaceHost
+    fleet: Fleet, local_engine: docker.DockerClient, race: WorkerHost
 ) -> None:
     with (
         faulty_engine(LOCAL_DOCKER, faults=0) as proxy,
@@ -316,7 +220,7 @@ def test_a_job_waits_its_turn_behind_a_slow_create_instead_of_failing(
 
 
 def test_a_worker_paused_past_the_slot_lock_counts_again_and_keeps_max_containers(
-    fleet: Fleet, local_engine: docker.DockerClient, race: RaceHost
+    fleet: Fleet, local_engine: docker.DockerClient, race: WorkerHost
 ) -> None:
     one_slot = {"DOCKFLEET_MAX_CONTAINERS": "1", "DOCKFLEET_JOB_LEASE_SECONDS": "60"}
     with (

@@ -6,58 +6,26 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import docker
-import pytest
 
-from dockfleet import Fleet, JobHandle, JobSpec
-from dockfleet.policy_model import SecurityPolicy
-from tests.conftest import (
-    LOCAL_DOCKER,
-    TEST_IMAGE,
-    Host,
-    random_name,
-    remove_host_objects,
-    worker_env,
-)
-from tests.support.services import WorkerProcess, wait_for
+from dockfleet import Fleet, JobHandle
+from tests.support.services import wait_for
+from tests.support.worker_hosts import WorkerHost, bare_host, counting, log_lines
 
 LINES = 12
 
 
-def counting_job(host: str, code: int) -> JobSpec:
-    script = f"for i in $(seq 1 {LINES}); do echo line-$i; sleep 0.25; done; exit {code}"
-    return JobSpec.model_validate(
-        {"container": {"image": TEST_IMAGE, "cmd": ["sh", "-c", script]}, "host": host}
-    )
+#: a host whose workers the test may kill; short leases so adoption comes quickly
+crash_host = bare_host("tc", DOCKFLEET_JOB_LEASE_SECONDS="3", DOCKFLEET_WORKER_CONCURRENCY="6")
 
 
-@pytest.fixture
-def crash_host(
-    redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
-) -> Iterator[tuple[Host, dict[str, str]]]:
-    """A host whose workers the test may kill; short leases so adoption comes quickly."""
-    env = worker_env(
-        redis_url,
-        LOCAL_DOCKER,
-        policy,
-        DOCKFLEET_JOB_LEASE_SECONDS="3",
-        DOCKFLEET_WORKER_CONCURRENCY="6",
-    )
-    host = Host(random_name("tc"), LOCAL_DOCKER, local_engine)
-    yield host, env
-    for worker in host.workers:
-        worker.stop()
-    remove_host_objects(host)
-
-
-def start_worker(host: Host, env: dict[str, str], redis_url: str, *args: str) -> WorkerProcess:
-    worker = WorkerProcess(host.name, env, index=len(host.workers), extra_args=list(args))
-    host.workers.append(worker.start())
-    worker.wait_ready(redis_url)
-    return worker
+def run_jobs(fleet: Fleet, host: WorkerHost, codes: list[int]) -> list[JobHandle]:
+    """A job per exit code, each printing line-1 .. line-12; once each has started."""
+    handles = [fleet.run_job(host.job(counting(LINES, 0.25), code)) for code in codes]
+    wait_running(fleet, handles)
+    return handles
 
 
 def wait_running(fleet: Fleet, handles: list[JobHandle]) -> None:
@@ -73,17 +41,16 @@ def assert_reported_once_in_full(
     handles: list[JobHandle],
     codes: list[int],
     engine: docker.DockerClient,
-    host: Host,
+    host: str,
     since: datetime,
 ) -> None:
     results = [h.wait(timeout=90) for h in handles]
     assert [r.exit_code for r in results] == codes
     assert [r.status for r in results] == ["succeeded" if c == 0 else "failed" for c in codes]
     for handle in handles:
-        lines = [ln.line for ln in handle.logs(follow=False)]
-        assert lines == [f"line-{i}" for i in range(1, LINES + 1)], handle.id
+        assert log_lines(handle) == [f"line-{i}" for i in range(1, LINES + 1)], handle.id
     # No job container left, and none ever made twice
-    selector = {"label": f"dockfleet.host={host.name}"}
+    selector = {"label": f"dockfleet.host={host}"}
     assert engine.containers.list(all=True, filters=selector) == []
     events = engine.events(
         since=since,
@@ -96,43 +63,34 @@ def assert_reported_once_in_full(
 
 
 def test_killing_the_whole_worker_mid_job_loses_and_duplicates_nothing(
-    fleet: Fleet,
-    redis_url: str,
-    local_engine: docker.DockerClient,
-    crash_host: tuple[Host, dict[str, str]],
+    fleet: Fleet, local_engine: docker.DockerClient, crash_host: WorkerHost
 ) -> None:
     # Given five jobs running on a host
-    host, env = crash_host
     since = datetime.now(UTC)
-    first = start_worker(host, env, redis_url)
+    first = crash_host.start_worker()
     codes = [0, 1, 2, 3, 4]
-    handles = [fleet.run_job(counting_job(host.name, code)) for code in codes]
-    wait_running(fleet, handles)
+    handles = run_jobs(fleet, crash_host, codes)
 
     # When its worker is killed with SIGKILL, and a new worker comes up for the host
     first.kill()
     time.sleep(1)
-    start_worker(host, env, redis_url)
+    crash_host.start_worker()
 
     # Then every job is adopted and reports once, with its true exit code and full log
-    assert_reported_once_in_full(handles, codes, local_engine, host, since)
+    assert_reported_once_in_full(handles, codes, local_engine, crash_host.name, since)
     assert all(h.result is not None and h.result.adopted for h in handles)
 
 
 def test_killing_a_prefork_pool_child_mid_job_loses_and_duplicates_nothing(
-    fleet: Fleet,
-    redis_url: str,
-    local_engine: docker.DockerClient,
-    crash_host: tuple[Host, dict[str, str]],
+    fleet: Fleet, local_engine: docker.DockerClient, crash_host: WorkerHost
 ) -> None:
     # Given a prefork worker running two jobs, one per pool child
-    host, env = crash_host
     since = datetime.now(UTC)
-    prefork = {**env, "DOCKFLEET_WORKER_POOL": "prefork", "DOCKFLEET_WORKER_CONCURRENCY": "2"}
-    worker = start_worker(host, prefork, redis_url)
+    worker = crash_host.start_worker(
+        DOCKFLEET_WORKER_POOL="prefork", DOCKFLEET_WORKER_CONCURRENCY="2"
+    )
     codes = [0, 7]
-    handles = [fleet.run_job(counting_job(host.name, code)) for code in codes]
-    wait_running(fleet, handles)
+    handles = run_jobs(fleet, crash_host, codes)
 
     # When one pool child is killed with SIGKILL (the main process lives on)
     children = worker.children()
@@ -140,4 +98,4 @@ def test_killing_a_prefork_pool_child_mid_job_loses_and_duplicates_nothing(
     os.kill(children[0], signal.SIGKILL)
 
     # Then both jobs still report once, in full
-    assert_reported_once_in_full(handles, codes, local_engine, host, since)
+    assert_reported_once_in_full(handles, codes, local_engine, crash_host.name, since)
