@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import docker
 import pytest
@@ -161,6 +162,23 @@ def running_host(
         remove_host_objects(host)
 
 
+def local_host(
+    prefix: str, *, scope: Literal["session", "module"] = "module", workers: int = 1, **env: str
+) -> Any:
+    """A fixture: a host of the test fleet on the local engine, served by `workers` workers
+    with the tests' settings and `env`; stopped and cleaned up when its scope ends.
+    Assign it to the fixture's name: ``narrow_host = local_host("tn", ...)``."""
+
+    @pytest.fixture(scope=scope)
+    def host(
+        redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
+    ) -> Iterator[Host]:
+        with running_host(prefix, redis_url, policy, local_engine, workers=workers, **env) as made:
+            yield made
+
+    return host
+
+
 def remove_host_objects(host: Host) -> None:
     selector = {"label": f"dockfleet.host={host.name}"}
     for container in host.engine.containers.list(all=True, filters=selector):
@@ -171,13 +189,8 @@ def remove_host_objects(host: Host) -> None:
         host.engine.images.remove(image.id, force=True)
 
 
-@pytest.fixture(scope="session")
-def host_a(
-    redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
-) -> Iterator[Host]:
-    """The local engine, served by one worker."""
-    with running_host("ta", redis_url, policy, local_engine, DOCKFLEET_MAX_CONTAINERS="20") as host:
-        yield host
+#: the local engine, served by one worker
+host_a = local_host("ta", scope="session", DOCKFLEET_MAX_CONTAINERS="20")
 
 
 @pytest.fixture(scope="session")
@@ -199,40 +212,26 @@ def host_b(redis_url: str, engine_b: DockerDaemon, policy: SecurityPolicy) -> It
     engine.close()
 
 
-@pytest.fixture(scope="session")
-def limited_host(
-    redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
-) -> Iterator[Host]:
-    """The local engine as a host of max_containers=2, served by two worker processes."""
-    with running_host(
-        "tl", redis_url, policy, local_engine, workers=2, DOCKFLEET_MAX_CONTAINERS="2"
-    ) as host:
-        yield host
+#: the local engine as a host of max_containers=2, served by two worker processes
+limited_host = local_host("tl", scope="session", workers=2, DOCKFLEET_MAX_CONTAINERS="2")
 
 
 #: the short ages of the maintenance host (seconds), so tests need not wait long
 MAINTENANCE_GRACE = 3.0
 
 
-@pytest.fixture(scope="session")
-def maintenance_host(
-    redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
-) -> Iterator[Host]:
-    """The local engine under its own name, with short cleanup/reconcile ages and a tiny
-    image budget (so any eligible image is evicted), and the pin ``pinned-*``."""
-    with running_host(
-        "tm",
-        redis_url,
-        policy,
-        local_engine,
-        DOCKFLEET_CLEANUP__CONTAINER_GRACE=str(MAINTENANCE_GRACE),
-        DOCKFLEET_CLEANUP__NETWORK_GRACE=str(MAINTENANCE_GRACE),
-        DOCKFLEET_CLEANUP__ORPHAN_GRACE=str(MAINTENANCE_GRACE),
-        DOCKFLEET_CLEANUP__IMAGE_MIN_AGE="3600",
-        DOCKFLEET_CLEANUP__IMAGE_BUDGET_BYTES="1",
-        DOCKFLEET_CLEANUP__IMAGE_PINS='["dockfleet-test-pinned-*"]',
-    ) as host:
-        yield host
+#: the local engine under its own name, with short cleanup/reconcile ages and a tiny
+#: image budget (so any eligible image is evicted), and the pin ``pinned-*``
+maintenance_host = local_host(
+    "tm",
+    scope="session",
+    DOCKFLEET_CLEANUP__CONTAINER_GRACE=str(MAINTENANCE_GRACE),
+    DOCKFLEET_CLEANUP__NETWORK_GRACE=str(MAINTENANCE_GRACE),
+    DOCKFLEET_CLEANUP__ORPHAN_GRACE=str(MAINTENANCE_GRACE),
+    DOCKFLEET_CLEANUP__IMAGE_MIN_AGE="3600",
+    DOCKFLEET_CLEANUP__IMAGE_BUDGET_BYTES="1",
+    DOCKFLEET_CLEANUP__IMAGE_PINS='["dockfleet-test-pinned-*"]',
+)
 
 
 @pytest.fixture(scope="session")

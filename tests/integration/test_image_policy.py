@@ -3,47 +3,27 @@ produce only allowed, unpinned names from allowed bases (messages that skip the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import docker
 import pytest
 
 from dockfleet import BuildOptions, Fleet, PolicyViolation
 from dockfleet.client.uploads import upload
 from dockfleet.models import BuildContext
-from dockfleet.policy_model import SecurityPolicy
 from dockfleet.queues import TaskNames, host_queue
-from tests.conftest import TEST_IMAGE, Host, running_host
+from tests.conftest import TEST_IMAGE, Host, local_host
 from tests.support.planting import tar_of
 
 pytestmark = pytest.mark.engine
 ALLOWED = '["dft-allowed/*", "busybox:local"]'
 
 
-@pytest.fixture(scope="module")
-def strict_host(
-    redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
-) -> Iterator[Host]:
-    """A host with an image allow-list and a pin; builds allowed."""
-    with running_host(
-        "ti",
-        redis_url,
-        policy,
-        local_engine,
-        DOCKFLEET_POLICY__ALLOWED_IMAGES=ALLOWED,
-        DOCKFLEET_CLEANUP__IMAGE_PINS='["dft-allowed/base:*"]',
-    ) as host:
-        yield host
-
-
-@pytest.fixture(scope="module")
-def no_build_host(
-    redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
-) -> Iterator[Host]:
-    with running_host(
-        "tn", redis_url, policy, local_engine, DOCKFLEET_POLICY__ALLOW_BUILDS="false"
-    ) as host:
-        yield host
+#: a host with an image allow-list and a pin; builds allowed
+strict_host = local_host(
+    "ti",
+    DOCKFLEET_POLICY__ALLOWED_IMAGES=ALLOWED,
+    DOCKFLEET_CLEANUP__IMAGE_PINS='["dft-allowed/base:*"]',
+)
+no_build_host = local_host("tn", DOCKFLEET_POLICY__ALLOW_BUILDS="false")
 
 
 def build_message(fleet: Fleet, host: Host, dockerfile: str, tags: list[str]) -> None:

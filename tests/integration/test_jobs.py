@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -21,9 +20,8 @@ from dockfleet import (
     JobSpec,
     ServiceSpec,
 )
-from dockfleet.policy_model import SecurityPolicy
 from dockfleet.queues import host_queue
-from tests.conftest import TEST_IMAGE, Host, running_host
+from tests.conftest import TEST_IMAGE, Host, local_host
 from tests.support.events import EventRecorder
 
 DOCKFLEET = str(Path(sys.executable).with_name("dockfleet"))
@@ -249,15 +247,8 @@ def test_canceling_a_queued_job_means_it_never_starts(
     assert handle.result is not None and handle.result.status == "canceled"
 
 
-@pytest.fixture(scope="module")
-def narrow_host(
-    redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
-) -> Iterator[Host]:
-    """One worker with concurrency 2."""
-    with running_host(
-        "tn", redis_url, policy, local_engine, DOCKFLEET_WORKER_CONCURRENCY="2"
-    ) as host:
-        yield host
+#: one worker with concurrency 2
+narrow_host = local_host("tn", DOCKFLEET_WORKER_CONCURRENCY="2")
 
 
 def test_thirty_jobs_at_once_to_a_worker_of_concurrency_two_all_finish_none_lost(

@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import docker
 import pytest
 
 from dockfleet import ContainerConfig, Fleet, JobSpec
 from dockfleet.models import ServiceSpec
-from dockfleet.policy_model import SecurityPolicy
-from tests.conftest import TEST_IMAGE, Host, running_host
+from tests.conftest import TEST_IMAGE, Host, local_host
 from tests.support.services import wait_for
 
 pytestmark = pytest.mark.engine
 
 
-@pytest.fixture(scope="module")
-def json_host(
-    redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
-) -> Iterator[Host]:
-    with running_host("tj", redis_url, policy, local_engine, DOCKFLEET_LOG_FORMAT="json") as host:
-        yield host
+json_host = local_host("tj", DOCKFLEET_LOG_FORMAT="json")
 
 
 def read_json_log(host: Host) -> list[dict[str, Any]]:
