@@ -25,6 +25,9 @@ from worker.process.periodic import Periodic
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
+#: the two events of a change in the engine's answer: name, text, level
+_HOST_UP = ("host.up", "Docker host {host} is up (engine {docker_version})", logging.INFO)
+_HOST_DOWN = ("host.down", "Docker host {host} is down: {reason}", logging.WARNING)
 
 
 class Heartbeat:
@@ -87,26 +90,18 @@ class Heartbeat:
 
     def _report_change(self, info: SystemInfo | None) -> None:
         """Log host.down / host.up when the engine's answer changes (and host.up at start)."""
-        host = self.rt.host
-        if info is not None:
-            event(
-                log,
-                "host.up",
-                "Docker host {host} is up (engine {docker_version})",
-                host=host,
-                worker=self.worker_name,
-                docker_version=info.docker_version,
-            )
-        else:
-            event(
-                log,
-                "host.down",
-                "Docker host {host} is down: {reason}",
-                level=logging.WARNING,
-                host=host,
-                worker=self.worker_name,
-                reason=self.down_reason,
-            )
+        name, template, level = _HOST_UP if info is not None else _HOST_DOWN
+        event(
+            log,
+            name,
+            template,
+            level=level,
+            host=self.rt.host,
+            worker=self.worker_name,
+            # a None field is left out: host.up names the version, host.down the reason
+            docker_version=info.docker_version if info is not None else None,
+            reason=self.down_reason if info is None else None,
+        )
 
 
 def _why_down(exc: BaseException, host: str) -> str:
