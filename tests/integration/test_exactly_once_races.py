@@ -11,17 +11,19 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import docker
 import redis
 
-from dockfleet import Fleet, keys
+from dockfleet import Fleet, JobHandle, keys
 from dockfleet.queues import SHARED_QUEUE, TaskNames
 from dockfleet.store.broker_messages import UNACKED_KEY
 from tests.conftest import LOCAL_DOCKER, Host, random_name, remove_host_objects
 from tests.support.events import EventRecorder
-from tests.support.faulty_engine import faulty_engine
+from tests.support.faulty_engine import FaultyEngine, faulty_engine
 from tests.support.services import WorkerProcess, wait_for
 from tests.support.worker_hosts import WorkerHost, bare_host, counting, log_lines, pid
 from worker.ops.slots import LOCK_TTL_SECONDS
@@ -39,6 +41,28 @@ race = bare_host(
 
 def recorder_for(engine: docker.DockerClient, host: str) -> EventRecorder:
     return EventRecorder(engine, {"label": f"dockfleet.host={host}"})
+
+
+@contextmanager
+def engine_holding_creates(
+    engine: docker.DockerClient, race: WorkerHost
+) -> Iterator[tuple[FaultyEngine, EventRecorder]]:
+    """A proxy before the local engine that holds a container create when asked, and a
+    recorder of the host's container events."""
+    with faulty_engine(LOCAL_DOCKER, faults=0) as proxy, recorder_for(engine, race.name) as seen:
+        yield proxy, seen
+
+
+def held_create(
+    fleet: Fleet, race: WorkerHost, proxy: FaultyEngine, **settings: str
+) -> tuple[WorkerProcess, JobHandle]:
+    """A worker on `proxy` and its job ``echo one``, once the job's create is held there
+    (the worker holds the host's slot lock meanwhile)."""
+    worker = race.start_worker(proxy.url, **settings)
+    proxy.hold_next_create()
+    handle = fleet.run_job(race.job("echo one"))
+    assert proxy.wait_holding(30)
+    return worker, handle
 
 
 def most_running_at_once(events: list[dict[str, Any]]) -> int:
@@ -59,9 +83,8 @@ def test_a_worker_woken_while_its_adopter_runs_the_job_adds_no_line_and_no_repor
     fleet: Fleet, local_engine: docker.DockerClient, race: WorkerHost
 ) -> None:
     # Given a job running on a worker that is then paused past its lease
-    first = race.start_worker()
     with recorder_for(local_engine, race.name) as recorder:
-        handle = race.pause_mid_job(fleet, first, race.job(counting(24, 0.3), code=3), lines=3)
+        first, handle = race.pause_mid_job(fleet, race.job(counting(24, 0.3), code=3), lines=3)
 
         # When a second worker adopts the job, and the first wakes up while it runs
         second = race.start_worker()
@@ -83,9 +106,8 @@ def test_a_worker_woken_after_its_adopter_reported_the_job_changes_nothing(
     fleet: Fleet, local_engine: docker.DockerClient, race: WorkerHost
 ) -> None:
     # Given a job whose worker is paused past its lease; its container exits meanwhile
-    first = race.start_worker()
     with recorder_for(local_engine, race.name) as recorder:
-        handle = race.pause_mid_job(fleet, first, race.job(counting(8, 0.2), code=5), lines=1)
+        first, handle = race.pause_mid_job(fleet, race.job(counting(8, 0.2), code=5), lines=1)
         name = f"dfj-{handle.id}"
         wait_for(lambda: local_engine.containers.get(name).status == "exited", 30, "the job's exit")
 
@@ -122,12 +144,11 @@ def test_a_running_job_redelivered_to_another_host_does_not_run_there(
 ) -> None:
     # Given a job running on host X, whose worker is paused past its lease, and a worker of
     # another host Y that takes shared jobs
-    first = race.start_worker()
     other = WorkerProcess(random_name("ty"), race.env).start()
     race.host.workers.append(other)
     other.wait_ready(race.redis_url)
     with EventRecorder(local_engine, {"label": "dockfleet.managed=true"}) as recorder:
-        handle = race.pause_mid_job(fleet, first, race.job(counting(10, 0.3), code=2), lines=2)
+        first, handle = race.pause_mid_job(fleet, race.job(counting(10, 0.3), code=2), lines=2)
         time.sleep(LEASE_SECONDS + 1)
         assert not race.client.exists(keys.job_lease(handle.id))
 
@@ -161,15 +182,9 @@ def test_a_running_job_redelivered_to_another_host_does_not_run_there(
 def test_a_worker_that_dies_holding_the_slot_lock_frees_it_within_its_short_ttl(
     fleet: Fleet, local_engine: docker.DockerClient, race: WorkerHost
 ) -> None:
-    with (
-        faulty_engine(LOCAL_DOCKER, faults=0) as proxy,
-        recorder_for(local_engine, race.name) as recorder,
-    ):
+    with engine_holding_creates(local_engine, race) as (proxy, recorder):
         # Given a worker that holds the host's slot lock, its create stuck in the engine
-        holder = race.start_worker(proxy.url)
-        proxy.hold_next_create()
-        stuck = fleet.run_job(race.job("echo one"))
-        assert proxy.wait_holding(30)
+        holder, stuck = held_create(fleet, race, proxy)
         assert race.client.exists(keys.host_slots_lock(race.name))
 
         # When that worker dies, and another job comes to the host
@@ -193,15 +208,9 @@ def test_a_worker_that_dies_holding_the_slot_lock_frees_it_within_its_short_ttl(
 def test_a_job_waits_its_turn_behind_a_slow_create_instead_of_failing(
     fleet: Fleet, local_engine: docker.DockerClient, race: WorkerHost
 ) -> None:
-    with (
-        faulty_engine(LOCAL_DOCKER, faults=0) as proxy,
-        recorder_for(local_engine, race.name) as recorder,
-    ):
+    with engine_holding_creates(local_engine, race) as (proxy, recorder):
         # Given a create that the engine takes longer than the slot lock's TTL to answer
-        race.start_worker(proxy.url, DOCKFLEET_DEFAULT_TIMEOUT="60")
-        proxy.hold_next_create()
-        first = fleet.run_job(race.job("echo one"))
-        assert proxy.wait_holding(30)
+        _, first = held_create(fleet, race, proxy, DOCKFLEET_DEFAULT_TIMEOUT="60")
         held = time.monotonic()
 
         # When another job comes to the host, on a worker whose operations time out sooner
@@ -223,15 +232,9 @@ def test_a_worker_paused_past_the_slot_lock_counts_again_and_keeps_max_container
     fleet: Fleet, local_engine: docker.DockerClient, race: WorkerHost
 ) -> None:
     one_slot = {"DOCKFLEET_MAX_CONTAINERS": "1", "DOCKFLEET_JOB_LEASE_SECONDS": "60"}
-    with (
-        faulty_engine(LOCAL_DOCKER, faults=0) as proxy,
-        recorder_for(local_engine, race.name) as recorder,
-    ):
+    with engine_holding_creates(local_engine, race) as (proxy, recorder):
         # Given a host with one slot, and a worker paused in its create, holding the lock
-        paused = race.start_worker(proxy.url, DOCKFLEET_DEFAULT_TIMEOUT="60", **one_slot)
-        proxy.hold_next_create()
-        first = fleet.run_job(race.job("echo one"))
-        assert proxy.wait_holding(30)
+        paused, first = held_create(fleet, race, proxy, DOCKFLEET_DEFAULT_TIMEOUT="60", **one_slot)
         race.pause(paused)
 
         # When the lock lapses and another worker creates and starts a job in the one slot

@@ -73,13 +73,15 @@ class WorkerHost:
         )
 
     def pause_mid_job(
-        self, fleet: Fleet, worker: WorkerProcess, spec: JobSpec, lines: int
-    ) -> JobHandle:
-        """Run `spec`'s job; once its log has `lines` lines, pause `worker` (its runner)."""
+        self, fleet: Fleet, spec: JobSpec, lines: int
+    ) -> tuple[WorkerProcess, JobHandle]:
+        """Start a worker and run `spec`'s job on it; once the job's log has `lines` lines,
+        pause that worker. The worker and the job."""
+        worker = self.start_worker()
         handle = fleet.run_job(spec)
         wait_for(lambda: len(log_lines(handle)) >= lines, 30, f"the job's first {lines} lines")
         self.pause(worker)
-        return handle
+        return worker, handle
 
     def holder_pid(self, job_id: str) -> int | None:
         """The pid of the worker holding the job's lease now (its token: host/pid/tag)."""
