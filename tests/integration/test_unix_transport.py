@@ -162,3 +162,16 @@ def test_an_engine_that_does_not_answer_in_time_is_busy(silent_engine: str) -> N
     with pytest.raises(EngineBusy, match="did not answer in time"):
         system.ping(client, "ci-1")
     client.close()
+
+
+def test_a_chunked_answer_is_read_whole(clients: tuple[LightAPIClient, docker.APIClient]) -> None:
+    # Go's server sends a body over 4 KiB chunked: a container with large labels
+    light, plain = clients
+    labels = {TEST_LABEL: "true", **{f"dockfleet.test.pad{i}": "x" * 200 for i in range(40)}}
+    made = light.create_container(TEST_IMAGE, ["true"], labels=labels)
+    try:
+        answer = light.get(f"{light.base_url}/v1.41/containers/{made['Id']}/json")
+        assert answer.headers.get("Transfer-Encoding") == "chunked"
+        assert light.inspect_container(made["Id"]) == plain.inspect_container(made["Id"])
+    finally:
+        light.remove_container(made["Id"], force=True)

@@ -9,8 +9,9 @@ both below docker-py, so that its request building, its JSON and its errors
 stay exactly as they are:
 
 - `LightAPIClient` sends every call that streams nothing (no ``stream=True``,
-  a body that is bytes or text) with `http.client` on a kept-alive unix socket
-  and hands docker-py a real `requests.Response`: ~4× less CPU a call.
+  a body that is bytes or text) as one HTTP/1.1 exchange (`http11`) on a
+  kept-alive unix socket and hands docker-py a real `requests.Response`:
+  ~0.1 ms of CPU a call on the transport instead of ~1.5 ms.
   Streams (logs, events, pulls, builds, attach, archives) keep requests.
 - `SharedUnixPoolAdapter`: for those streams, one urllib3 pool per socket.
   docker-py's `UnixHTTPAdapter` keys its pools by the whole request URL, so
@@ -22,7 +23,6 @@ so `worker.engine.errors` translates both paths alike.
 
 from __future__ import annotations
 
-import http.client
 import select
 import socket
 import threading
@@ -35,6 +35,8 @@ from docker.transport import UnixHTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 
+from worker.engine import http11
+
 _ONE_POOL = "http+docker://localhost"
 #: idle connections kept per socket; more threads than this open and close their own
 MAX_IDLE = 16
@@ -45,32 +47,34 @@ class SharedUnixPoolAdapter(UnixHTTPAdapter):
         return super().get_connection(_ONE_POOL, proxies)
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, socket_path: str, timeout: float | None) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.socket_path = socket_path
+class _UnixConnection:
+    """One kept-alive connection to the engine's socket."""
 
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
+    def __init__(self, socket_path: str) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            sock.connect(self.socket_path)
+            self.sock.connect(socket_path)
         except OSError:
-            sock.close()
+            self.sock.close()
             raise
-        self.sock = sock
+        self.stream = self.sock.makefile("rb")
 
-    def set_timeout(self, timeout: float | None) -> None:
-        self.timeout = timeout
-        if self.sock is not None:
-            self.sock.settimeout(timeout)
+    def exchange(
+        self, method: str, target: str, headers: dict[str, str], body: bytes | None,
+        timeout: float | None,
+    ) -> http11.Answer:  # fmt: skip
+        self.sock.settimeout(timeout)
+        self.sock.sendall(http11.request_bytes(method, target, headers, body))
+        return http11.read_answer(self.stream, method)
 
     def dropped(self) -> bool:
         """An idle kept-alive socket that reads as ready was closed by the engine (or holds
         bytes nobody asked for): either way it cannot carry the next call."""
-        if self.sock is None:
-            return False
         return bool(select.select([self.sock], [], [], 0)[0])
+
+    def close(self) -> None:
+        self.stream.close()
+        self.sock.close()
 
 
 class UnixSocketCalls:
@@ -93,23 +97,23 @@ class UnixSocketCalls:
     ) -> requests.Response:
         """Send one request for `target` (path and query) and read its whole answer, as the
         `requests.Response` of `url` that docker-py reads."""
-        conn = self._take()
-        conn.set_timeout(timeout)
+        conn: _UnixConnection | None = None
         try:
-            conn.request(method, target, body=body, headers=headers)
-            answer = conn.getresponse()
-            content = answer.read()
+            conn = self._take()
+            answer = conn.exchange(method, target, headers, body, timeout)
         except TimeoutError as exc:
-            conn.close()
+            if conn is not None:
+                conn.close()
             raise requests.exceptions.ReadTimeout(f"{url}: {exc}") from exc
-        except (OSError, http.client.HTTPException) as exc:
-            conn.close()
+        except (OSError, http11.BadAnswer) as exc:
+            if conn is not None:
+                conn.close()
             raise requests.exceptions.ConnectionError(f"{url}: {exc!r}") from exc
-        if answer.will_close:
-            conn.close()
-        else:
+        if answer.keep_alive:
             self._give_back(conn)
-        return _response(url, answer, content)
+        else:
+            conn.close()
+        return _response(url, answer)
 
     def close(self) -> None:
         with self._lock:
@@ -122,7 +126,7 @@ class UnixSocketCalls:
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
             if conn is None:
-                return _UnixConnection(self.socket_path, None)
+                return _UnixConnection(self.socket_path)
             if not conn.dropped():
                 return conn
             conn.close()
@@ -135,15 +139,15 @@ class UnixSocketCalls:
         conn.close()
 
 
-def _response(url: str, answer: http.client.HTTPResponse, content: bytes) -> requests.Response:
+def _response(url: str, answer: http11.Answer) -> requests.Response:
     """The `requests.Response` requests' own adapter would have built for this answer."""
     response = requests.Response()
     response.status_code = answer.status
     response.reason = answer.reason
-    response.headers = CaseInsensitiveDict(answer.getheaders())
+    response.headers = CaseInsensitiveDict(answer.headers)
     response.encoding = get_encoding_from_headers(response.headers)
     response.url = url
-    response._content = content
+    response._content = answer.body
     return response
 
 
