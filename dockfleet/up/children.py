@@ -14,13 +14,13 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dockfleet.celery_command import celery_command, settings_environment, worker_command
 from dockfleet.redis_client import connect_url
 from dockfleet.store import host_records
 from dockfleet.up import UpError
@@ -84,9 +84,11 @@ class Children:
     def env(self) -> dict[str, str]:
         env = {**os.environ, **self.options.extra_env}
         env.update(
-            DOCKFLEET_REDIS_URL=self.redis_plan.url,
-            DOCKFLEET_HOST_NAME=self.options.host_name,
-            DOCKFLEET_STATE_DIR=str(self.state.root),
+            settings_environment(
+                redis_url=self.redis_plan.url,
+                host_name=self.options.host_name,
+                state_dir=self.state.root,
+            ),
             PYTHONUNBUFFERED="1",
         )
         return env
@@ -128,8 +130,10 @@ class Children:
         return Child("redis", [binary, str(conf)], self.env(), self.state.log("redis"), ready)
 
     def celery(self, name: str, args: list[str]) -> Child:
-        command = [sys.executable, "-m", "celery", "-A", "worker.app", name]
-        command += ["--loglevel", self.options.log_level, *args]
+        """Beat or Flower: ``celery -A worker.app NAME`` with `args`."""
+        return self._logged(name, celery_command(name, "--loglevel", self.options.log_level, *args))
+
+    def _logged(self, name: str, command: list[str]) -> Child:
         log = self.state.log(name)
         since = log.stat().st_size if log.exists() else 0
 
@@ -143,7 +147,7 @@ class Children:
     def worker(self, on_registered: Callable[[bool], None]) -> Child:
         """The worker; `on_registered` learns whether its engine answered at the first beat."""
         name = self.worker_name
-        child = self.celery("worker", ["-n", name, "--without-mingle", "--without-gossip"])
+        child = self._logged("worker", worker_command(name, self.options.log_level))
         # Its own heartbeat, not one left by an earlier worker of the name that was killed.
         made_at = time.time()
 

@@ -13,7 +13,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from dockfleet.celery_command import celery_command, worker_command
 from tests.support.tls import TlsFiles
 
 REPO = Path(__file__).resolve().parents[2]
@@ -292,8 +292,7 @@ class WorkerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
-        args = [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "-n", self.name]
-        args += ["--loglevel", "INFO", "--without-mingle", "--without-gossip", *self.extra_args]
+        args = worker_command(self.name, options=self.extra_args)
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 args, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT
@@ -376,8 +375,8 @@ class BeatProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> BeatProcess:
-        args = [sys.executable, "-m", "celery", "-A", "worker.app", "beat", "--loglevel", "INFO"]
-        args += ["--schedule", os.path.join(self.workdir, "schedule")]
+        schedule = os.path.join(self.workdir, "schedule")
+        args = celery_command("beat", "--loglevel", "INFO", "--schedule", schedule)
         env = {**self.env, "PYTHONPATH": str(REPO)}
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
