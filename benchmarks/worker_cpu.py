@@ -1,0 +1,90 @@
+"""Where a worker's CPU per trivial job goes, thread by thread, read from /proc.
+
+``python -m benchmarks.worker_cpu [--docker-host URL] [--jobs N] [--repeats R]``
+starts one worker (threads pool, default settings) with a private Redis, runs
+N trivial fleet jobs one at a time, R times, and prints the worker's CPU per
+job for each of its threads, busiest first: the job runner's pool threads,
+the state-cache follower, Celery's consumer (the main thread), the heartbeat.
+The worker's idle CPU (its heartbeat and timers, measured for 10 s with no
+job) is shown apart, as what a job's wall time costs anyway. No profiler is
+attached, so the figures are the process's own; `benchmarks.profile_job`
+looks inside the runner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections import Counter
+from pathlib import Path
+
+from benchmarks.env import BenchEnv, docker_url_from_env
+from benchmarks.job_overhead import fleet_job
+
+IDLE_SECONDS = 10.0
+
+
+def thread_cpu_ms(pid: int) -> dict[int, float]:
+    """Thread id -> CPU time used so far (user + system), in ms."""
+    tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended since the listing
+        found[int(task.name)] = (int(fields[11]) + int(fields[12])) * tick_ms
+    return found
+
+
+def spent(before: dict[int, float], after: dict[int, float]) -> Counter[int]:
+    return Counter({tid: ms - before.get(tid, 0.0) for tid, ms in after.items()})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.worker_cpu")
+    parser.add_argument("--docker-host", default=docker_url_from_env())
+    parser.add_argument("--jobs", type=int, default=40)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    env = BenchEnv(args.docker_host, quick=False)
+    try:
+        host = env.main_host()
+        job = fleet_job(env, host, network=False)
+        for _ in range(3):
+            job()  # warm-up: clients, image check, pools
+        worker = next(w for w in env.workers if w.host == host)
+        assert worker.process is not None
+        pid = worker.process.pid
+        totals: list[float] = []
+        walls: list[float] = []
+        for repeat in range(args.repeats):
+            before, began = thread_cpu_ms(pid), time.monotonic()
+            for _ in range(args.jobs):
+                job()
+            used = spent(before, thread_cpu_ms(pid))
+            walls.append((time.monotonic() - began) / args.jobs)
+            totals.append(sum(used.values()) / args.jobs)
+            threads = ", ".join(
+                f"{'main' if tid == pid else tid}: {ms / args.jobs:.1f}"
+                for tid, ms in used.most_common(5)
+            )
+            print(f"run {repeat + 1}: {totals[-1]:.1f} ms CPU per job ({threads})")
+        before = thread_cpu_ms(pid)
+        time.sleep(IDLE_SECONDS)
+        idle = sum(spent(before, thread_cpu_ms(pid)).values()) / IDLE_SECONDS / 1000
+        wall = statistics.median(walls)
+        total = statistics.median(totals)
+        print(
+            f"worker CPU per trivial job: {total:.1f} ms (median of {args.repeats}); idle "
+            f"{idle * 1000:.1f} ms/s, {idle * wall * 1000:.1f} ms of it per job of "
+            f"{wall * 1000:.0f} ms; the jobs' own: {total - idle * wall * 1000:.1f} ms"
+        )
+    finally:
+        env.close()
+
+
+if __name__ == "__main__":
+    main()
