@@ -72,7 +72,7 @@ SECTIONS: dict[str, list[str]] = {
     ],
     "Images": ["images", "pull", "build", "tag", "push", "rmi"],
     "Networks": ["network"],
-    "Fleet": ["hosts", "info", "cleanup", "exporter", "config"],
+    "Fleet": ["hosts", "info", "cleanup", "exporter", "config", "worker"],
 }  # fmt: skip
 
 
@@ -154,6 +154,7 @@ def register_commands() -> None:
         system,
         transfers,
         up,
+        worker_cmd,
     )
 
 
