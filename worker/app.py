@@ -5,12 +5,13 @@ It consumes its host's queue (``dockfleet.host.<host_name>``), the shared
 ``celery -A worker.app beat`` runs `beat_schedule` through `worker.process.beat`.
 The pool defaults to threads: Docker work waits on the engine, and a threads
 worker measured ~57 MB RSS against ~155 MB for prefork with two children at
-the same job throughput (DESIGN.md section 6).
+the same job throughput (docs/benchmarks.md, worker memory).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from typing import Any
 
@@ -27,7 +28,7 @@ from kombu import Queue
 from beat_schedule import build_schedule
 from dockfleet import logconfig
 from dockfleet.celery_config import celery_config
-from dockfleet.errors import FleetError
+from dockfleet.errors import ConfigError, FleetError
 from dockfleet.queues import MAINTENANCE_QUEUE, SHARED_QUEUE, host_queue
 from dockfleet.settings import Settings
 from worker import runtime as runtime_module
@@ -72,7 +73,13 @@ def make_app(settings: Settings) -> Celery:
     return app
 
 
-settings = Settings()
+try:
+    settings = Settings()
+except ConfigError as exc:
+    # One line, as `dockfleet worker` says it, not Celery's "Unable to load celery
+    # application" traceback; 125 is what the unit's RestartPreventExitStatus names.
+    print(f"dockfleet: error: {exc}", file=sys.stderr)
+    raise SystemExit(125) from None
 if settings.log_format == "json":
     # Before Celery's start-up checks, whose warnings would otherwise be plain text.
     logconfig.configure("json")

@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -202,6 +203,20 @@ def test_a_bad_setting_stops_dockfleet_worker_with_one_line_before_celery_starts
         redis_url=private_redis.url,
         DOCKFLEET_MAX_CONTAINERS="abc",
     )
+    assert done.returncode == FLEET_FAILED
+    one_error_line(done, "DOCKFLEET_MAX_CONTAINERS", "env")
+
+
+@pytest.mark.parametrize("program", ["worker", "beat"])
+def test_a_bad_setting_stops_celery_itself_with_one_line(
+    private_redis: RedisServer, program: str
+) -> None:
+    # The unit's RestartPreventExitStatus=125 holds for `celery -A worker.app ...` too
+    env = {**os.environ, "DOCKFLEET_REDIS_URL": private_redis.url, "DOCKFLEET_MAX_CONTAINERS": "x"}
+    done = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "worker.app", program],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
     assert done.returncode == FLEET_FAILED
     one_error_line(done, "DOCKFLEET_MAX_CONTAINERS", "env")
 
