@@ -171,3 +171,27 @@ def reconcile_reports(host: str) -> str:
 def orphan_suspects(host: str) -> str:
     """Hash: object id -> when reconcile first saw it without a lease (survives restarts)."""
     return f"{PREFIX}:host:{host}:orphan-suspects"
+
+
+# -- metrics: counters kept in Redis, so that they outlive the exporter ----------------
+
+
+def job_metrics(host: str) -> str:
+    """Hash of the counters of the jobs that ran on `host` since the start: jobs by status,
+    their durations and queue waits (histogram buckets and sums), their CPU seconds."""
+    return f"{PREFIX}:metrics:jobs:{host}"
+
+
+#: set: every host that has job counters (a host gone from the registry keeps its counts)
+JOB_METRICS_HOSTS = f"{PREFIX}:metrics:job-hosts"
+
+
+def usage_totals(host: str) -> str:
+    """Hash of counters since the start: CPU ns and I/O bytes of the fleet's containers on
+    `host`, summed from the stats sweeps."""
+    return f"{PREFIX}:host:{host}:usage-totals"
+
+
+def usage_counted(host: str, container_id: str) -> str:
+    """How much of one container's cumulative counters the totals hold already (short TTL)."""
+    return f"{PREFIX}:stats:{host}:counted:{container_id}"

@@ -16,6 +16,7 @@ same rule (the Lua in ``lua/state_*.lua``).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from dockfleet import keys
@@ -82,19 +83,38 @@ def resync(client: Client, host: str, infos: list[ContainerInfo], began: int) ->
 def live_summaries(client: Client, hosts: list[str], max_age: float) -> list[ContainerInfo] | None:
     """Every cached summary of `hosts`, or None if any of them has not resynced within
     `max_age` seconds (its cache may be missing containers). One round trip."""
+    rows = _read_live(
+        client, hosts, max_age, lambda pipe, host: pipe.hvals(keys.state_containers(host))
+    )
+    if len(rows) < len(set(hosts)):
+        return None
+    return [ContainerInfo.model_validate_json(row) for held in rows.values() for row in held]
+
+
+def counts(client: Client, hosts: list[str], max_age: float) -> dict[str, int]:
+    """How many fleet containers (in any state) each of `hosts` holds, for the hosts whose
+    cache resynced within `max_age` seconds (the others may be missing containers)."""
+    held = _read_live(
+        client, hosts, max_age, lambda pipe, host: pipe.hlen(keys.state_containers(host))
+    )
+    return {host: int(n) for host, n in held.items()}
+
+
+def _read_live(
+    client: Client, hosts: list[str], max_age: float, read: Callable[[Client, str], object]
+) -> dict[str, Any]:
+    """`read` of each host whose cache resynced within `max_age` seconds, in one round trip."""
     pipe = client.pipeline(transaction=False)
     for host in hosts:
         pipe.get(keys.state_synced(host))
-        pipe.hvals(keys.state_containers(host))
+        read(pipe, host)
     answers: list[Any] = pipe.execute()
     now = time.time()
-    found = []
-    for index in range(len(hosts)):
-        synced, rows = answers[2 * index], answers[2 * index + 1]
-        if synced is None or now - float(synced) > max_age:
-            return None
-        found += [ContainerInfo.model_validate_json(row) for row in rows]
-    return found
+    return {
+        host: answers[2 * index + 1]
+        for index, host in enumerate(hosts)
+        if answers[2 * index] is not None and now - float(answers[2 * index]) <= max_age
+    }
 
 
 def _keys(host: str) -> list[str]:

@@ -31,6 +31,9 @@ _WORKER = "worker:"
 #: the engine facts a heartbeat copies into the hash (SystemInfo's names and values)
 _FACTS = ("docker_version", "cpus", "mem_total", "containers_running", "containers_total", "images")
 
+#: the limit of fleet containers on the host its workers enforce (not in `HostStatus`)
+_MAX_CONTAINERS = "max_containers"
+
 Fields = Mapping[str, str | float | int]
 
 
@@ -41,13 +44,17 @@ def write_beat(
     now: float,
     engine: SystemInfo | None,
     disk: tuple[int, int] | None = None,
+    max_containers: int | None = None,
 ) -> None:
     """One heartbeat of `worker`: `engine` is None when the engine did not answer.
 
     Args:
         disk: bytes used and total on the engine's data-root disk, when the worker sees it.
+        max_containers: the worker's limit of fleet containers on the host (its capacity).
     """
     fields: dict[str, str | float | int] = {"last_seen": now, _WORKER + worker: now}
+    if max_containers is not None:
+        fields[_MAX_CONTAINERS] = max_containers
     if engine is None:
         fields["engine_ok"] = 0
     else:
@@ -104,6 +111,15 @@ def read_hosts(client: redis.Redis, heartbeat_interval: float) -> list[HostStatu
         if fields  # expired: listed in the set, gone from the registry
     ]
     return found
+
+
+def max_containers(client: redis.Redis, hosts: list[str]) -> dict[str, int]:
+    """The limit of fleet containers of each of `hosts` whose workers beat it."""
+    pipe = client.pipeline(transaction=False)
+    for host in hosts:
+        pipe.hget(keys.host(host), _MAX_CONTAINERS)
+    found = zip(hosts, pipe.execute(), strict=True)
+    return {host: int(text(limit)) for host, limit in found if limit is not None}
 
 
 def _status(name: str, fields: dict[str, str], horizon: float) -> HostStatus:

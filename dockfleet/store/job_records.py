@@ -6,13 +6,14 @@
 Each transition is a WATCH/MULTI transaction on the job's hash, so a cancel
 and a worker's claim cannot both win, and `finish` keeps the first result it
 is given: a job is reported once however many deliveries or adoptions it
-sees. The hash keeps the wire spec (secrets included, for requeue and adoption)
-only while the job is active; it is dropped in the same transaction that
-finishes it. The hash has a TTL from the transaction that writes it, and each
-act on the job (submit, claim, its worker's lease renewals, finish) sets it to
-the retention again: a record that nothing finishes (a send and a cancel that
-both failed, a job whose every worker is gone) takes its secrets with it once
-the retention has passed.
+sees, and counted once (`job_metrics`: the finishing transaction counts it).
+The hash keeps the wire spec (secrets included, for requeue and adoption) only
+while the job is active; it is dropped in the same transaction that finishes
+it. The hash has a TTL from the transaction that writes it, and each act on
+the job (submit, claim, its worker's lease renewals, finish) sets it to the
+retention again: a record that nothing finishes (a send and a cancel that both
+failed, a job whose every worker is gone) takes its secrets with it once the
+retention has passed.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from redis.client import Pipeline
 from dockfleet import keys
 from dockfleet.models.jobs import JobResult
 from dockfleet.queues import job_queue
-from dockfleet.store import job_logs
+from dockfleet.store import job_logs, job_metrics
 from dockfleet.store.scripts import LuaScript
 
 State = Literal["queued", "running", "finished"]
@@ -93,8 +94,23 @@ def state(client: redis.Redis, job_id: str) -> str:
 
 
 def mark_started(client: redis.Redis, job_id: str, stamp: str) -> None:
-    """When the job's container started (the first start counts: an adoption keeps it)."""
-    client.hsetnx(keys.job(job_id), "started_at", stamp)
+    """When the job's container started (the first start counts: an adoption keeps it);
+    the first start also observes how long the job waited since its submit (`job_metrics`),
+    in the same transaction, so a retried or repeated call counts nothing twice."""
+    key = keys.job(job_id)
+
+    def attempt(pipe: Pipeline) -> None:
+        started, created, host = pipe.hmget(key, ["started_at", "created_at", "host"])
+        if started:
+            return
+        pipe.multi()
+        pipe.hset(key, "started_at", stamp)
+        if created and host:  # a job sent without `submit` has no submit time
+            waited = datetime.fromisoformat(stamp) - datetime.fromisoformat(str(created))
+            job_metrics.observe_wait_in(pipe, str(host), waited.total_seconds())
+        pipe.execute()
+
+    _transaction(client, key, attempt)
 
 
 def cancel_requested(client: redis.Redis, job_id: str) -> bool:
@@ -143,6 +159,14 @@ def on_host(client: redis.Redis, host: str) -> list[str]:
     """The jobs claimed on `host` and not yet finished there (sorted): what adoption
     looks at after a worker dies."""
     return sorted(str(job_id) for job_id in client.smembers(keys.host_jobs(host)))
+
+
+def running_on(client: redis.Redis, hosts: list[str]) -> dict[str, int]:
+    """How many jobs each of `hosts` runs now (claimed there, not yet finished there)."""
+    pipe = client.pipeline(transaction=False)
+    for host in hosts:
+        pipe.scard(keys.host_jobs(host))
+    return {host: int(n) for host, n in zip(hosts, pipe.execute(), strict=True)}
 
 
 def forget_on_host(client: redis.Redis, host: str, job_id: str) -> None:
@@ -289,6 +313,8 @@ def _finish_in(pipe: Pipeline, job_id: str, result: JobResult, retention: int, h
     pipe.hdel(key, "spec", "outcome")
     pipe.expire(key, retention)
     job_logs.end_in(pipe, job_id, payload, retention)
+    # Here and only here: this transaction stores the job's first result, once.
+    job_metrics.count_end_in(pipe, result)
     if host:
         pipe.srem(keys.host_jobs(host), job_id)
 

@@ -4,7 +4,8 @@ Per host, the latest sample of each running container (`keys.stats_latest`, a
 hash replaced whole at each sweep, so a gone container drops out); per
 container a capped stream of its samples (`keys.stats_history`); and the
 fleet-wide feed every sample also goes to (`keys.STATS_FEED`, for
-`Fleet.stats_stream`). A sample is the JSON of `ContainerStats`; in a stream
+`Fleet.stats_stream`); and each sweep adds to the host's usage totals
+(`dockfleet.store.usage_totals`). A sample is the JSON of `ContainerStats`; in a stream
 entry it is the one field `_SAMPLE`. One sweep of a host at a time: the sweep
 lock is an owned key (`dockfleet.store.owned_keys`), taken for one interval.
 """
@@ -22,7 +23,7 @@ import redis
 from dockfleet import keys
 from dockfleet.models import ContainerStats
 from dockfleet.settings import RetentionSettings
-from dockfleet.store import owned_keys
+from dockfleet.store import owned_keys, usage_totals
 
 #: the field of a stream entry that holds the sample's JSON
 _SAMPLE = "s"
@@ -61,8 +62,10 @@ def previous(client: redis.Redis, host: str, ids: list[str]) -> dict[str, Contai
 def write_sweep(
     client: redis.Redis, host: str, samples: list[ContainerStats], retention: RetentionSettings
 ) -> None:
-    """A sweep's samples: the new latest view, each history, the feed (`client`: a pipeline)."""
+    """A sweep's samples: the new latest view, each history, the feed, the host's usage
+    totals (`client`: a pipeline)."""
     ttl = retention.stats_seconds
+    usage_totals.count_in(client, host, samples)
     latest_key = keys.stats_latest(host)
     client.delete(latest_key)
     for sample in samples:

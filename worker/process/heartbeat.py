@@ -4,7 +4,8 @@ A daemon thread in the worker's main process writes every
 ``heartbeat_interval``; the client calls a host down after three missed beats
 (see `dockfleet.store.host_records`). An engine that does not answer is written as
 ``engine_ok=0`` so the host shows as down while its worker still runs. Disk
-use of the engine's data root is included when the worker sees it; the stats
+use of the engine's data root is included when the worker sees it, and the
+worker's ``max_containers`` (the host's capacity, for the exporter); the stats
 sweep adds how it sampled (``sampling_mode``) to the same hash.
 """
 
@@ -77,7 +78,15 @@ class Heartbeat:
             log.debug("Docker host %s unreachable: %s", self.rt.host, exc)
             info = None
             self.down_reason = _why_down(exc, self.rt.host)
-        host_records.write_beat(self.rt.redis, self.rt.host, self.worker_name, now, info, disk)
+        host_records.write_beat(
+            self.rt.redis,
+            self.rt.host,
+            self.worker_name,
+            now,
+            info,
+            disk,
+            max_containers=self.rt.settings.max_containers,
+        )
         engine_ok = info is not None
         previous, self.engine_ok = self.engine_ok, engine_ok
         if engine_ok != previous:
