@@ -72,36 +72,42 @@ def named(series: Series, name: str, **labels: str) -> list[float]:
     ]
 
 
-def test_exporter_serves_fleet_series_and_drops_a_removed_containers(
+def test_exporter_serves_fleet_series_per_host_and_none_per_container(
     fleet: Fleet, host_a: Host, exporter: str
 ) -> None:
-    # Given a running container on host A, swept once
+    # Given a running container on host A, swept twice
     info = running_container(fleet, host_a.name)
+    sweep(fleet, host_a.name)
     sweep(fleet, host_a.name)
 
     # When Prometheus scrapes
     series = scrape(exporter)
 
-    # Then the host, its queue, the shared queue and the container are there
+    # Then the host, its capacity, its queue, the shared queue and its containers' use are
+    # there, per host
     assert named(series, "dockfleet_host_up", host=host_a.name) == [1.0]
     assert named(series, "dockfleet_host_containers_running", host=host_a.name)
+    assert named(series, "dockfleet_host_max_containers", host=host_a.name) == [20.0]
+    assert named(series, "dockfleet_host_fleet_containers", host=host_a.name) == [1.0]
+    assert named(series, "dockfleet_jobs_running", host=host_a.name) == [0.0]
     assert len(named(series, "dockfleet_queue_depth", queue=host_queue(host_a.name))) == 1
     assert len(named(series, "dockfleet_queue_depth", queue=SHARED_QUEUE)) == 1
-    short = info.id[:12]
-    for name in ("cpu_percent", "memory_usage_bytes", "memory_limit_bytes", "pids"):
-        assert len(named(series, f"dockfleet_container_{name}", id=short)) == 1, name
-    for name in ("network_receive_bytes", "block_read_bytes", "block_write_bytes"):
-        assert len(named(series, f"dockfleet_container_{name}_total", id=short)) == 1, name
-    assert named(series, "dockfleet_container_memory_usage_bytes", id=short)[0] > 0
+    assert named(series, "dockfleet_container_memory_usage_bytes", host=host_a.name)[0] > 0
+    for name in ("cpu_seconds", "network_receive_bytes", "block_read_bytes", "block_write_bytes"):
+        assert len(named(series, f"dockfleet_container_{name}_total", host=host_a.name)) == 1
     assert named(series, "dockfleet_cleanup_removed_total", host=host_a.name, kind="image")
     assert named(series, "dockfleet_orphans_reaped_total", host=host_a.name, kind="container")
     assert named(series, "dockfleet_cleanup_reclaimed_bytes_total", host=host_a.name)
+    # And no series names a container: one per job would pile up in Prometheus
+    assert not [k for k in series if {"id", "name"} & set(dict(k[1]))]
 
     # When the container is removed and the host swept again
+    cpu = named(series, "dockfleet_container_cpu_seconds_total", host=host_a.name)[0]
     fleet.remove_container(info.id, force=True)
     sweep(fleet, host_a.name)
 
-    # Then its series are gone from the next scrape
+    # Then its memory is no longer counted, and the CPU it used still is (a counter)
     after = scrape(exporter)
-    assert not [k for k in after if dict(k[1]).get("id") == short]
+    assert named(after, "dockfleet_container_memory_usage_bytes", host=host_a.name) == [0.0]
+    assert named(after, "dockfleet_container_cpu_seconds_total", host=host_a.name) == [cpu]
     assert named(after, "dockfleet_host_up", host=host_a.name) == [1.0]
