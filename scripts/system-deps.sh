@@ -11,6 +11,8 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 # The image tests run a private registry with htpasswd auth.
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
+# The metrics test runs a real Prometheus against the exporter (and promtool lints it).
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
 # The Flower test screenshots the dashboard; the compose test builds its base image.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
