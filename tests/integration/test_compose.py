@@ -108,17 +108,25 @@ def stack(
     timings["wheelhouse"] = time.monotonic() - mark
 
     tag = secrets.token_hex(3)
-    password = secrets.token_urlsafe(16)
-    flower_auth = f"admin:{secrets.token_urlsafe(12)}"
+    # The operator's first step: the secret files the stack mounts (none in argv or Env).
+    folder = tmp_path_factory.mktemp("secrets")
+    made = subprocess.run(
+        ["bash", str(REPO / "scripts" / "compose-secrets.sh"), str(folder)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    password = (folder / "redis_password").read_text().strip()
+    flower_auth = (folder / "flower_basic_auth").read_text().strip()
     redis_port, flower_port, exporter_port = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKFLEET_", "FLOWER_"))}
     env.update(
         DOCKFLEET_IMAGE=f"dockfleet:test-{tag}",
         DOCKFLEET_BASE_IMAGE=base,
         DOCKFLEET_REDIS_IMAGE=base,  # Debian's redis-server is in the base
-        DOCKFLEET_REDIS_PASSWORD=password,
+        DOCKFLEET_SECRETS=str(folder),
         DOCKFLEET_REDIS_PORT=str(redis_port),
-        FLOWER_BASIC_AUTH=flower_auth,
+        # healthchecks every 3 s, not 30: `up --wait` returns once every service is healthy
+        DOCKFLEET_HEALTH_INTERVAL="3s",
         FLOWER_PORT=str(flower_port),
         DOCKFLEET_EXPORTER_PORT=str(exporter_port),
         DOCKFLEET_LOCAL_HOST_NAME=f"tc-{tag}",
@@ -146,15 +154,16 @@ def stack(
         up = stack.run("up", "-d", "--build", "--wait", "--wait-timeout", "120")
         assert up.returncode == 0, up.stderr[-3000:] + stack.run("logs").stdout[-3000:]
         timings["build and up"] = time.monotonic() - mark
-        # `up` can exit 0 with a service missing (seen when the engine ran out of subnets)
+        # `up` can exit 0 with a service missing (seen when the engine ran out of subnets);
+        # every service has a healthcheck, and --wait waited for each to pass it
         listed = stack.run("ps", "--all", "--format", "json")
         states = {
-            row["Service"]: row["State"]
+            row["Service"]: (row["State"], row["Health"])
             for row in map(json.loads, listed.stdout.splitlines())
             if row.get("Service")
         }
         expected = {"redis", "worker-local", "beat", "flower", "exporter"}
-        assert states == dict.fromkeys(expected, "running"), up.stderr[-2000:]
+        assert states == dict.fromkeys(expected, ("running", "healthy")), up.stderr[-2000:]
         yield stack
     finally:
         down = stack.run("down", "--volumes", "--remove-orphans", "--timeout", "20")
@@ -170,6 +179,33 @@ def wait_for_host(stack: Stack, fleet: Fleet) -> None:
         return any(h.name == stack.host and h.up for h in fleet.hosts())
 
     wait_for(host_up, 90, f"host {stack.host} in the stack")
+
+
+def test_no_secret_is_in_a_command_line_or_an_environment(
+    stack: Stack, local_engine: docker.DockerClient
+) -> None:
+    # Given the stack is up, its Redis password and Flower login in secret files
+    password = stack.redis_url.split(":")[2].split("@")[0]
+    flower_password = stack.flower_auth.split(":", 1)[1]
+    selector = {"label": f"com.docker.compose.project={stack.project}"}
+    containers = local_engine.containers.list(filters=selector)
+    assert len(containers) == 5
+
+    # When every container is inspected (Redis's included) and this machine's processes listed
+    inspected = json.dumps([c.attrs for c in containers])
+    processes = subprocess.run(["ps", "-eww", "-o", "args="], capture_output=True, text=True)
+
+    # Then neither secret is in any Path, Args, Cmd, Entrypoint, Env or healthcheck
+    for secret in (password, flower_password):
+        assert secret not in inspected
+        assert secret not in processes.stdout
+    # And Redis still asks for the password (it read it from its config file)
+    redis = next(c for c in containers if c.labels["com.docker.compose.service"] == "redis")
+    assert "redis-server /run/secrets/redis.conf" in " ".join(
+        [redis.attrs["Path"], *redis.attrs["Args"]]
+    )
+    refused = stack.run("exec", "-T", "redis", "redis-cli", "ping")
+    assert "NOAUTH" in refused.stdout + refused.stderr
 
 
 def test_stack_runs_a_job_file_with_services_its_worker_cannot_reach(
@@ -237,7 +273,10 @@ def test_stack_runs_a_job_from_this_machine_and_down_leaves_nothing(
         assert b"dockfleet_" in response.read()
 
     # And the stack's Redis persists to an append-only file in its volume
-    config = stack.run("exec", "-T", "redis", "redis-cli", "config", "get", "appendonly")
+    config = stack.run(
+        "exec", "-T", "redis", "sh", "-c",
+        'REDISCLI_AUTH="$(cat /run/secrets/redis_password)" redis-cli config get appendonly',
+    )  # fmt: skip
     assert config.stdout.split() == ["appendonly", "yes"], config.stderr
 
     # When the stack is brought down with its volumes
