@@ -38,6 +38,8 @@ from requests.utils import get_encoding_from_headers
 from worker.engine import http11
 
 _ONE_POOL = "http+docker://localhost"
+#: calls sent again once when a kept-alive socket turns out closed (they change nothing)
+IDEMPOTENT = frozenset({"GET", "HEAD"})
 #: idle connections kept per socket; more threads than this open and close their own
 MAX_IDLE = 16
 
@@ -99,8 +101,18 @@ class UnixSocketCalls:
         `requests.Response` of `url` that docker-py reads."""
         conn: _UnixConnection | None = None
         try:
-            conn = self._take()
-            answer = conn.exchange(method, target, headers, body, timeout)
+            conn, reused = self._take()
+            try:
+                answer = conn.exchange(method, target, headers, body, timeout)
+            except (OSError, http11.BadAnswer) as first:
+                # The engine may close a kept-alive socket just as a call goes out on
+                # it (a restart, an idle timeout): a call that changes nothing is sent
+                # again once on a new socket; one that does is the caller's to retry.
+                if not reused or method not in IDEMPOTENT or isinstance(first, TimeoutError):
+                    raise
+                conn.close()
+                conn = _UnixConnection(self.socket_path)
+                answer = conn.exchange(method, target, headers, body, timeout)
         except TimeoutError as exc:
             if conn is not None:
                 conn.close()
@@ -121,14 +133,15 @@ class UnixSocketCalls:
         for conn in idle:
             conn.close()
 
-    def _take(self) -> _UnixConnection:
+    def _take(self) -> tuple[_UnixConnection, bool]:
+        """A connection, and whether it carried a call before."""
         while True:
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
             if conn is None:
-                return _UnixConnection(self.socket_path)
+                return _UnixConnection(self.socket_path), False
             if not conn.dropped():
-                return conn
+                return conn, True
             conn.close()
 
     def _give_back(self, conn: _UnixConnection) -> None:

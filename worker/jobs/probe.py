@@ -19,6 +19,7 @@ capabilities, and removes itself when done (``AutoRemove``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
@@ -87,12 +88,16 @@ def start(
     labels = fleet_labels.ownership(rt.host, job=job_id)
     arguments = create_arguments(config, rt.settings.policy, labels, user=PROBE_USER)
     arguments["host_config"]["AutoRemove"] = True
+    container_id = None
     try:
         container_id = _create(rt, arguments)
         engine.start(rt.docker, container_id)
     except HostUnavailable:
         raise  # not the probe's failure: the engine's
     except FleetError as exc:  # the engine refused it
+        if container_id is not None:  # made, never started: AutoRemove will not take it
+            with contextlib.suppress(FleetError):
+                stop(rt, container_id)
         raise ServiceNotReady(alias, f"its probe could not start: {exc}", "") from exc
     return container_id
 

@@ -52,9 +52,17 @@ def _wait_one(rt: Runtime, job_id: str, spec: ServiceSpec, container_id: str) ->
                 return  # nothing to wait for: running is ready
             if health is None:
                 if prober is None:
-                    prober = probe.start(
-                        rt, job_id, spec.alias, ports, container_id, spec.readiness_timeout
-                    )
+                    try:
+                        prober = probe.start(
+                            rt, job_id, spec.alias, ports, container_id, spec.readiness_timeout
+                        )
+                    except ServiceNotReady:
+                        # A service that died since the inspect refuses the probe its
+                        # network ("cannot join network of a non running container"):
+                        # then its exit is the reason, said on the next round.
+                        if engine.inspect_state(rt.docker, container_id).running:
+                            raise
+                        continue
                 if probe.finished(rt, prober):
                     prober = None  # gone by itself
                     return
