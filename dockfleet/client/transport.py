@@ -191,6 +191,10 @@ class Transport:
             try:
                 return result.get(timeout=timeout, propagate=True, disable_sync_subtasks=False)
             except celery.exceptions.TimeoutError:
+                # The result backend keeps a result it waits for until it arrives: let
+                # this one go now, while Redis and the interpreter are up, not in its
+                # __del__ at exit ("Exception ignored in AsyncResult.__del__ ...").
+                result.backend.remove_pending_result(result)  # type: ignore[attr-defined]  # Redis: async
                 host = queue.removeprefix(HOST_QUEUE_PREFIX)
                 raise HostUnavailable(host, f"no worker answered within {timeout:g}s") from None
 
