@@ -29,6 +29,7 @@ from dockfleet.errors import (
     PolicyViolation,
     RegistryAuthError,
     ServiceNotReady,
+    TransferFailed,
     TransientError,
 )
 from dockfleet.job_file import load_job_file
@@ -70,6 +71,7 @@ from dockfleet.models import (
     TransferProgress,
     Ulimit,
     WaitResult,
+    Workspace,
 )
 from dockfleet.policy_model import SecurityPolicy
 from dockfleet.settings import Settings
@@ -133,9 +135,11 @@ __all__ = [
     "SecurityPolicy",
     "ServiceNotReady",
     "ServiceSpec",
+    "Workspace",
     "Settings",
     "SystemInfo",
     "TransferProgress",
+    "TransferFailed",
     "TransientError",
     "Ulimit",
     "WaitResult",

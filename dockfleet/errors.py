@@ -26,7 +26,8 @@
         ├── OperationTimeout      a wait ran out of time
         ├── JobTimeout
         ├── JobCanceled
-        └── EngineError           any other refusal of the engine
+        ├── EngineError           any other refusal of the engine
+        └── TransferFailed        a streamed transfer (a workspace) was aborted or lost
 
 Celery stores a task's exception as (module, class name, args) and rebuilds it
 on the client with ``cls(*args)``. So every constructor here takes exactly the
@@ -297,3 +298,13 @@ class JobCanceled(PermanentError):
 
 class EngineError(PermanentError):
     """The engine refused a request for a reason not covered above."""
+
+
+class TransferFailed(PermanentError):
+    """A streamed transfer (a job's workspace) was aborted, lost or taken over; says why."""
+
+    def __init__(self, transfer: str, reason: str) -> None:
+        super(FleetError, self).__init__(transfer, reason)
+        self.transfer = transfer
+        self.reason = reason
+        self.message = f"transfer {transfer} failed: {reason}"

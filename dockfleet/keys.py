@@ -116,6 +116,21 @@ def build_upload(upload_id: str) -> str:
     return f"{PREFIX}:upload:{upload_id}"
 
 
+def transfer(transfer_id: str) -> str:
+    """Hash of one streamed transfer: its state, window, how far each side got, its receiver."""
+    return f"{PREFIX}:transfer:{transfer_id}"
+
+
+def transfer_data(transfer_id: str) -> str:
+    """Stream of a transfer's chunks sent and not yet taken (at most its window in bytes)."""
+    return f"{PREFIX}:transfer:{transfer_id}:data"
+
+
+def transfer_bell(transfer_id: str) -> str:
+    """List of at most one element, pushed when the receiver takes chunks (the sender's wake-up)."""
+    return f"{PREFIX}:transfer:{transfer_id}:bell"
+
+
 # -- maintenance: beat, stats, cleanup, reconcile -------------------------------
 
 #: string: the id of the beat process allowed to schedule (expires if it dies)

@@ -198,6 +198,21 @@ class Settings(BaseSettings):
         default_factory=default_secrets_dir,
         description="folder of secret files, one per setting (dockfleet_redis_url...)",
     )
+    transfer_window: int = Field(
+        default=32 * 1024 * 1024,
+        gt=0,
+        description="bytes one streamed transfer (a workspace) holds in Redis at most",
+    )
+    transfer_idle_seconds: int = Field(
+        default=60,
+        ge=2,
+        description="a transfer whose two ends both stopped leaves Redis this long after",
+    )
+    workspace_max_bytes: int = Field(
+        default=2 * 1024 * 1024 * 1024,
+        gt=0,
+        description="largest workspace (its tar), refused on the client before the job is sent",
+    )
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     cleanup: CleanupSettings = Field(default_factory=CleanupSettings)
     policy: SecurityPolicy = Field(default_factory=SecurityPolicy)

@@ -17,15 +17,16 @@ import click
 from dockfleet.cli.main import Context, cli
 from dockfleet.cli.options import host_option, json_option
 from dockfleet.cli.output import emit_json
-from dockfleet.cli.progress import wait_with_spinner
+from dockfleet.cli.progress import spinner, wait_with_spinner
 from dockfleet.cli.run_spec import job_spec
 from dockfleet.cli.spec_options import container_options
 from dockfleet.client.job_handle import JobHandle
 from dockfleet.client.jobs import check_job
-from dockfleet.models import JobResult, LogLine
+from dockfleet.models import JobResult, JobSpec, LogLine
 from dockfleet.store import job_records
 
 #: exit codes for endings that have no container exit code of their own
+MIB = 1024 * 1024
 EXIT_CODES = {"timed_out": 124, "canceled": 130, "oom_killed": 137, "error": 125}
 RUN_EPILOG = """\b
 Exit status: the job's own exit code; 124 when it timed out, 130 when it was
@@ -55,7 +56,15 @@ job file, no live host, an image that cannot be pulled, a service never ready.""
 @click.option(
     "--service", "services", multiple=True, metavar="IMAGE[:TAG][=ALIAS]", help="A sidecar."
 )
-@click.option("--detach", "-d", is_flag=True, help="Print the job id and return.")
+@click.option(
+    "--workspace",
+    metavar="DIR",
+    help="Send DIR into the job's container, at /workspace (its working directory); "
+    "DIR/.dockerignore excludes files.",
+)
+@click.option(
+    "--detach", "-d", is_flag=True, help="Print the job id and return (once a workspace is in)."
+)
 @click.option("--keep", is_flag=True, help="Keep the containers of a failed job for debugging.")
 @click.option("--log-limit", default="4m", show_default=True, help="Cap on the stored log.")
 @click.option("--no-job-network", is_flag=True, help="No private network for the job.")
@@ -76,14 +85,16 @@ def run(ctx: click.Context, /, detach: bool, as_json: bool, dry_run: bool, **_: 
         check_job(spec, state.settings.policy)  # what run_job would refuse, refused here too
         click.echo(json.dumps(spec.model_dump(mode="json"), indent=2))
         return
-    handle = state.fleet.run_job(spec)
-    if detach:
-        click.echo(handle.id)
-        return
     # A CI runner cancels a job by SIGTERM (gitlab-runner, GitHub Actions): cancel the fleet's
-    # job as Ctrl-C does, or it would run on until its own timeout.
+    # job as Ctrl-C does, or it would run on until its own timeout. (During a workspace
+    # upload, `run_job` cancels the job itself.)
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    handle: JobHandle | None = None
     try:
+        handle = _submit(state, spec)
+        if detach:
+            click.echo(handle.id)
+            return
         lines = handle.logs(follow=True)
         # Until the first line: a spinner saying what the job waits for (terminal only).
         first = wait_with_spinner(lambda: next(lines, None), lambda: _waiting_for(handle))
@@ -93,12 +104,27 @@ def run(ctx: click.Context, /, detach: bool, as_json: bool, dry_run: bool, **_: 
                 _print(line, as_json)
         result = handle.wait()
     except KeyboardInterrupt:
+        if handle is None:
+            raise  # during the upload: the job is canceled already
         click.echo(f"dockfleet: canceling job {handle.id}...", err=True)
         handle.cancel()
         result = handle.wait(timeout=spec.stop_grace + 30)
     finally:
         signal.signal(signal.SIGTERM, previous)
     _finish(result, as_json)
+
+
+def _submit(state: Context, spec: JobSpec) -> JobHandle:
+    """Send the job; with a workspace, a spinner says how much of it is in meanwhile."""
+    if spec.workspace is None:
+        return state.fleet.run_job(spec)
+    source = spec.workspace.source
+    with spinner(f"sending the workspace {source}") as update:
+
+        def progress(done: int, total: int) -> None:
+            update(f"workspace {source}: {done / MIB:.0f} of {total / MIB:.0f} MiB unpacked")
+
+        return state.fleet.run_job(spec, on_upload=progress)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -50,6 +50,8 @@ def job_spec(ctx: click.Context) -> JobSpec:
     top: dict[str, Any] = {
         field: params[flag] for flag, field in JOB_FLAGS.items() if flag in given
     }
+    if "workspace" in given:  # over a job file's workspace: its target stays
+        top["workspace"] = {"source": params["workspace"]}
     if "no_job_network" in given:
         top["network"] = not params["no_job_network"]
     if "services" in given:

@@ -29,7 +29,14 @@ from dockfleet.models.images import (
     RegistryCredentials,
     TransferProgress,
 )
-from dockfleet.models.jobs import JobResult, JobSpec, JobStatus, PullPolicy, ServiceSpec
+from dockfleet.models.jobs import (
+    JobResult,
+    JobSpec,
+    JobStatus,
+    PullPolicy,
+    ServiceSpec,
+    Workspace,
+)
 from dockfleet.models.maintenance import (
     CleanupReport,
     DispatchResult,
@@ -87,6 +94,7 @@ __all__ = [
     "RemovedObject",
     "RestartPolicy",
     "ServiceSpec",
+    "Workspace",
     "SweepResult",
     "SystemInfo",
     "TransferProgress",

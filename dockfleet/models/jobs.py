@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from datetime import datetime
-from typing import Literal
+from os import PathLike
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -22,6 +24,10 @@ PullPolicy = Literal["always", "if-not-present", "never"]
 JobStatus = Literal["succeeded", "failed", "timed_out", "canceled", "oom_killed", "error"]
 ALIAS_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
 DEFAULT_LOG_LIMIT = 4 * 1024 * 1024
+DEFAULT_WORKSPACE_TARGET = "/workspace"
+#: where the engine reads the job's user and groups when it starts the container: a
+#: workspace must not be unpacked over them (it could make a named user uid 0)
+USER_DATABASE = "/etc"
 
 
 class ServiceSpec(FrozenModel):
@@ -37,6 +43,32 @@ class ServiceSpec(FrozenModel):
         if not ALIAS_RE.match(value):
             raise ValueError("must be a DNS-like name: letters, digits, '.', '_' or '-'")
         return value
+
+
+class Workspace(FrozenModel):
+    """A folder of the client's machine, unpacked into the job's container before it starts.
+
+    The client tars it (honouring its ``.dockerignore``) and streams it through Redis;
+    the worker checks every member and unpacks it at `target`, owned by the job's user.
+    """
+
+    source: str = Field(description="the folder on the client's machine")
+    target: str = Field(
+        default=DEFAULT_WORKSPACE_TARGET,
+        description="where it lands in the container; also the default working directory",
+    )
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"{value!r} must be an absolute container path")
+        path = "/" + posixpath.normpath(value).lstrip("/")
+        if path == "/" or ".." in value.split("/"):
+            raise ValueError(f"{value!r}: a folder below / without '..'")
+        if path == USER_DATABASE or path.startswith(USER_DATABASE + "/"):
+            raise ValueError(f"{value!r}: not in /etc (the engine reads the job's user there)")
+        return path
 
 
 class JobSpec(FrozenModel):
@@ -55,7 +87,15 @@ class JobSpec(FrozenModel):
     stop_grace: Seconds = Field(default=10.0, description="SIGTERM to SIGKILL on cancel/timeout")
     host: str | None = None
     labels: UserLabels = Field(default_factory=dict, description="pipeline id, CI job id...")
+    workspace: Workspace | None = Field(
+        default=None, description="a folder sent into the job's container (a path: its source)"
+    )
     job_id: str | None = Field(default=None, description="set by the client if not given")
+
+    @field_validator("workspace", mode="before")
+    @classmethod
+    def _workspace(cls, value: Any) -> Any:
+        return {"source": str(value)} if isinstance(value, str | PathLike) else value
 
     @field_validator("job_id")
     @classmethod
@@ -70,11 +110,14 @@ class JobSpec(FrozenModel):
         return self
 
     def job_container(self) -> ContainerConfig:
-        """The job's container config with the job-level secrets merged in."""
-        if not self.secret_env:
-            return self.container
-        merged = {**self.container.secret_env, **self.secret_env}
-        return self.container.model_copy(update={"secret_env": merged})
+        """The job's container config with the job-level secrets merged in, working in
+        its workspace unless it names another working directory."""
+        update: dict[str, Any] = {}
+        if self.secret_env:
+            update["secret_env"] = {**self.container.secret_env, **self.secret_env}
+        if self.workspace is not None and self.container.working_dir is None:
+            update["working_dir"] = self.workspace.target
+        return self.container.model_copy(update=update) if update else self.container
 
     def secret_values(self) -> list[str]:
         """Every secret value of the job and its services, longest first (for masking)."""

@@ -49,6 +49,7 @@ EXAMPLES: list[FleetError] = [
     errors.JobTimeout("late"),
     errors.JobCanceled("stop"),
     errors.EngineError("no"),
+    errors.TransferFailed("j1.workspace", "the other end aborted it"),
     errors.NetworkInUse("ci-net", ["web", "db"], "h"),
     errors.RegistryAuthError("reg:5000", "h", "unauthorized: authentication required"),
     errors.RegistryAuthError("reg:5000"),

@@ -13,7 +13,7 @@ import json
 import posixpath
 import secrets
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -159,6 +159,15 @@ def read_image_file(
                 handle = archive.extractfile(member)
                 return handle.read() if handle is not None else None
         return None  # a symlink loop: the engine cannot read it either
+
+
+@translated
+def put_archive(
+    client: docker.DockerClient, container: str, path: str, tar: Iterable[bytes]
+) -> None:
+    """Unpack a tar, streamed from `tar`'s chunks (never held whole), at `path` (a folder
+    that exists) in `container`; the engine resolves `path` inside the container."""
+    client.api.put_archive(container, path, tar)
 
 
 @contextmanager

@@ -1,9 +1,12 @@
-"""Provisioning a job: its network, its services (until ready), then its container.
+"""Provisioning a job: its network, its services, its container (with its workspace), then
+the start once the services are ready.
 
 Each object is made once however many runs the job sees: its name derives
 from the job id, a run that is not the first looks for it before making it
 (and adopts it), and the lease is confirmed before each one is made. A full
-host is a queue: the job waits for a slot within its timeout.
+host is a queue: the job waits for a slot within its timeout. The job's
+container is made while its services come up, so that its workspace (`workspace`)
+streams in meanwhile; it starts only with the workspace in and the services ready.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from dockfleet.store import job_records
 from worker.engine import containers as engine
 from worker.engine import networks
 from worker.engine.objects import ContainerState
-from worker.jobs import job_image, netpool
+from worker.jobs import job_image, netpool, workspace
 from worker.jobs.job_run import JobRun
 from worker.jobs.services import wait_ready
 from worker.ops import container_ops
@@ -40,12 +43,17 @@ SLOT_LOCK_WAIT_SECONDS = 5.0
 
 
 def provision(run: JobRun) -> ContainerState:
-    """Make (or find) the job's network and services, wait for the services, then make
-    and start the job's container; returns what supervising it needs (id, TTY, state)."""
+    """Make (or find) the job's network, services and container, unpack its workspace,
+    wait for the services, then start the job's container; returns what supervising it
+    needs (id, TTY, state)."""
     network = run.network = _network(run)
     started = [(s, _start(run, _service_config(run, s, network))) for s in run.spec.services]
+    config = _job_config(run, network)
+    job = _made(run, config, is_job=True)
+    if job.status == "created" and run.spec.workspace is not None:
+        workspace.put(run, job.id, config)
     wait_ready(run.rt, run.job_id, [(s, state.id) for s, state in started])
-    return _start(run, _job_config(run, network), is_job=True)
+    return _started(run, job, is_job=True)
 
 
 def _network(run: JobRun) -> str | None:
@@ -105,8 +113,13 @@ def _job_config(run: JobRun, network: str | None) -> ContainerConfig:
     )
 
 
-def _start(run: JobRun, config: ContainerConfig, is_job: bool = False) -> ContainerState:
-    """Create (or adopt, when an earlier run made it) and start a container.
+def _start(run: JobRun, config: ContainerConfig) -> ContainerState:
+    """Create (or adopt, when an earlier run made it) and start a service's container."""
+    return _started(run, _made(run, config))
+
+
+def _made(run: JobRun, config: ContainerConfig, is_job: bool = False) -> ContainerState:
+    """Create a container, or find the one an earlier run made (to adopt, not duplicate).
 
     Returns what the rest of the run needs of it (id, TTY, status); a first run
     skips the lookups an adoption needs (every engine call counts in a CI job).
@@ -119,8 +132,14 @@ def _start(run: JobRun, config: ContainerConfig, is_job: bool = False) -> Contai
         created = _create_when_a_slot_frees(run, config, image)
         run.created.append((created, config.name))
         state = ContainerState(id=created, name=config.name, status="created")
+    return state
+
+
+def _started(run: JobRun, state: ContainerState, is_job: bool = False) -> ContainerState:
+    """Start a container that is only created (one already running is left as it is)."""
     if state.status == "created":
         if is_job:
+            run.hold()  # its workspace and the services took time: is the job still ours?
             stamp = run.started_at = job_records.now_iso()
             retrying(lambda: job_records.mark_started(run.rt.redis, run.job_id, stamp), "start")
         engine.start(run.rt.docker, state.id)

@@ -11,7 +11,8 @@ A user *name* is resolved through the image's own ``/etc/passwd``, as the engine
 at start, so a name that maps to uid 0 is root whatever it is called. A number is read
 as the engine reads it (``00``, ``+0``, ``-0`` are 0), and an empty user part (``:0``,
 ``:1000``) is uid 0: the engine starts from uid 0, and the spec's ``User`` replaces the
-image's. Image ids are content addresses, so a resolution is cached per image id.
+image's. Image ids are content addresses, so the image's /etc/passwd (and /etc/group)
+is read once per image id. `owner_ids` says who owns what the fleet puts in a container.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from worker.runtime import Runtime
 
 #: the writable home of the policy's default user
 DEFAULT_HOME = "/home/dockfleet"
+PASSWD, GROUP = "/etc/passwd", "/etc/group"
 _CACHE_SIZE = 512
 
 
@@ -98,28 +100,64 @@ def uid_of(rt: Runtime, image: ImageInfo | None, name: str) -> int | None:
         return uid
     if image is None:
         return None
-    key = (image.id, name)
+    entry = _table(rt, image.id, PASSWD).get(name)
+    return entry[0] if entry else None
+
+
+def owner_ids(rt: Runtime, config: ContainerConfig, image: ImageInfo) -> tuple[int, int]:
+    """The uid and gid the engine starts `config`'s process with, as `run_as` decides it:
+    who owns what the fleet puts into the container for it (a job's workspace).
+
+    The gid is the user's group when one is given (``user:group``), else the primary group
+    of the user's line in the image's /etc/passwd, else 0 (as the engine does).
+
+    Raises:
+        PolicyViolation: a user or group the image does not know (the engine refuses it).
+    """
+    user = run_as(rt, config, image).user
+    name, _, group = (image.user if user is None else user).partition(":")
+    name = name or "0"
+    uid = uid_of(rt, image, name)
+    if uid is None:
+        raise PolicyViolation(
+            "unknown-user", f"user={name}", "the image's /etc/passwd has no such user"
+        )
+    if group:
+        gid = numeric_uid(group)
+        if gid is None:
+            found = _table(rt, image.id, GROUP).get(group)
+            if found is None:
+                raise PolicyViolation(
+                    "unknown-group", f"group={group}", "the image's /etc/group has no such group"
+                )
+            gid = found[0]
+        return uid, gid
+    by_name = _table(rt, image.id, PASSWD).get(name) if numeric_uid(name) is None else None
+    entry = by_name or next((e for e in _table(rt, image.id, PASSWD).values() if e[0] == uid), None)
+    return uid, entry[1] if entry else 0
+
+
+def _table(rt: Runtime, image_id: str, path: str) -> dict[str, tuple[int, int]]:
+    """name -> (third field, fourth field) of the image's /etc/passwd or /etc/group (uid
+    and gid, or gid): empty when the image has no such file. Cached per image id."""
+    key = (image_id, path)
     with _lock:
         if key in _cache:
+            _cache.move_to_end(key)
             return _cache[key]
-    uid = _passwd_uids(rt, image.id).get(name)
-    with _lock:
-        _cache[key] = uid
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return uid
-
-
-def _passwd_uids(rt: Runtime, image_id: str) -> dict[str, int]:
-    """name -> uid from the image's /etc/passwd (empty when it has none)."""
-    text = engine.read_image_file(rt.docker, image_id, "/etc/passwd", host=rt.host) or b""
-    uids: dict[str, int] = {}
+    text = engine.read_image_file(rt.docker, image_id, path, host=rt.host) or b""
+    table: dict[str, tuple[int, int]] = {}
     for line in text.decode("utf-8", "replace").splitlines():
         fields = line.split(":")
         if len(fields) >= 3 and fields[2].isdigit():
-            uids.setdefault(fields[0], int(fields[2]))
-    return uids
+            second = fields[3] if len(fields) > 3 and fields[3].isdigit() else "0"
+            table.setdefault(fields[0], (int(fields[2]), int(second)))
+    with _lock:
+        _cache[key] = table
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return table
 
 
 _lock = threading.Lock()
-_cache: OrderedDict[tuple[str, str], int | None] = OrderedDict()
+_cache: OrderedDict[tuple[str, str], dict[str, tuple[int, int]]] = OrderedDict()
