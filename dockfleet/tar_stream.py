@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import struct
 import tarfile
 import time
 from collections.abc import Iterable, Iterator
@@ -24,7 +25,7 @@ from dockfleet.errors import PolicyViolation
 BLOCK = tarfile.BLOCKSIZE
 END = b"\0" * (2 * BLOCK)
 #: what tarfile reads from the stream at a time
-READ_BYTES = 1024 * 1024
+READ_BYTES = 64 * 1024
 
 
 class ChunkReader(io.RawIOBase):
@@ -97,6 +98,67 @@ class MemberRules:
         return "/".join(parts)
 
 
+_USTAR = struct.Struct("100s8s8s8s12s12s8s1s100s6s2s32s32s8s8s155s12s")
+#: the largest number an octal field of 8 / 12 bytes holds (7 / 11 digits and a NUL)
+_MAX_ID, _MAX_SIZE = 8**7 - 1, 8**11 - 1
+
+
+def header(
+    name: str,
+    kind: bytes,
+    *,
+    mode: int,
+    size: int = 0,
+    mtime: int = 0,
+    uid: int = 0,
+    gid: int = 0,
+    linkname: str = "",
+) -> bytes:
+    """A member's tar header: a plain ustar block when the member fits one (the usual
+    case, about ten times cheaper than tarfile's), else tarfile's PAX headers."""
+    if kind == tarfile.DIRTYPE and not name.endswith("/"):
+        name += "/"  # as tar writes folders
+    raw, link = name.encode("utf-8", "surrogateescape"), linkname.encode("utf-8", "surrogateescape")
+    prefix, _, short = raw.rpartition(b"/") if len(raw) > 100 else (b"", b"", raw)
+    fits = (
+        raw.isascii()
+        and link.isascii()
+        and len(short) <= 100
+        and len(prefix) <= 155
+        and len(link) <= 100
+        and max(uid, gid) <= _MAX_ID
+        and 0 <= mtime <= _MAX_SIZE
+        and size <= _MAX_SIZE
+    )
+    if not fits:
+        info = tarfile.TarInfo(name)
+        info.type, info.mode, info.size, info.mtime = kind, mode, size, mtime
+        info.uid, info.gid, info.linkname = uid, gid, linkname
+        return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+    fields = [
+        short,
+        b"%07o\0" % (mode & 0o7777),
+        b"%07o\0" % uid,
+        b"%07o\0" % gid,
+        b"%011o\0" % size,
+        b"%011o\0" % mtime,
+        b" " * 8,
+        kind,
+        link,
+        b"ustar\0",
+        b"00",
+        b"",
+        b"",
+        b"",
+        b"",
+        prefix,
+        b"",
+    ]
+    block = bytearray(_USTAR.pack(*fields))
+    block[148:156] = b"%06o\0 " % sum(block)
+    return bytes(block)
+
+
 @dataclass(frozen=True)
 class Owner:
     uid: int
@@ -144,18 +206,22 @@ def relocated(
 def _moved(
     archive: tarfile.TarFile, member: tarfile.TarInfo, name: str, prefix: str, owner: Owner
 ) -> Iterator[bytes]:
-    out = tarfile.TarInfo(name)
-    out.type = tarfile.REGTYPE if member.isreg() else member.type
-    out.mode = member.mode & 0o7777
-    out.mtime = int(member.mtime)
-    out.uid, out.gid = owner.uid, owner.gid
+    linkname = ""
     if member.issym():
-        out.linkname = member.linkname
+        linkname = member.linkname
     elif member.islnk():
-        out.linkname = f"{prefix}/{posixpath.normpath(member.linkname).lstrip('/')}"
+        linkname = f"{prefix}/{posixpath.normpath(member.linkname).lstrip('/')}"
     size = member.size if member.isreg() else 0
-    out.size = size
-    yield out.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+    yield header(
+        name,
+        tarfile.REGTYPE if member.isreg() else member.type,
+        mode=member.mode,
+        size=size,
+        mtime=int(member.mtime),
+        uid=owner.uid,
+        gid=owner.gid,
+        linkname=linkname,
+    )
     if not size:
         return
     data = archive.extractfile(member)
@@ -172,12 +238,9 @@ def _moved(
 
 
 def _folder(name: str, owner: Owner, mode: int) -> bytes:
-    info = tarfile.TarInfo(name)
-    info.type = tarfile.DIRTYPE
-    info.mode = mode
-    info.mtime = int(time.time())
-    info.uid, info.gid = owner.uid, owner.gid
-    return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+    return header(
+        name, tarfile.DIRTYPE, mode=mode, mtime=int(time.time()), uid=owner.uid, gid=owner.gid
+    )
 
 
 def _refused(member: str, why: str) -> PolicyViolation:

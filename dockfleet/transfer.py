@@ -24,8 +24,9 @@ from dockfleet.redis_retry import retrying
 from dockfleet.store import transfers
 from dockfleet.store.redis_types import Client
 
-#: bytes per chunk (at most the window); 1 MiB keeps each Redis command short
-CHUNK_BYTES = 1024 * 1024
+#: bytes per chunk (at most the window): each Redis command stays short, and a chunk with
+#: its stream entry fits the allocator's 1 MiB size class (1 MiB of data would take 1.25)
+CHUNK_BYTES = 1024 * 1024 - 4096
 #: chunks the receiver reads per call
 READ_COUNT = 1
 #: seconds an end waits on the other before it looks at the transfer again

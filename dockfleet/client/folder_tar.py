@@ -15,8 +15,8 @@ the files to the job's user. Sockets, FIFOs and devices are skipped.
 
 from __future__ import annotations
 
-import io
 import os
+import stat
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,11 +24,9 @@ from pathlib import Path
 
 from dockfleet import dockerignore
 from dockfleet.errors import InvalidSpec
+from dockfleet.tar_stream import END, header
 
 BLOCK = tarfile.BLOCKSIZE
-#: the two zero blocks that end a tar
-END = b"\0" * (2 * BLOCK)
-_KINDS = (tarfile.REGTYPE, tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,24 +73,37 @@ def plan(folder: str | os.PathLike[str], cap: Cap, keep: tuple[str, ...] = ()) -
     if not root.is_dir():
         raise InvalidSpec(f"{cap.what}: {root} is not a folder")
     matcher = dockerignore.read(root)
-    # One TarFile for its member helper: it finds hard links by inode across the walk.
-    helper = tarfile.open(fileobj=io.BytesIO(), mode="w", format=tarfile.PAX_FORMAT)
     members: list[Member] = []
     size, files = len(END), 0
+    #: (device, inode) -> name of a file with several links: its later names are hard links
+    linked: dict[tuple[int, int], str] = {}
     for path, relative in _walk(root, matcher, set(keep)):
-        info = helper.gettarinfo(str(path), arcname=relative)
-        if info is None or info.type not in _KINDS:
+        meta = os.lstat(path)
+        kind, data, linkname = _kind(meta), 0, ""
+        if kind == tarfile.REGTYPE:
+            if meta.st_nlink > 1 and (meta.st_dev, meta.st_ino) in linked:
+                kind, linkname = tarfile.LNKTYPE, linked[(meta.st_dev, meta.st_ino)]
+            else:
+                if not os.access(path, os.R_OK):
+                    raise InvalidSpec(f"{cap.what}: cannot read {path}")
+                linked.setdefault((meta.st_dev, meta.st_ino), relative)
+                data, files = meta.st_size, files + 1
+        elif kind == tarfile.SYMTYPE:
+            linkname = os.readlink(path)
+        elif kind is None:
             continue  # a socket, FIFO or device: nothing a job's tree needs
-        if info.isreg() and not os.access(path, os.R_OK):
-            raise InvalidSpec(f"{cap.what}: cannot read {path}")
-        info.uid = info.gid = 0
-        info.uname = info.gname = ""
-        info.mtime = int(info.mtime)  # a float would cost a PAX header per member
-        header = info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
-        data = info.size if info.isreg() else 0
-        files += info.isreg()
-        members.append(Member(path, header, data))
-        size += len(header) + _padded(data)
+        # Owners are left out (the worker gives the files to the job's user); whole seconds
+        # keep the header a plain ustar one.
+        block = header(
+            relative,
+            kind,
+            mode=meta.st_mode,
+            size=data,
+            mtime=int(meta.st_mtime),
+            linkname=linkname,
+        )
+        members.append(Member(path, block, data))
+        size += len(block) + _padded(data)
         if size > cap.max_bytes:
             raise cap.refusal(size, root)
     return FolderTar(root, members, size, files)
@@ -152,6 +163,16 @@ def _walk(root: Path, matcher: dockerignore.Matcher, keep: set[str]) -> Iterator
             if is_dir:
                 below.append((Path(entry.path), relative + "/"))
         stack.extend(reversed(below))
+
+
+def _kind(meta: os.stat_result) -> bytes | None:
+    if stat.S_ISREG(meta.st_mode):
+        return tarfile.REGTYPE
+    if stat.S_ISDIR(meta.st_mode):
+        return tarfile.DIRTYPE
+    if stat.S_ISLNK(meta.st_mode):
+        return tarfile.SYMTYPE
+    return None
 
 
 def _padded(size: int) -> int:
