@@ -25,6 +25,7 @@ from benchmarks import (
     round_trip,
     service_job,
     stats_sweep,
+    workspace,
 )
 from benchmarks.env import BenchEnv, docker_url_from_env
 from benchmarks.harness import Report
@@ -39,6 +40,7 @@ BENCHMARKS: list[ModuleType] = [
     round_trip,
     memory,
     service_job,
+    workspace,
 ]
 
 

@@ -24,8 +24,10 @@ from dockfleet.errors import PolicyViolation
 
 BLOCK = tarfile.BLOCKSIZE
 END = b"\0" * (2 * BLOCK)
-#: what tarfile reads from the stream at a time
+#: what tarfile reads from the stream at a time (it copies its buffer on every read: small)
 READ_BYTES = 64 * 1024
+#: what `relocated` hands out at a time: headers and small files gathered into one write
+OUT_BYTES = 1024 * 1024
 
 
 class ChunkReader(io.RawIOBase):
@@ -168,7 +170,8 @@ class Owner:
 def relocated(
     chunks: Iterable[bytes], target: str, owner: Owner, max_bytes: int, *, what: str
 ) -> Iterator[bytes]:
-    """The tar of `chunks`, checked, below the folder `target` (absolute), owned by `owner`.
+    """The tar of `chunks`, checked, below the folder `target` (absolute), owned by `owner`,
+    in pieces of about `OUT_BYTES` (each piece is one write to the engine).
 
     The output unpacks at ``/``: its first member is the target folder itself and
     every folder on the way to a member is there before it (made when the tar has
@@ -177,6 +180,19 @@ def relocated(
     Raises:
         PolicyViolation: a member breaks `MemberRules`, or the tar passes `max_bytes`.
     """
+    buffer = bytearray()
+    for piece in _relocated(chunks, target, owner, max_bytes, what):
+        buffer += piece
+        if len(buffer) >= OUT_BYTES:
+            yield bytes(buffer)
+            buffer.clear()
+    if buffer:  # (an empty piece would end a chunked upload early)
+        yield bytes(buffer)
+
+
+def _relocated(
+    chunks: Iterable[bytes], target: str, owner: Owner, max_bytes: int, what: str
+) -> Iterator[bytes]:
     prefix = posixpath.normpath(target).strip("/")
     reader = ChunkReader(chunks)
     rules = MemberRules()
@@ -184,7 +200,8 @@ def relocated(
     yield _folder(prefix, owner, 0o755)
     with tarfile.open(fileobj=reader, mode="r|", bufsize=READ_BYTES) as archive:
         while (member := archive.next()) is not None:
-            archive.members.clear()  # type: ignore[attr-defined]  # a stream is read once: keep no list of 20,000 members
+            # A stream is read once: keep no list of 20,000 members.
+            archive.members.clear()  # type: ignore[attr-defined]
             if reader.consumed > max_bytes:
                 raise _too_large(what, max_bytes)
             name = rules.check(member)

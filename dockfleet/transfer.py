@@ -14,6 +14,8 @@ Every Redis step is retried while Redis restarts (all of them are safe to repeat
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -67,7 +69,7 @@ def send(
             without it), or `stop` gave a reason.
     """
     wait = _Waiting(client, transfer_id, limits, stop, on_progress)
-    seq, pieces = 0, iter(chunks)
+    seq, pieces = 0, _prefetched(chunks)
     chunk = next(pieces, None)
     while chunk is not None:
         after = next(pieces, None)
@@ -127,6 +129,38 @@ def receive(client: Client, transfer_id: str, token: str, limits: Limits) -> Ite
             raise _failed(client, transfer_id, status.state if status else transfers.GONE)
         if status.state == transfers.SEALED and acked >= status.chunks:
             return
+
+
+def _prefetched(chunks: Iterable[bytes], depth: int = 2) -> Iterator[bytes]:
+    """`chunks`, made up to `depth` ahead in a thread: the files are read while the last
+    chunk travels to Redis. An error of the maker is raised here, in order."""
+    ahead: queue.Queue[bytes | BaseException | None] = queue.Queue(depth)
+    stopped = threading.Event()
+
+    def make() -> None:
+        try:
+            for chunk in chunks:
+                while not stopped.is_set():
+                    try:
+                        ahead.put(chunk, timeout=POLL_SECONDS)
+                        break
+                    except queue.Full:
+                        continue
+                if stopped.is_set():
+                    return
+            ahead.put(None)
+        except BaseException as exc:  # handed to the reader, raised there
+            ahead.put(exc)
+
+    maker = threading.Thread(target=make, name="transfer-chunks", daemon=True)
+    maker.start()
+    try:
+        while (item := ahead.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stopped.set()
 
 
 class _Waiting:
