@@ -211,7 +211,7 @@ class Settings(BaseSettings):
     workspace_max_bytes: int = Field(
         default=2 * 1024 * 1024 * 1024,
         gt=0,
-        description="largest workspace (its tar), refused on the client before the job is sent",
+        description="largest workspace (its tar); the client and the worker refuse a larger one",
     )
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     cleanup: CleanupSettings = Field(default_factory=CleanupSettings)

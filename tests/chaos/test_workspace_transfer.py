@@ -20,6 +20,7 @@ from dockfleet import Fleet, JobSpec, Settings
 from dockfleet.policy_model import SecurityPolicy
 from dockfleet.store import transfers
 from tests.conftest import HEARTBEAT, LOCAL_DOCKER, TEST_IMAGE, random_name, worker_env
+from tests.support.redis_memory import MemorySampler
 from tests.support.services import RedisServer, WorkerProcess, wait_for
 
 pytestmark = pytest.mark.chaos
@@ -77,36 +78,24 @@ def test_a_300_mib_workspace_of_20000_files_keeps_redis_below_the_window(
     # Given 300 MiB in 20,000 files (19,990 of 10 KiB, 10 of 10.5 MiB)
     fleet, host, server = fleet_on_private_redis
     root = workspace(tmp_path / "ws", 19_990, 10 * 1024, 10, int(10.5 * MIB))
-    sampler = redis.Redis.from_url(server.url)
-    baseline = int(sampler.info("memory")["used_memory"])
-    samples: list[int] = []
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            samples.append(int(sampler.info("memory")["used_memory"]))
-            time.sleep(0.01)
 
     # When a job gets it as its workspace, Redis's memory sampled all along
-    thread = threading.Thread(target=sample)
-    thread.start()
+    spec = JobSpec(
+        container={"image": TEST_IMAGE, "cmd": ["sh", "-c", CHECK]}, host=host, workspace=str(root)
+    )
     started = time.monotonic()
-    spec = JobSpec(container={"image": TEST_IMAGE, "cmd": ["sh", "-c", CHECK]}, host=host,
-                   workspace=str(root))  # fmt: skip
-    handle = fleet.run_job(spec)
+    with MemorySampler(server.url) as memory:
+        handle = fleet.run_job(spec)
     upload = time.monotonic() - started
-    done.set()
-    thread.join()
     result = handle.wait(120)
 
     # Then every file arrived intact, and Redis never held more than the window and a margin
     assert result.status == "succeeded", result.error
     assert [line.line for line in handle.logs(follow=False)] == expected(root)
-    peak = max(samples) - baseline
-    print(f"upload {upload:.1f}s, {len(samples)} samples, peak {peak / MIB:.1f} MiB over baseline")
-    assert len(samples) > 20
+    peak = memory.peak
+    print(f"upload {upload:.1f}s, {len(memory.samples)} samples, peak {peak / MIB:.1f} MiB")
+    assert len(memory.samples) > 20
     assert peak < WINDOW + MARGIN
-    sampler.close()
 
 
 def test_a_redis_crash_mid_upload_pauses_the_transfer_and_loses_nothing(

@@ -19,17 +19,10 @@ import redis
 from dockfleet import Fleet, JobHandle, JobSpec
 from dockfleet.client import folder_tar
 from dockfleet.client.folder_tar import FolderTar
-from dockfleet.policy_model import SecurityPolicy
 from dockfleet.store import transfers
-from tests.conftest import (
-    LOCAL_DOCKER,
-    TEST_IMAGE,
-    Host,
-    random_name,
-    remove_host_objects,
-    worker_env,
-)
-from tests.support.services import WorkerProcess, wait_for
+from tests.conftest import TEST_IMAGE
+from tests.support.services import wait_for
+from tests.support.worker_hosts import WorkerHost, bare_host
 
 DOCKFLEET = str(Path(sys.executable).with_name("dockfleet"))
 MIB = 1024 * 1024
@@ -37,30 +30,9 @@ MIB = 1024 * 1024
 IDLE_SECONDS = 3
 
 
-@pytest.fixture
-def quiet_host(
-    redis_url: str, local_engine: docker.DockerClient, policy: SecurityPolicy
-) -> Iterator[tuple[Host, dict[str, str]]]:
-    """A host whose workers the test starts and kills itself; short leases and TTLs."""
-    env = worker_env(
-        redis_url,
-        LOCAL_DOCKER,
-        policy,
-        DOCKFLEET_JOB_LEASE_SECONDS="3",
-        DOCKFLEET_TRANSFER_IDLE_SECONDS=str(IDLE_SECONDS),
-    )
-    host = Host(random_name("tw"), LOCAL_DOCKER, local_engine)
-    yield host, env
-    for worker in host.workers:
-        worker.stop()
-    remove_host_objects(host)
-
-
-def start_worker(host: Host, env: dict[str, str], redis_url: str) -> WorkerProcess:
-    worker = WorkerProcess(host.name, env, index=len(host.workers)).start()
-    host.workers.append(worker)
-    worker.wait_ready(redis_url)
-    return worker
+quiet_host = bare_host(
+    "tw", DOCKFLEET_JOB_LEASE_SECONDS="3", DOCKFLEET_TRANSFER_IDLE_SECONDS=str(IDLE_SECONDS)
+)
 
 
 def big_folder(path: Path, mib: int) -> Path:
@@ -92,12 +64,12 @@ def test_a_client_killed_mid_upload_leaves_no_key_and_its_job_fails_before_it_ru
     fleet: Fleet,
     redis_url: str,
     local_engine: docker.DockerClient,
-    quiet_host: tuple[Host, dict[str, str]],
+    quiet_host: WorkerHost,
     tmp_path: Path,
 ) -> None:
     # Given a pipeline step sending a 16 MiB workspace through a 1 MiB window to a host
     # whose worker is not up yet (so the client waits with a full window)
-    host, env = quiet_host
+    host = quiet_host
     since = datetime.now(UTC)
     source = big_folder(tmp_path / "ws", 16)
     client = redis.Redis.from_url(redis_url)
@@ -132,11 +104,12 @@ def test_a_client_killed_mid_upload_leaves_no_key_and_its_job_fails_before_it_ru
     time.sleep(IDLE_SECONDS + 1)
     assert client.keys(f"dockfleet:transfer:{transfers.job_workspace(job_id)}*") == []
     # And when a worker takes the job, it fails clearly, and its container never started
-    start_worker(host, env, redis_url)
+    host.start_worker()
     result = JobHandle(fleet.transport, job_id).wait(60)
     assert result.status == "error"
     assert result.error is not None and "gone from Redis" in result.error
     assert container_events(local_engine, job_id, since, "start") == []
+    assert host.ends(job_id) == 1
     client.close()
 
 
@@ -144,14 +117,14 @@ def test_a_worker_killed_mid_upload_is_adopted_and_its_job_reports_once(
     fleet: Fleet,
     redis_url: str,
     local_engine: docker.DockerClient,
-    quiet_host: tuple[Host, dict[str, str]],
+    quiet_host: WorkerHost,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given a slow client (a slow network: 20 MiB/s) sending a 24 MiB workspace to a worker
-    host, env = quiet_host
+    host = quiet_host
     since = datetime.now(UTC)
-    first = start_worker(host, env, redis_url)
+    first = host.start_worker()
     source = big_folder(tmp_path / "ws", 24)
     unthrottled = folder_tar.chunks
 
@@ -182,7 +155,7 @@ def test_a_worker_killed_mid_upload_is_adopted_and_its_job_reports_once(
 
     # When the worker is killed with SIGKILL mid-upload, and another comes up
     first.kill()
-    start_worker(host, env, redis_url)
+    host.start_worker()
 
     # Then the job is adopted and fails once, clearly; the upload is not started twice
     client.join(90)
@@ -193,6 +166,7 @@ def test_a_worker_killed_mid_upload_is_adopted_and_its_job_reports_once(
     job_id = handles[0].id
     assert container_events(local_engine, job_id, since, "create") == [f"dfj-{job_id}"]
     assert container_events(local_engine, job_id, since, "start") == []
+    assert host.ends(job_id) == 1
     # And the chunks left Redis with the abort
     assert redis_client.exists(f"dockfleet:transfer:{transfers.job_workspace(job_id)}:data") == 0
     redis_client.close()

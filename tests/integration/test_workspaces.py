@@ -7,8 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import redis
 from dockfleet import Fleet, JobSpec
 from dockfleet.store import transfers
 from tests.conftest import TEST_IMAGE, Host
+from tests.support.redis_memory import MemorySampler
 
 DOCKFLEET = str(Path(sys.executable).with_name("dockfleet"))
 MIB = 1024 * 1024
@@ -134,33 +133,17 @@ def test_redis_holds_no_more_than_the_window_while_a_workspace_streams(
         (source / f"part-{i}.bin").write_bytes(os.urandom(4 * MIB))
     window = 4 * MIB
     settings = fleet.settings.model_copy(update={"transfer_window": window})
-    sampler = redis.Redis.from_url(redis_url)
-    baseline = int(sampler.info("memory")["used_memory"])
-    samples: list[int] = []
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            samples.append(int(sampler.info("memory")["used_memory"]))
-            time.sleep(0.005)
 
     # When it is sent while Redis's memory is sampled
-    thread = threading.Thread(target=sample)
-    thread.start()
-    with Fleet(settings) as client:
-        handle = client.run_job(
-            workspace_job(host_a.name, "cat part-* | md5sum | cut -d' ' -f1", source)
-        )
-    done.set()
-    thread.join()
+    script = "cat part-* | md5sum | cut -d' ' -f1"
+    with MemorySampler(redis_url, interval=0.005) as memory, Fleet(settings) as client:
+        handle = client.run_job(workspace_job(host_a.name, script, source))
     result = handle.wait(60)
 
     # Then it all arrived, and Redis never held much more than the window
     assert result.status == "succeeded", result.error
     digest = hashlib.md5(b"".join(p.read_bytes() for p in sorted(source.glob("part-*"))))
     assert [line.line for line in handle.logs(follow=False)] == [digest.hexdigest()]
-    grown = max(samples) - baseline
-    print(json.dumps({"samples": len(samples), "peak_over_baseline_mib": grown / MIB}))
-    assert len(samples) > 10
-    assert grown < window + 4 * MIB
-    sampler.close()
+    print(json.dumps({"samples": len(memory.samples), "peak_mib": memory.peak / MIB}))
+    assert len(memory.samples) > 10
+    assert memory.peak < window + 4 * MIB
