@@ -91,7 +91,8 @@ def test_a_client_killed_mid_upload_leaves_no_key_and_its_job_fails_before_it_ru
     def window_full() -> bool:
         new = set(workspace_transfers(client)) - before
         status = transfers.status(client, transfers.job_workspace(next(iter(new))))
-        return status is not None and status.sent_bytes >= MIB
+        # One chunk (a little under 1 MiB) fills a 1 MiB window: the client waits after it.
+        return status is not None and status.sent_chunks >= 1
 
     wait_for(window_full, 30, "the client to fill its window")
     (job_id,) = set(workspace_transfers(client)) - before
