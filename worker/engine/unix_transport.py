@@ -27,11 +27,11 @@ import select
 import socket
 import threading
 from typing import Any
-from urllib.parse import urlencode
 
 import docker
 import requests
 from docker.transport import UnixHTTPAdapter
+from requests.models import RequestEncodingMixin
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 
@@ -165,17 +165,11 @@ def _response(url: str, answer: http11.Answer) -> requests.Response:
 
 
 def query_string(params: Any) -> str:
-    """`params` encoded as requests encodes them: None values left out, a list repeated."""
+    """`params` encoded by requests' own encoder (None values left out, a list repeated)."""
     if not params:
         return ""
-    if isinstance(params, str | bytes):
-        return params.decode() if isinstance(params, bytes) else params
-    pairs: list[tuple[Any, Any]] = []
-    for key, values in params.items() if isinstance(params, dict) else params:
-        if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
-            values = [values]
-        pairs.extend((key, value) for value in values if value is not None)
-    return urlencode(pairs)
+    encoded = RequestEncodingMixin._encode_params(params)  # type: ignore[attr-defined]
+    return encoded.decode() if isinstance(encoded, bytes) else str(encoded)
 
 
 class LightAPIClient(docker.APIClient):

@@ -139,7 +139,8 @@ def _started(run: JobRun, state: ContainerState, is_job: bool = False) -> Contai
     """Start a container that is only created (one already running is left as it is)."""
     if state.status == "created":
         if is_job:
-            run.hold()  # its workspace and the services took time: is the job still ours?
+            if run.spec.workspace is not None or run.spec.services:
+                run.hold()  # the upload and the services took time: is the job still ours?
             stamp = run.started_at = job_records.now_iso()
             retrying(lambda: job_records.mark_started(run.rt.redis, run.job_id, stamp), "start")
         engine.start(run.rt.docker, state.id)
