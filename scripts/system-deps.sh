@@ -13,6 +13,8 @@ command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 # The metrics test runs a real Prometheus against the exporter (and promtool lints it).
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+# the example systemd unit is checked with systemd-analyze verify
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
 # The Flower test screenshots the dashboard; the compose test builds its base image.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)

@@ -26,7 +26,7 @@ import pytest
 from dockfleet import ContainerConfig, Fleet, JobSpec, Settings
 from tests.conftest import LOCAL_DOCKER, TEST_IMAGE, Host, remove_host_objects
 from tests.support.cli import DOCKFLEET, FLEET_FAILED, one_error_line, run_dockfleet
-from tests.support.services import REPO, RedisServer, end_process, wait_for
+from tests.support.services import REPO, RedisServer, end_process, require, wait_for
 
 UNIT = REPO / "docs" / "dockfleet-worker.service"
 #: ExecStart= prefixes that change how systemd runs the command, not the command
@@ -184,8 +184,8 @@ def test_pool_and_concurrency_options_reach_the_worker_instead_of_being_ignored(
 
 def test_the_systemd_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     verify = shutil.which("systemd-analyze")
-    if verify is None:
-        pytest.skip("systemd-analyze is not installed (apt-get install systemd)")
+    require(verify is not None, "systemd-analyze (apt-get install systemd)")
+    assert verify is not None
     # The unit as installed here: verify checks that its program exists.
     unit = tmp_path / UNIT.name
     unit.write_text(UNIT.read_text().replace("/opt/dockfleet/bin/dockfleet", DOCKFLEET))
