@@ -9,21 +9,15 @@ needs: its server refuses to start without ``POSTGRES_PASSWORD`` and answers onl
 user and password it was given, and its ``psql`` sends ``PGUSER`` and ``PGPASSWORD``; so
 the job passes only if the secret reached the service and the job alike.
 
-gitlab-ci-local (``make setup``: scripts/gitlab-ci-local.sh) plays GitLab: the jobs have no
-``image:``, so it runs them in the shell, with the CI/CD variables given as ``--variable``.
+gitlab-ci-local plays GitLab (`tests.support.gitlab_ci`).
 """
 
 from __future__ import annotations
 
 import io
-import os
 import re
 import secrets
-import shutil
-import subprocess
-import sys
 import tarfile
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,12 +26,17 @@ import pytest
 
 from tests.conftest import TEST_IMAGE, TEST_LABEL, random_name
 from tests.integration.test_up import Cli, cli  # noqa: F401  (the fixture, reused)
-from tests.support.doc_blocks import CI_DOCS, titled_block
-from tests.support.services import REPO, require, wait_for
+from tests.support.gitlab_ci import (  # noqa: F401  (repo: the fixture)
+    gitlab_ci_local,
+    passed,
+    printed,
+    repo,
+    write_doc_pipeline,
+)
+from tests.support.services import wait_for
 
 pytestmark = pytest.mark.engine
 
-GITLAB_CI_LOCAL = REPO / ".state" / "node" / "node_modules" / ".bin" / "gitlab-ci-local"
 #: the image the doc names, and so the one the test replaces
 DOC_IMAGE = "postgres:16"
 STANDIN = {
@@ -90,60 +89,19 @@ def postgres_standin(local_engine: docker.DockerClient) -> Iterator[str]:
     local_engine.images.remove(tag, force=True)
 
 
-@pytest.fixture
-def repo() -> Iterator[Path]:
-    """A fresh git repository holding the doc's two files (gitlab-ci-local needs a commit)."""
-    folder = Path(tempfile.mkdtemp(prefix="dockfleet-gitlab-"))
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def write_example(folder: Path, image: str) -> None:
-    doc = CI_DOCS / "gitlab.md"
-    for path in (".gitlab-ci.yml", "ci/job.yml"):
-        text = titled_block(doc, path)
-        assert DOC_IMAGE in text, f"{path} no longer names {DOC_IMAGE}: update DOC_IMAGE"
-        (folder / path).parent.mkdir(parents=True, exist_ok=True)
-        (folder / path).write_text(text.replace(DOC_IMAGE, image))
-    git = ["git", "-C", str(folder), "-c", "user.name=ci", "-c", "user.email=ci@example.com"]
-    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "the GitLab example"]):
-        subprocess.run([*git, *args], check=True, capture_output=True)
-
-
-def gitlab_ci_local(folder: Path, **variables: str) -> subprocess.CompletedProcess[str]:
-    """Run the pipeline in `folder` as a shell runner would, `variables` as CI/CD variables."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKFLEET_", "FLOWER_"))}
-    # `dockfleet` on PATH, as on a runner where it is installed; an empty state folder, so
-    # the only way to the fleet is the DOCKFLEET_REDIS_URL variable (no `up` env file).
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    env["DOCKFLEET_STATE_DIR"] = str(folder / ".no-fleet-here")
-    env["FORCE_COLOR"] = "0"
-    args = [str(GITLAB_CI_LOCAL)]
-    for name, value in variables.items():
-        args += ["--variable", f"{name}={value}"]
-    return subprocess.run(
-        args, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, timeout=240,
-    )  # fmt: skip
-
-
-def printed(out: str, job: str, line: str) -> bool:
-    """Whether gitlab-ci-local's log shows `line` as output of `job` (names are padded)."""
-    return re.search(rf"^{job} +> {re.escape(line)}$", out, re.MULTILINE) is not None
-
-
 def test_the_gitlab_example_pipeline_passes_with_its_secret_masked(
     cli: Cli,  # noqa: F811
-    repo: Path,
+    repo: Path,  # noqa: F811
     postgres_standin: str,
     local_engine: docker.DockerClient,
 ) -> None:
-    require(GITLAB_CI_LOCAL.exists(), "gitlab-ci-local (make setup: scripts/gitlab-ci-local.sh)")
     # Given a fleet on this machine and the doc's pipeline in a repository
     host = random_name("tu")
     started = cli.run("up", "-d", "--host-name", host, "--no-flower", "--no-beat")
     assert started.returncode == 0, started.stderr
-    write_example(repo, postgres_standin)
+    write_doc_pipeline(
+        repo, "gitlab.md", (".gitlab-ci.yml", "ci/job.yml"), (DOC_IMAGE, postgres_standin), {}
+    )
     password = "pw-" + secrets.token_urlsafe(16)
 
     # When GitLab (gitlab-ci-local) runs it with the two masked CI/CD variables
@@ -154,7 +112,7 @@ def test_the_gitlab_example_pipeline_passes_with_its_secret_masked(
 
     # Then the pipeline passes: the job reached its database with the password they share
     assert pipeline.returncode == 0, out
-    assert re.search(r"^ PASS +integration$", out, re.MULTILINE), out
+    assert passed(out, "integration"), out
     assert printed(out, "integration", "testing as ci, password ***")
     assert printed(out, "integration", "(1 row)")
     # And the advisory job shows its own exit code as a warning, not a failure
