@@ -22,6 +22,7 @@ from dockfleet.cli.run_spec import job_spec
 from dockfleet.cli.spec_options import container_options
 from dockfleet.client.job_handle import JobHandle
 from dockfleet.client.jobs import check_job
+from dockfleet.errors import HostUnavailable
 from dockfleet.models import JobResult, JobSpec, LogLine
 from dockfleet.store import job_records
 
@@ -116,6 +117,8 @@ def run(ctx: click.Context, /, detach: bool, as_json: bool, dry_run: bool, **_: 
 
 def _submit(state: Context, spec: JobSpec) -> JobHandle:
     """Send the job; with a workspace, a spinner says how much of it is in meanwhile."""
+    if spec.host:
+        _check_target_host(state, spec.host)
     if spec.workspace is None:
         return state.fleet.run_job(spec)
     source = spec.workspace.source
@@ -125,6 +128,23 @@ def _submit(state: Context, spec: JobSpec) -> JobHandle:
             update(f"workspace {source}: {done / MIB:.0f} of {total / MIB:.0f} MiB unpacked")
 
         return state.fleet.run_job(spec, on_upload=progress)
+
+
+def _check_target_host(state: Context, name: str) -> None:
+    """A host no worker has served for a day is a typo, not a queue: refused, with the
+    names the fleet knows, rather than a step that waits forever. A known host that is
+    down takes the job when it is back: said once, as the job then waits."""
+    known = {host.name: host for host in state.fleet.hosts()}
+    if name not in known:
+        names = ", ".join(sorted(known)) or "none"
+        raise HostUnavailable(name, f"no worker has served it in a day (known hosts: {names})")
+    if not known[name].up:
+        seen = known[name].last_seen.strftime("%Y-%m-%d %H:%M:%S UTC")
+        click.echo(
+            f"dockfleet: host {name} is down (last seen {seen}); the job waits in its queue "
+            "until a worker of that host takes it",
+            err=True,
+        )
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -20,7 +20,10 @@ from contextlib import contextmanager
 
 import docker
 import pytest
+import redis
 
+from dockfleet import keys
+from dockfleet.store import host_records
 from tests.conftest import TEST_IMAGE, TEST_LABEL, Host
 from tests.support.cli import FLEET_FAILED, one_error_line, run_dockfleet
 from tests.support.services import RedisServer, free_port
@@ -139,6 +142,40 @@ def test_a_fleet_without_a_live_host_exits_125_at_once() -> None:
     assert result.returncode == FLEET_FAILED
     one_error_line(result, "no live Docker host in the fleet at", server.url, "dockfleet up -d")
     assert took < 15, f"took {took:.1f}s"
+
+
+def test_a_host_no_worker_serves_exits_125_naming_the_known_ones(
+    fleet: object, host_a: Host, redis_url: str
+) -> None:
+    # Given a fleet whose one host is host_a, and a typo in --host
+    result = run_dockfleet("run", "--host", "no-such-host", TEST_IMAGE, redis_url=redis_url)
+
+    # Then the step fails at once instead of waiting for a host that never comes
+    assert result.returncode == FLEET_FAILED
+    one_error_line(result, "'no-such-host' is unavailable", "known hosts:", host_a.name)
+
+
+def test_a_host_that_is_down_queues_the_job_and_says_so(
+    fleet: object, host_a: Host, redis_url: str
+) -> None:
+    # Given a host whose worker last beat an hour ago
+    gone = f"gone-{secrets.token_hex(3)}"
+    client = redis.Redis.from_url(redis_url)
+    host_records.write_beat(client, gone, "celery@gone", time.time() - 3600, engine=None)
+    try:
+        # When a job is sent to it
+        result = run_dockfleet("run", "-d", "--host", gone, TEST_IMAGE, redis_url=redis_url)
+
+        # Then it is queued for that host's return, with a warning that says so
+        assert result.returncode == 0, result.stderr
+        assert f"host {gone} is down (last seen" in result.stderr
+        assert "waits in its queue" in result.stderr
+        job_id = result.stdout.strip()
+        assert run_dockfleet("cancel", job_id, redis_url=redis_url).returncode == 0
+    finally:
+        client.delete(keys.host(gone))
+        client.zrem(keys.HOSTS, gone)
+        client.close()
 
 
 def test_an_unknown_image_exits_125(fleet: object, host_a: Host, redis_url: str) -> None:
