@@ -1,5 +1,5 @@
-"""Provisioning a job: its network, its services, its container (with its workspace), then
-the start once the services are ready.
+"""Provisioning a job: its network, its services, its container (with its workspace and
+its caches), then the start once the services are ready.
 
 Each object is made once however many runs the job sees: its name derives
 from the job id, a run that is not the first looks for it before making it
@@ -34,7 +34,7 @@ from worker.engine.objects import ContainerState
 from worker.jobs import job_image, netpool, workspace
 from worker.jobs.job_run import JobRun
 from worker.jobs.services import wait_ready
-from worker.ops import container_ops
+from worker.ops import cache_ops, container_ops
 
 SLOT_POLL_SECONDS = 0.2
 #: a job waits for the host's slot lock this long at a time, then looks at its
@@ -48,8 +48,11 @@ def provision(run: JobRun) -> ContainerState:
     needs (id, TTY, state)."""
     network = run.network = _network(run)
     started = [(s, _start(run, _service_config(run, s, network))) for s in run.spec.services]
-    config = _job_config(run, network)
+    caches = cache_ops.mount(run.rt, run.spec.caches) if run.spec.caches else None
+    config = _job_config(run, network, caches)
     job = _made(run, config, is_job=True)
+    if job.status == "created" and caches is not None:
+        cache_ops.own(run.rt, job.id, config, caches.new)
     if job.status == "created" and run.spec.workspace is not None:
         workspace.put(run, job.id, config)
     wait_ready(run.rt, run.job_id, [(s, state.id) for s, state in started])
@@ -101,16 +104,19 @@ def _service_config(run: JobRun, service: Any, network: str | None) -> Container
     )
 
 
-def _job_config(run: JobRun, network: str | None) -> ContainerConfig:
+def _job_config(
+    run: JobRun, network: str | None, caches: cache_ops.Mounted | None
+) -> ContainerConfig:
     config = run.spec.job_container()
-    return config.model_copy(
-        update={
-            "name": object_name(run.job_id),
-            "network": network,
-            "labels": {**config.labels, **run.spec.labels},
-            "request_id": f"{run.job_id}/job",
-        }
-    )
+    update: dict[str, Any] = {
+        "name": object_name(run.job_id),
+        "network": network,
+        "labels": {**config.labels, **run.spec.labels},
+        "request_id": f"{run.job_id}/job",
+    }
+    if caches is not None:  # the job's container only: its services share none
+        update["volumes"] = {**config.volumes, **caches.binds}
+    return config.model_copy(update=update)
 
 
 def _start(run: JobRun, config: ContainerConfig) -> ContainerState:
