@@ -65,7 +65,8 @@ def own(rt: Runtime, container_id: str, config: ContainerConfig, paths: list[str
     if image is None:
         raise ImageNotFound(config.reference, rt.host)
     owner = Owner(*users.owner_ids(rt, config, image))
-    containers.put_archive(rt.docker, container_id, "/", [folders(paths, owner)])
+    # an iterator: requests reads a list as form fields, not as the chunks of a body
+    containers.put_archive(rt.docker, container_id, "/", iter([folders(paths, owner)]))
 
 
 def labels(rt: Runtime, key: str) -> dict[str, str]:
