@@ -1,7 +1,8 @@
 """Job cache eviction of one host: least recently used caches first, between watermarks.
 
-Part of a cleanup run, after the images, on the same `watermarks.Pressure`: only on
-the disk basis (an image budget counts image layers, which no cache frees). "Last
+Part of a cleanup run, after the images, under the same watermarks (`watermarks`),
+counting what the planned images free: only on the disk basis (an image budget counts
+image layers, which no cache frees). "Last
 use" is when a job last mounted the cache (`dockfleet.store.cache_use`), else the
 volume's creation. Never evicted: a cache that any container mounts, as the engine
 sees it now (running or not: a created job container holds its caches too), or one
@@ -12,11 +13,11 @@ container). A removal is never forced, so one mounted since the plan stays.
 from __future__ import annotations
 
 from dockfleet import labels as fleet_labels
-from dockfleet.models import RemovedObject
+from dockfleet.models import CleanupReport, RemovedObject
 from dockfleet.store import cache_use
 from worker.engine import volumes
 from worker.maintenance.ages import created_at
-from worker.maintenance.watermarks import Candidate, Pressure, oldest_first
+from worker.maintenance.watermarks import Candidate, measure, oldest_first
 from worker.ops import cache_ops
 from worker.runtime import Runtime
 
@@ -24,14 +25,20 @@ from worker.runtime import Runtime
 MOUNT_GRACE = 600.0
 
 
-def plan(rt: Runtime, now: float, pressure: Pressure | None) -> list[RemovedObject]:
-    """The caches to evict now, oldest last use first; `pressure` is left with the
-    usage after them."""
-    if pressure is None or pressure.basis != "disk":
-        return []
+def plan(
+    rt: Runtime, now: float, report: CleanupReport, images: list[RemovedObject]
+) -> list[RemovedObject]:
+    """The caches to evict now, oldest last use first, counting the bytes the planned
+    `images` free."""
+    if rt.settings.cleanup.image_budget_bytes:
+        return []  # the budget counts image layers: no cache brings it down
     listed = cache_ops.listed(rt)
     if not listed:
         return []
+    pressure = measure(rt, 0, report)
+    if pressure is None:
+        return []
+    pressure.used -= sum(image.size for image in images)
     mounted = volumes.mounted(rt.docker, running_only=False)
     sizes = volumes.sizes(rt.docker)
     last_use = cache_use.last_use(rt.redis, rt.host)

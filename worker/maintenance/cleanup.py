@@ -25,7 +25,7 @@ from worker.engine import containers as engine_containers
 from worker.engine import inventory
 from worker.engine import networks as engine_networks
 from worker.engine.objects import ContainerSummary
-from worker.maintenance import cache_gc, image_gc, runs, watermarks
+from worker.maintenance import cache_gc, image_gc, runs
 from worker.maintenance.ages import created_at
 from worker.runtime import Runtime
 
@@ -42,10 +42,8 @@ def run(rt: Runtime, *, dry_run: bool = False) -> CleanupReport:
     with runs.timed(report) as now:
         containers = plan_containers(rt, now)
         networks = plan_networks(rt, now, removing={c.id for c in containers})
-        layers, freed = inventory.image_sizes(rt.docker)
-        pressure = watermarks.measure(rt, layers, report)
-        images = image_gc.plan(rt, now, pressure, freed)
-        caches = cache_gc.plan(rt, now, pressure)
+        images = image_gc.plan(rt, now, report)
+        caches = cache_gc.plan(rt, now, report, images)
         report.removed = [*containers, *networks, *images, *caches]
         if not dry_run:
             report.removed = execute(rt, report.removed, report.errors)

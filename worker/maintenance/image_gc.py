@@ -14,21 +14,20 @@ from __future__ import annotations
 
 import fnmatch
 
-from dockfleet.models import ImageInfo, RemovedObject
+from dockfleet.models import CleanupReport, ImageInfo, RemovedObject
 from dockfleet.store import image_use
 from worker.engine import images as engine_images
 from worker.engine import inventory
 from worker.maintenance.ages import created_at
 from worker.maintenance.runs import fleet_labels_of_host
-from worker.maintenance.watermarks import Candidate, Pressure, oldest_first
+from worker.maintenance.watermarks import Candidate, measure, oldest_first
 from worker.runtime import Runtime
 
 
-def plan(
-    rt: Runtime, now: float, pressure: Pressure | None, freed: dict[str, int]
-) -> list[RemovedObject]:
-    """The images to evict now, oldest last use first (`freed`: image id -> bytes its
-    removal frees); `pressure` is left with the usage after them."""
+def plan(rt: Runtime, now: float, report: CleanupReport) -> list[RemovedObject]:
+    """The images to evict now, oldest last use first; sets the report's usage figures."""
+    layers, freed = inventory.image_sizes(rt.docker)
+    pressure = measure(rt, layers, report)
     if pressure is None:
         return []
     settings = rt.settings.cleanup

@@ -3,9 +3,8 @@
 Usage is the disk that holds the engine's data root when this worker sees it, else
 (or when ``image_budget_bytes`` is set) the engine's image layers as a share of that
 budget. Eviction starts once usage passes the high watermark and takes the least
-recently used objects first until the projected usage is under the low one. Images
-(`image_gc`) and then job caches (`cache_gc`) draw on one `Pressure` per run, so the
-bytes a planned image frees count for the caches too.
+recently used objects first until the projected usage is under the low one: images
+(`image_gc`), then job caches (`cache_gc`), which count the bytes the planned images free.
 """
 
 from __future__ import annotations
