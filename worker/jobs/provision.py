@@ -24,7 +24,7 @@ from dockfleet.errors import (
     JobCanceled,
     SlotsBusy,
 )
-from dockfleet.models import ContainerConfig, ImageInfo
+from dockfleet.models import Cache, ContainerConfig, ImageInfo
 from dockfleet.names import object_name
 from dockfleet.redis_retry import retrying
 from dockfleet.store import job_records
@@ -48,11 +48,8 @@ def provision(run: JobRun) -> ContainerState:
     needs (id, TTY, state)."""
     network = run.network = _network(run)
     started = [(s, _start(run, _service_config(run, s, network))) for s in run.spec.services]
-    caches = cache_ops.mount(run.rt, run.spec.caches) if run.spec.caches else None
-    config = _job_config(run, network, caches)
+    config = _job_config(run, network)
     job = _made(run, config, is_job=True)
-    if job.status == "created" and caches is not None:
-        cache_ops.own(run.rt, job.id, config, caches.new)
     if job.status == "created" and run.spec.workspace is not None:
         workspace.put(run, job.id, config)
     wait_ready(run.rt, run.job_id, [(s, state.id) for s, state in started])
@@ -104,9 +101,7 @@ def _service_config(run: JobRun, service: Any, network: str | None) -> Container
     )
 
 
-def _job_config(
-    run: JobRun, network: str | None, caches: cache_ops.Mounted | None
-) -> ContainerConfig:
+def _job_config(run: JobRun, network: str | None) -> ContainerConfig:
     config = run.spec.job_container()
     update: dict[str, Any] = {
         "name": object_name(run.job_id),
@@ -114,8 +109,8 @@ def _job_config(
         "labels": {**config.labels, **run.spec.labels},
         "request_id": f"{run.job_id}/job",
     }
-    if caches is not None:  # the job's container only: its services share none
-        update["volumes"] = {**config.volumes, **caches.binds}
+    if run.spec.caches:  # the job's container only: its services share none
+        update["volumes"] = {**config.volumes, **cache_ops.binds(run.spec.caches)}
     return config.model_copy(update=update)
 
 
@@ -135,8 +130,10 @@ def _made(run: JobRun, config: ContainerConfig, is_job: bool = False) -> Contain
     state = None if run.fresh else _existing(run, config.name, is_job)
     if state is None:
         image = job_image.ensure(run.rt, config.reference, run.spec.pull)
-        created = _create_when_a_slot_frees(run, config, image)
+        caches = run.spec.caches if is_job else []
+        created, new_caches = _create_when_a_slot_frees(run, config, image, caches)
         run.created.append((created, config.name))
+        cache_ops.own(run.rt, created, config, new_caches)
         state = ContainerState(id=created, name=config.name, status="created")
     return state
 
@@ -166,18 +163,26 @@ def _existing(run: JobRun, name: str, is_job: bool) -> ContainerState | None:
     return state
 
 
-def _create_when_a_slot_frees(run: JobRun, config: ContainerConfig, image: ImageInfo) -> str:
-    """Create the container, waiting (within the job's timeout) while the host is full.
+def _create_when_a_slot_frees(
+    run: JobRun, config: ContainerConfig, image: ImageInfo, caches: list[Cache]
+) -> tuple[str, list[str]]:
+    """Create the container, waiting (within the job's timeout) while the host is full;
+    returns its id and the paths of the `caches` made for it (`cache_ops.mount`).
 
     A full host is a queue, not a failure: CI jobs wait for capacity. So is a host
     whose slot lock other creates hold (a slow engine): the job waits its turn.
     """
     delay = SLOT_POLL_SECONDS
+    new_caches: list[str] = []
     while True:
+        # Before each try: a cache evicted while the job waited is made again, and the
+        # use recorded just now keeps eviction off it until the create holds it.
+        new_caches += cache_ops.mount(run.rt, caches)
         try:
-            return container_ops.create(
+            made = container_ops.create(
                 run.rt, config, job=run.job_id, image=image, slot_wait=SLOT_LOCK_WAIT_SECONDS
-            ).id
+            )
+            return made.id, new_caches
         except (ContainerLimitReached, SlotsBusy):
             if time.monotonic() - run.began > run.spec.timeout:
                 raise

@@ -10,7 +10,6 @@ its last use is recorded (`dockfleet.store.cache_use`), the order eviction goes 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from dockfleet import labels as fleet_labels
@@ -26,19 +25,16 @@ from worker.ops import users
 from worker.runtime import Runtime
 
 
-@dataclass(frozen=True)
-class Mounted:
-    """A job's caches, made sure of: what its container binds, and which are new."""
-
-    #: volume name -> container path
-    binds: dict[str, str]
-    #: container paths of the caches made for this job (their folder is the job user's)
-    new: list[str]
+def binds(caches: list[Cache]) -> dict[str, str]:
+    """What a job's container binds for its caches: volume name -> container path."""
+    return {cache_volume(cache.key): cache.path for cache in caches}
 
 
-def mount(rt: Runtime, caches: list[Cache]) -> Mounted:
-    """The job's caches made sure of (each volume made on first use), their use recorded."""
-    binds, new = {}, []
+def mount(rt: Runtime, caches: list[Cache]) -> list[str]:
+    """The job's caches made sure of (each volume made on first use), their use recorded
+    now; returns the container paths of those made by this call (`own` gives them to the
+    job's user)."""
+    new = []
     for cache in caches:
         name = cache_volume(cache.key)
         # Recorded first: eviction spares a cache used this recently (`cache_gc`), so its
@@ -50,10 +46,9 @@ def mount(rt: Runtime, caches: list[Cache]) -> Mounted:
                 f"caches: volume {name!r} exists on host {rt.host!r} and is not the fleet's "
                 f"cache {cache.key!r}; remove it or choose another key"
             )
-        binds[name] = cache.path
         if fresh:
             new.append(cache.path)
-    return Mounted(binds, new)
+    return new
 
 
 def own(rt: Runtime, container_id: str, config: ContainerConfig, paths: list[str]) -> None:
