@@ -53,7 +53,7 @@ def mounting(fleet: Fleet, host: str, key: str) -> Iterator[JobHandle]:
 
 
 def test_a_cache_written_by_one_job_is_read_by_the_next_on_its_host(
-    fleet: Fleet, host_a: Host, local_engine: docker.DockerClient
+    fleet: Fleet, host_a: Host, redis_url: str, local_engine: docker.DockerClient
 ) -> None:
     # Given a job (as the policy's non-root default user) that fills a new cache
     key = new_key()
@@ -63,12 +63,12 @@ def test_a_cache_written_by_one_job_is_read_by_the_next_on_its_host(
     assert result.status == "succeeded", result.error
     assert [line.line for line in first.logs(follow=False)] == ["cold", "fetched"]
 
-    # When the next job of the host names the same key
-    second = fleet.run_job(cache_job(host_a.name, write, f"{key}:/cache"))
+    # When the next job of the host names the same key (from a pipeline step)
+    flags = ["--host", host_a.name, "--cache", f"{key}:/cache"]
+    second = run_dockfleet("run", *flags, TEST_IMAGE, "sh", "-c", write, redis_url=redis_url)
 
     # Then it finds what the first wrote, in the fleet's labelled volume of the key
-    assert second.wait(60).status == "succeeded"
-    assert [line.line for line in second.logs(follow=False)] == ["fetched"]
+    assert (second.returncode, second.stdout) == (0, "fetched\n"), second.stderr
     labels = local_engine.volumes.get(f"dfc-{key}").attrs["Labels"]
     assert labels["dockfleet.cache"] == key and labels["dockfleet.host"] == host_a.name
     assert labels["dockfleet.managed"] == "true"
