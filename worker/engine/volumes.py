@@ -38,7 +38,9 @@ def list_volumes(client: docker.DockerClient, labels: list[str]) -> list[Volume]
 @translated
 def sizes(client: docker.DockerClient) -> dict[str, int]:
     """Volume name -> bytes it holds, from ``/system/df`` (-1 where the engine has none)."""
-    rows = client.api.df().get("Volumes") or []
+    doc = client.api.df()
+    # API 1.52 and later also give them as VolumesDiskUsage's items (the old field may go).
+    rows = doc.get("Volumes") or (doc.get("VolumesDiskUsage") or {}).get("Items") or []
     return {str(r["Name"]): int((r.get("UsageData") or {}).get("Size", -1)) for r in rows}
 
 
