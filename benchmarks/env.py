@@ -129,6 +129,8 @@ class BenchEnv:
             self.remove_containers({"label": selector})
             for network in self.engine.networks.list(filters={"label": selector}):
                 network.remove()
+            for volume in self.engine.volumes.list(filters={"label": selector}):  # job caches
+                volume.remove(force=True)
         self.fleet.close()
         self.engine.close()
         self.redis.stop()

@@ -18,7 +18,8 @@
         │   ├── ImageNotFound
         │   └── NetworkNotFound
         ├── Conflict              a name is taken, an object is in use
-        │   └── NetworkInUse      a network still has containers (names them)
+        │   ├── NetworkInUse      a network still has containers (names them)
+        │   └── CacheInUse        a running container mounts a job cache (names them)
         ├── RegistryAuthError     a registry refused the credentials (or asked for some)
         ├── BuildFailed           an image build failed; carries the tail of its log
         ├── AmbiguousReference    a name or id prefix matches on several hosts
@@ -223,6 +224,22 @@ class NetworkInUse(Conflict):
         self.message = (
             f"network {network}{_on_host(host)} is in use by {len(containers)} container(s): "
             f"{', '.join(sorted(containers))}; disconnect or remove them first"
+        )
+
+
+class CacheInUse(Conflict):
+    """A job cache is not removed while a running container mounts it (rule cache-in-use)."""
+
+    key: str
+    containers: list[str]
+    host: str
+
+    def __init__(self, key: str, containers: list[str], host: str = "") -> None:
+        self._keep(key=key, containers=containers, host=host)
+        self.message = (
+            f"cache {key!r}{_on_host(host)} is in use [cache-in-use: never removed while a "
+            f"running container mounts it] by {', '.join(sorted(containers))}; "
+            "remove it once they have ended"
         )
 
 

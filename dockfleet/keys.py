@@ -168,6 +168,11 @@ def image_last_use(host: str) -> str:
     return f"{PREFIX}:host:{host}:image-last-use"
 
 
+def cache_last_use(host: str) -> str:
+    """Sorted set: cache key -> last time a job mounted that cache on `host`."""
+    return f"{PREFIX}:host:{host}:cache-last-use"
+
+
 def maintenance_totals(host: str) -> str:
     """Hash of counters since the start: removals by kind, bytes reclaimed, orphans reaped."""
     return f"{PREFIX}:host:{host}:maintenance-totals"

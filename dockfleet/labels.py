@@ -14,6 +14,8 @@ REQUEST = "dockfleet.request"
 SECRET_ENV = "dockfleet.secret-env"
 #: on a pooled job network: the host whose pool it belongs to (cleanup leaves it alone)
 POOL = "dockfleet.pool"
+#: on a job cache's volume: its key (the volume is shared by every job of the host naming it)
+CACHE = "dockfleet.cache"
 #: ISO time after which reconcile stops and removes the container (its max lifetime)
 DEADLINE = "dockfleet.deadline"
 

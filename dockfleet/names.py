@@ -9,6 +9,8 @@ labels; so none of these may be chosen by a user:
   ``dfp-`` (pooled job networks), in any case;
 - a user request id has no ``/``, so it never equals a job runner's
   (``<job>/job``, ``<job>/<alias>``);
+- a job's cache volume is ``dfc-<key>`` (`cache_volume`): the fleet labels it
+  ``dockfleet.cache=<key>`` and reads that label, not the name, to know it as its own;
 - no two (job, alias) pairs give one container name: a job id has no ``--``
   and does not end with ``-``, so in ``dfj-<job>--svc-<alias>`` the first
   ``--`` ends the job id, and a job's own container ``dfj-<job>`` has no
@@ -22,11 +24,14 @@ import re
 
 JOB_PREFIX = "dfj-"
 POOL_PREFIX = "dfp-"
+CACHE_PREFIX = "dfc-"
 RESERVED_NAME_PREFIXES = (JOB_PREFIX, POOL_PREFIX)
 RESERVED_LABEL_PREFIX = "dockfleet."
 SERVICE_SEPARATOR = "--svc-"
 JOB_ID_RE = re.compile(r"^(?!.*--)[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}(?<!-)$")
 REQUEST_ID_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$")
+#: a cache key: DNS-like (a volume name once prefixed), no '/', no '..'
+CACHE_KEY_RE = re.compile(r"^(?!.*\.\.)[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
 
 
 def object_name(job_id: str, alias: str | None = None) -> str:
@@ -59,7 +64,17 @@ def check_request_id(value: str) -> str:
     return _matching(REQUEST_ID_RE, value, "; ids with '/' are the job runner's")
 
 
-def _matching(pattern: re.Pattern[str], value: str, rest: str) -> str:
+def check_cache_key(value: str) -> str:
+    """A cache key as a user gives it: one name, never a path (it names a volume)."""
+    return _matching(CACHE_KEY_RE, value, ", without '/' or '..' (a name, not a path)", 63)
+
+
+def cache_volume(key: str) -> str:
+    """The name of the volume that holds cache `key` on each host."""
+    return CACHE_PREFIX + check_cache_key(key)
+
+
+def _matching(pattern: re.Pattern[str], value: str, rest: str, most: int = 64) -> str:
     if not pattern.match(value):
-        raise ValueError(f"must be letters, digits, '.', '_' or '-' (at most 64){rest}")
+        raise ValueError(f"must be letters, digits, '.', '_' or '-' (at most {most}){rest}")
     return value

@@ -57,6 +57,9 @@ class TaskNames:
     PING = "dockfleet.system.ping"
     DF = "dockfleet.system.df"
 
+    CACHE_LIST = "dockfleet.caches.list"
+    CACHE_REMOVE = "dockfleet.caches.remove"
+
     JOB_RUN = "dockfleet.jobs.run"
     JOB_CANCEL = "dockfleet.jobs.cancel"
 

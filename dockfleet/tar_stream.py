@@ -254,6 +254,11 @@ def _moved(
         yield b"\0" * (BLOCK - size % BLOCK)
 
 
+def folders(paths: list[str], owner: Owner, mode: int = 0o755) -> bytes:
+    """A tar of the folders `paths` (absolute), owned by `owner`, that unpacks at ``/``."""
+    return b"".join(_folder(path.strip("/"), owner, mode) for path in paths) + END
+
+
 def _folder(name: str, owner: Owner, mode: int) -> bytes:
     return header(
         name, tarfile.DIRTYPE, mode=mode, mtime=int(time.time()), uid=owner.uid, gid=owner.gid

@@ -187,6 +187,8 @@ def remove_host_objects(host: Host) -> None:
         network.remove()
     for image in host.engine.images.list(filters=selector):
         host.engine.images.remove(image.id, force=True)
+    for volume in host.engine.volumes.list(filters=selector):  # job caches
+        volume.remove(force=True)
 
 
 #: the local engine, served by one worker

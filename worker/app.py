@@ -44,6 +44,7 @@ TASK_MODULES = [
     "tasks.system",
     "tasks.images",
     "tasks.networks",
+    "tasks.caches",
     "tasks.jobs",
     "tasks.maintenance",
 ]

@@ -64,6 +64,14 @@ job file, no live host, an image that cannot be pulled, a service never ready.""
     "DIR/.dockerignore excludes files.",
 )
 @click.option(
+    "--cache",
+    "caches",
+    multiple=True,
+    metavar="KEY:PATH",
+    help="Mount the host's cache KEY at PATH (made on first use, kept between jobs; "
+    "repeatable). The key is yours to scope, e.g. myproj-npm.",
+)
+@click.option(
     "--detach", "-d", is_flag=True, help="Print the job id and return (once a workspace is in)."
 )
 @click.option("--keep", is_flag=True, help="Keep the containers of a failed job for debugging.")

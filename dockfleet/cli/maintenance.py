@@ -46,7 +46,9 @@ def cleanup(state: Context, host: str | None, dry_run: bool, as_json: bool) -> N
 
 
 def _summary(report: CleanupReport, verb: str) -> str:
-    counts = ", ".join(f"{len(report.of_kind(k))} {k}s" for k in ("container", "network", "image"))
+    counts = ", ".join(
+        f"{len(report.of_kind(k))} {k}s" for k in ("container", "network", "image", "cache")
+    )
     line = f"{report.host}: {verb} {counts}; {size(report.bytes_reclaimed)} reclaimed"
     if report.usage_percent is not None:
         line += f" ({report.usage_basis} use {report.usage_percent:.1f}% before)"

@@ -1,7 +1,7 @@
 """How ``dockfleet run`` makes one `JobSpec` of a job file and its flags: the flags win.
 
 A flag given on the command line replaces the file's value; a repeatable one (``-e``,
-``--secret-env``, ``-l``, ``-v``, ``-p``, ``--service``, ``--cap-add``, ``--tmpfs``)
+``--secret-env``, ``-l``, ``-v``, ``-p``, ``--service``, ``--cache``, ``--cap-add``, ``--tmpfs``)
 adds to the file's entries, its key replacing the file's same key. Which flags were
 given is click's record of each parameter's source, never a comparison with defaults.
 """
@@ -52,6 +52,8 @@ def job_spec(ctx: click.Context) -> JobSpec:
     }
     if "workspace" in given:  # over a job file's workspace: its target stays
         top["workspace"] = {"source": params["workspace"]}
+    if "caches" in given:  # KEY:PATH items; JobSpec reads them
+        top["caches"] = list(params["caches"])
     if "no_job_network" in given:
         top["network"] = not params["no_job_network"]
     if "services" in given:

@@ -9,6 +9,7 @@ live in one mixin per resource; this class only puts them together.
 
 from __future__ import annotations
 
+from dockfleet.client.caches import CachesMixin
 from dockfleet.client.containers import ContainersMixin
 from dockfleet.client.images import ImagesMixin
 from dockfleet.client.jobs import JobsMixin
@@ -17,7 +18,15 @@ from dockfleet.client.networks import NetworksMixin
 from dockfleet.client.system import SystemMixin
 
 
-class Fleet(ContainersMixin, ImagesMixin, NetworksMixin, JobsMixin, SystemMixin, MaintenanceMixin):
+class Fleet(
+    ContainersMixin,
+    ImagesMixin,
+    NetworksMixin,
+    JobsMixin,
+    SystemMixin,
+    MaintenanceMixin,
+    CachesMixin,
+):
     """Manage containers, images, networks and jobs on every Docker host of a fleet."""
 
     def __enter__(self) -> Fleet:

@@ -25,7 +25,7 @@ def families(client: Client, hosts: list[str]) -> Iterator[Metric]:
         "dockfleet_deadlines_enforced", "Containers removed past max lifetime", labels=["host"]
     )
     for host, totals in maintenance_reports.totals(client, hosts).items():
-        for kind in ("container", "network", "image"):
+        for kind in ("container", "network", "image", "cache"):
             removed.add_metric([host, kind], float(totals.removed.get(kind, 0)))
         for kind in ("container", "network"):
             reaped.add_metric([host, kind], float(totals.reaped.get(kind, 0)))

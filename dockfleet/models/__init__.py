@@ -1,6 +1,7 @@
 """The JSON-safe models that travel between producers and workers."""
 
 from dockfleet.models.builds import BuildContext, BuildOptions, BuildResult
+from dockfleet.models.caches import CacheInfo
 from dockfleet.models.container_spec import (
     ContainerConfig,
     HealthCheckConfig,
@@ -30,6 +31,7 @@ from dockfleet.models.images import (
     TransferProgress,
 )
 from dockfleet.models.jobs import (
+    Cache,
     JobResult,
     JobSpec,
     JobStatus,
@@ -59,6 +61,8 @@ __all__ = [
     "BuildContext",
     "BuildOptions",
     "BuildResult",
+    "Cache",
+    "CacheInfo",
     "CleanupReport",
     "ContainerConfig",
     "ContainerFilter",

@@ -18,7 +18,7 @@ from dockfleet.models.container_spec import (
 )
 from dockfleet.models.container_state import Result
 from dockfleet.models.fields import SecretMap, UserLabels
-from dockfleet.names import check_job_id
+from dockfleet.names import check_cache_key, check_job_id
 
 PullPolicy = Literal["always", "if-not-present", "never"]
 JobStatus = Literal["succeeded", "failed", "timed_out", "canceled", "oom_killed", "error"]
@@ -61,14 +61,41 @@ class Workspace(FrozenModel):
     @field_validator("target")
     @classmethod
     def _target(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError(f"{value!r} must be an absolute container path")
-        path = "/" + posixpath.normpath(value).lstrip("/")
-        if path == "/" or ".." in value.split("/"):
-            raise ValueError(f"{value!r}: a folder below / without '..'")
-        if path == USER_DATABASE or path.startswith(USER_DATABASE + "/"):
-            raise ValueError(f"{value!r}: not in /etc (the engine reads the job's user there)")
-        return path
+        return container_folder(value)
+
+
+class Cache(FrozenModel):
+    """A folder of the job's container kept between jobs: the host's volume for `key`.
+
+    Every job of a host that names the same key mounts the same volume; the key is the
+    user's to scope (per project, say ``myproj-npm``). Written ``KEY:PATH``.
+    """
+
+    key: str = Field(description="names the cache on each host: letters, digits, '.', '_', '-'")
+    path: str = Field(description="where it is mounted in the job's container")
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        return check_cache_key(value)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        return container_folder(value)
+
+
+def container_folder(value: str) -> str:
+    """A folder of a job's container that the fleet fills (a workspace, a cache): absolute,
+    below /, without '..', not in /etc; normalised."""
+    if not value.startswith("/"):
+        raise ValueError(f"{value!r} must be an absolute container path")
+    path = "/" + posixpath.normpath(value).lstrip("/")
+    if path == "/" or ".." in value.split("/"):
+        raise ValueError(f"{value!r}: a folder below / without '..'")
+    if path == USER_DATABASE or path.startswith(USER_DATABASE + "/"):
+        raise ValueError(f"{value!r}: not in /etc (the engine reads the job's user there)")
+    return path
 
 
 class JobSpec(FrozenModel):
@@ -90,7 +117,17 @@ class JobSpec(FrozenModel):
     workspace: Workspace | None = Field(
         default=None, description="a folder sent into the job's container (a path: its source)"
     )
+    caches: list[Cache] = Field(
+        default_factory=list, description="folders kept between the jobs of a host (KEY:PATH)"
+    )
     job_id: str | None = Field(default=None, description="set by the client if not given")
+
+    @field_validator("caches", mode="before")
+    @classmethod
+    def _caches(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        return [_cache_item(item) for item in value]
 
     @field_validator("workspace", mode="before")
     @classmethod
@@ -107,6 +144,10 @@ class JobSpec(FrozenModel):
         aliases = [s.alias for s in self.services]
         if len(aliases) != len(set(aliases)):
             raise ValueError("services: aliases must be unique")
+        for field in ("key", "path"):
+            values = [getattr(c, field) for c in self.caches]
+            if len(values) != len(set(values)):
+                raise ValueError(f"caches: each {field} at most once")
         return self
 
     def job_container(self) -> ContainerConfig:
@@ -125,6 +166,16 @@ class JobSpec(FrozenModel):
         for service in self.services:
             values += [v for _, v in service.container.secret_values_by_key()]
         return sorted({v for v in values if v}, key=len, reverse=True)
+
+
+def _cache_item(item: Any) -> Any:
+    """``KEY:PATH`` (a flag, a job file's short form) as the `Cache` it names."""
+    if not isinstance(item, str):
+        return item
+    key, colon, path = item.partition(":")
+    if not colon:
+        raise ValueError(f"cache {item!r}: expected KEY:PATH")
+    return {"key": key, "path": path}
 
 
 class JobResult(Result):

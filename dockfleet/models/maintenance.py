@@ -9,7 +9,7 @@ from pydantic import Field
 
 from dockfleet.models.container_state import Result
 
-ObjectKind = Literal["container", "image", "network"]
+ObjectKind = Literal["container", "image", "network", "cache"]
 SamplingMode = Literal["cgroup", "api", "mixed", "none"]
 
 
@@ -20,7 +20,7 @@ class RemovedObject(Result):
     id: str
     name: str = ""
     reason: str
-    size: int = Field(default=0, description="bytes reclaimed (images), 0 when unknown")
+    size: int = Field(default=0, description="bytes reclaimed (images, caches), 0 when unknown")
     job: str | None = None
 
 

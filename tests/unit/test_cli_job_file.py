@@ -90,3 +90,25 @@ def test_a_bare_secret_env_flag_takes_the_value_from_the_environment_not_argv() 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["secret_env"] == {"TOKEN": "***"}
     assert SECRET not in result.stdout
+
+
+def test_a_job_files_caches_take_the_flags_on_top_by_key(tmp_path: Path) -> None:
+    # Given a job file with two caches, one short and one long
+    job = tmp_path / "job.yml"
+    job.write_text(
+        "container: {image: busybox:local}\n"
+        "caches: ['myproj-npm:/home/ci/.npm', {key: myproj-pip, path: /pip/}]\n"
+    )
+    # When a flag names one of the keys again, and another key
+    flags = ["--cache", "myproj-pip:/root/.cache/pip", "--cache", "tools:/opt/tools"]
+    result = dockfleet("run", "--dry-run", "-f", str(job), *flags)
+    # Then the flag's item replaces the file's of the same key and the new one is added
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["caches"] == [
+        {"key": "myproj-npm", "path": "/home/ci/.npm"},
+        {"key": "myproj-pip", "path": "/root/.cache/pip"},
+        {"key": "tools", "path": "/opt/tools"},
+    ]
+    # And a path for a key is refused in the file as on the command line
+    job.write_text("container: {image: busybox:local}\ncaches: ['../npm:/npm']\n")
+    assert "caches.0.key" in one_line(dockfleet("run", "--dry-run", "-f", str(job)))

@@ -1,4 +1,4 @@
-"""The engine's containers as the worker reads them: typed and read-only.
+"""The engine's containers (and volumes) as the worker reads them: typed and read-only.
 
 The adapters hand these out instead of the Engine API's JSON, so that no caller
 spells ``doc["State"]["Running"]`` or ``row.get("Labels")``: the JSON is read
@@ -83,6 +83,28 @@ class ContainerState:
     def exposed_tcp_ports(self) -> list[int]:
         """The exposed TCP ports, in order."""
         return sorted(int(p.partition("/")[0]) for p in self.exposed_ports if p.endswith("/tcp"))
+
+
+@dataclass(frozen=True, slots=True)
+class Volume:
+    """A volume as ``GET /volumes`` lists it (and ``POST /volumes/create`` returns it)."""
+
+    name: str
+    labels: dict[str, str] = field(default_factory=dict)
+    created: datetime | None = None
+
+    @property
+    def managed(self) -> bool:
+        return fleet_labels.is_managed(self.labels)
+
+
+def volume(doc: dict[str, Any]) -> Volume:
+    """A `Volume` from the engine's JSON of one volume."""
+    return Volume(
+        name=str(doc["Name"]),
+        labels=doc.get("Labels") or {},
+        created=engine_time(doc.get("CreatedAt")),
+    )
 
 
 def container_state(doc: dict[str, Any]) -> ContainerState:

@@ -1,5 +1,5 @@
-"""Provisioning a job: its network, its services, its container (with its workspace), then
-the start once the services are ready.
+"""Provisioning a job: its network, its services, its container (with its workspace and
+its caches), then the start once the services are ready.
 
 Each object is made once however many runs the job sees: its name derives
 from the job id, a run that is not the first looks for it before making it
@@ -24,7 +24,7 @@ from dockfleet.errors import (
     JobCanceled,
     SlotsBusy,
 )
-from dockfleet.models import ContainerConfig, ImageInfo
+from dockfleet.models import Cache, ContainerConfig, ImageInfo
 from dockfleet.names import object_name
 from dockfleet.redis_retry import retrying
 from dockfleet.store import job_records
@@ -34,7 +34,7 @@ from worker.engine.objects import ContainerState
 from worker.jobs import job_image, netpool, workspace
 from worker.jobs.job_run import JobRun
 from worker.jobs.services import wait_ready
-from worker.ops import container_ops
+from worker.ops import cache_ops, container_ops
 
 SLOT_POLL_SECONDS = 0.2
 #: a job waits for the host's slot lock this long at a time, then looks at its
@@ -103,14 +103,15 @@ def _service_config(run: JobRun, service: Any, network: str | None) -> Container
 
 def _job_config(run: JobRun, network: str | None) -> ContainerConfig:
     config = run.spec.job_container()
-    return config.model_copy(
-        update={
-            "name": object_name(run.job_id),
-            "network": network,
-            "labels": {**config.labels, **run.spec.labels},
-            "request_id": f"{run.job_id}/job",
-        }
-    )
+    update: dict[str, Any] = {
+        "name": object_name(run.job_id),
+        "network": network,
+        "labels": {**config.labels, **run.spec.labels},
+        "request_id": f"{run.job_id}/job",
+    }
+    if run.spec.caches:  # the job's container only: its services share none
+        update["volumes"] = {**config.volumes, **cache_ops.binds(run.spec.caches)}
+    return config.model_copy(update=update)
 
 
 def _start(run: JobRun, config: ContainerConfig) -> ContainerState:
@@ -129,8 +130,10 @@ def _made(run: JobRun, config: ContainerConfig, is_job: bool = False) -> Contain
     state = None if run.fresh else _existing(run, config.name, is_job)
     if state is None:
         image = job_image.ensure(run.rt, config.reference, run.spec.pull)
-        created = _create_when_a_slot_frees(run, config, image)
+        caches = run.spec.caches if is_job else []
+        created, new_caches = _create_when_a_slot_frees(run, config, image, caches)
         run.created.append((created, config.name))
+        cache_ops.own(run.rt, created, config, new_caches)
         state = ContainerState(id=created, name=config.name, status="created")
     return state
 
@@ -160,18 +163,26 @@ def _existing(run: JobRun, name: str, is_job: bool) -> ContainerState | None:
     return state
 
 
-def _create_when_a_slot_frees(run: JobRun, config: ContainerConfig, image: ImageInfo) -> str:
-    """Create the container, waiting (within the job's timeout) while the host is full.
+def _create_when_a_slot_frees(
+    run: JobRun, config: ContainerConfig, image: ImageInfo, caches: list[Cache]
+) -> tuple[str, list[str]]:
+    """Create the container, waiting (within the job's timeout) while the host is full;
+    returns its id and the paths of the `caches` made for it (`cache_ops.mount`).
 
     A full host is a queue, not a failure: CI jobs wait for capacity. So is a host
     whose slot lock other creates hold (a slow engine): the job waits its turn.
     """
     delay = SLOT_POLL_SECONDS
+    new_caches: list[str] = []
     while True:
+        # Before each try: a cache evicted while the job waited is made again, and the
+        # use recorded just now keeps eviction off it until the create holds it.
+        new_caches += cache_ops.mount(run.rt, caches)
         try:
-            return container_ops.create(
+            made = container_ops.create(
                 run.rt, config, job=run.job_id, image=image, slot_wait=SLOT_LOCK_WAIT_SECONDS
-            ).id
+            )
+            return made.id, new_caches
         except (ContainerLimitReached, SlotsBusy):
             if time.monotonic() - run.began > run.spec.timeout:
                 raise

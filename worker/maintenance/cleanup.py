@@ -1,4 +1,5 @@
-"""Cleanup of one host: stopped fleet containers, empty fleet networks, unused fleet images.
+"""Cleanup of one host: stopped fleet containers, empty fleet networks, unused fleet images
+and job caches.
 
 Only objects labelled ``dockfleet.managed=true`` (and, for containers and
 networks, ``dockfleet.host=<this host>``) are considered; nothing is ever
@@ -24,7 +25,7 @@ from worker.engine import containers as engine_containers
 from worker.engine import inventory
 from worker.engine import networks as engine_networks
 from worker.engine.objects import ContainerSummary
-from worker.maintenance import image_gc, runs
+from worker.maintenance import cache_gc, image_gc, runs
 from worker.maintenance.ages import created_at
 from worker.runtime import Runtime
 
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 STOPPED = ["exited", "created", "dead"]
 #: engine calls in flight at once while planning and removing containers
 PARALLELISM = 8
-KINDS: tuple[ObjectKind, ...] = ("container", "network", "image")
+KINDS: tuple[ObjectKind, ...] = ("container", "network", "image", "cache")
 
 
 def run(rt: Runtime, *, dry_run: bool = False) -> CleanupReport:
@@ -42,7 +43,8 @@ def run(rt: Runtime, *, dry_run: bool = False) -> CleanupReport:
         containers = plan_containers(rt, now)
         networks = plan_networks(rt, now, removing={c.id for c in containers})
         images = image_gc.plan(rt, now, report)
-        report.removed = [*containers, *networks, *images]
+        caches = cache_gc.plan(rt, now, report, images)
+        report.removed = [*containers, *networks, *images, *caches]
         if not dry_run:
             report.removed = execute(rt, report.removed, report.errors)
         report.bytes_reclaimed = sum(r.size for r in report.removed)
@@ -56,6 +58,7 @@ def run(rt: Runtime, *, dry_run: bool = False) -> CleanupReport:
         containers=len(report.of_kind("container")),
         networks=len(report.of_kind("network")),
         images=len(report.of_kind("image")),
+        caches=len(report.of_kind("cache")),
         bytes_reclaimed=report.bytes_reclaimed,
     )
     return report
@@ -117,10 +120,11 @@ def plan_networks(rt: Runtime, now: float, removing: set[str]) -> list[RemovedOb
 
 
 def execute(rt: Runtime, plan: list[RemovedObject], errors: list[str]) -> list[RemovedObject]:
-    """Remove what was planned, in order (containers, networks, images); returns what went.
+    """Remove what was planned, in order (containers, networks, images, caches); returns
+    what went.
 
     Containers go in parallel (the engine removes them independently); networks only
-    once their containers are gone, images last.
+    once their containers are gone, images and caches last.
     """
     containers = [item for item in plan if item.kind == "container"]
     with ThreadPoolExecutor(PARALLELISM) as pool:
@@ -138,6 +142,8 @@ def _remove_unforced(rt: Runtime, item: RemovedObject) -> None:
         engine_containers.remove(rt.docker, item.id, force=False, volumes=True)
     elif item.kind == "network":
         engine_networks.remove_network(rt.docker, item.id)
+    elif item.kind == "cache":
+        cache_gc.remove(rt, item)
     else:
         image_gc.remove(rt, item)
 

@@ -3,7 +3,7 @@
 "Last use" is what the fleet recorded (`dockfleet.store.image_use`: every stats sweep
 and every create touch the images of the host's containers), not the image's
 creation date. Eviction starts only when usage passes the high watermark and
-stops once the projected usage is under the low one. Never removed: an image
+stops once the projected usage is under the low one (`watermarks`). Never removed: an image
 any container uses (the fleet's or not), a pinned one, one younger than the
 minimum age, one without ``dockfleet.managed=true`` and this host's
 ``dockfleet.host`` label (the fleet labels what it builds; a pulled image
@@ -13,31 +13,24 @@ carries no labels and is left to its owner).
 from __future__ import annotations
 
 import fnmatch
-from typing import Literal
 
 from dockfleet.models import CleanupReport, ImageInfo, RemovedObject
 from dockfleet.store import image_use
 from worker.engine import images as engine_images
 from worker.engine import inventory
-from worker.engine import system as engine_system
 from worker.maintenance.ages import created_at
-from worker.maintenance.disk import data_root_usage
 from worker.maintenance.runs import fleet_labels_of_host
+from worker.maintenance.watermarks import Candidate, measure, oldest_first
 from worker.runtime import Runtime
 
 
 def plan(rt: Runtime, now: float, report: CleanupReport) -> list[RemovedObject]:
     """The images to evict now, oldest last use first; sets the report's usage figures."""
-    settings = rt.settings.cleanup
     layers, freed = inventory.image_sizes(rt.docker)
-    usage = _usage(rt, layers)
-    if usage is None:
+    pressure = measure(rt, layers, report)
+    if pressure is None:
         return []
-    used, total, basis = usage
-    report.usage_basis = basis
-    report.usage_percent = round(used / total * 100.0, 2)
-    if report.usage_percent < settings.image_high_watermark:
-        return []
+    settings = rt.settings.cleanup
     in_use = inventory.all_container_images(rt.docker)
     last_use = image_use.last_use(rt.redis, rt.host)
     candidates = []
@@ -49,24 +42,19 @@ def plan(rt: Runtime, now: float, report: CleanupReport) -> list[RemovedObject]:
             continue
         if now - created < settings.image_min_age:
             continue
-        candidates.append((last_use.get(image.id, created), image))
-    target = settings.image_low_watermark / 100.0 * total
-    planned = []
-    for used_at, image in sorted(candidates, key=lambda c: c[0]):
-        if used <= target:
-            break
         size = freed.get(image.id, image.size)
-        used -= size
-        planned.append(
-            RemovedObject(
-                kind="image",
-                id=image.id,
-                name=", ".join(image.tags),
-                reason=f"last used {now - used_at:.0f}s ago; {basis} use over the high watermark",
-                size=size,
-            )
+        candidates.append(Candidate(last_use.get(image.id, created), size, image))
+    return [
+        RemovedObject(
+            kind="image",
+            id=c.item.id,
+            name=", ".join(c.item.tags),
+            reason=f"last used {now - c.used_at:.0f}s ago; {pressure.basis} use over the "
+            "high watermark",
+            size=c.size,
         )
-    return planned
+        for c in oldest_first(pressure, candidates)
+    ]
 
 
 def pinned(image: ImageInfo, pins: list[str]) -> bool:
@@ -80,13 +68,3 @@ def remove(rt: Runtime, item: RemovedObject) -> None:
         inventory.remove_image(rt.docker, tag)
     inventory.remove_image(rt.docker, item.id)
     image_use.forget(rt.redis, rt.host, item.id)
-
-
-def _usage(rt: Runtime, layers: int) -> tuple[float, float, Literal["disk", "budget"]] | None:
-    budget = rt.settings.cleanup.image_budget_bytes
-    if budget:
-        return float(layers), float(budget), "budget"
-    disk = data_root_usage(rt.settings, engine_system.facts(rt.docker).data_root)
-    if disk is None:
-        return None  # neither a visible disk nor a budget: no basis to evict on
-    return float(disk[0]), float(disk[1]), "disk"
