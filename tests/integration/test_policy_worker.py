@@ -238,3 +238,49 @@ def test_the_engines_own_data_root_is_never_mountable(
             with pytest.raises(PolicyViolation) as caught:
                 container_ops.create(rt, config.model_copy(update={"volumes": {path: "/m"}}))
             assert caught.value.rule == "engine-path", path
+
+
+def test_a_named_volume_is_judged_by_what_its_driver_mounts(
+    redis_url: str, local_engine: docker.DockerClient, tmp_path: Path
+) -> None:
+    # Given volumes made by hand on the host: binds of /etc and of an allowed folder, an NFS
+    # mount, a tmpfs and a plain one (and a name with no volume yet)
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    tag = random_name("tv")
+    made = {
+        "etc": {"type": "none", "o": "bind", "device": "/etc"},
+        "ok-bind": {"type": "none", "o": "rbind", "device": str(allowed)},
+        "nfs": {"type": "nfs", "o": "addr=127.0.0.1,ro", "device": ":/export"},
+        "tmpfs": {"type": "tmpfs", "device": "tmpfs", "o": "size=1m"},
+        "plain": {},
+    }
+    for name, options in made.items():
+        local_engine.volumes.create(
+            f"{tag}-{name}", driver_opts=options, labels={TEST_LABEL: "true"}
+        )
+    expected = {
+        "etc": "host-path",
+        "ok-bind": None,
+        "nfs": "named-volume",
+        "tmpfs": None,
+        "plain": None,
+        "new": None,
+    }
+    try:
+        with worker_runtime(redis_url, allowed_host_paths=[str(allowed)]) as rt:
+            for name, rule in expected.items():
+                config = ContainerConfig(image=TEST_IMAGE, volumes={f"{tag}-{name}": "/m"})
+                check_container(config, rt.settings.policy)  # a name is all the producer sees
+                # Then the worker refuses what would mount a host path it does not allow, or a
+                # file system, naming the volume; and makes the rest
+                if rule is None:
+                    assert container_ops.create(rt, config).id, name
+                    continue
+                with pytest.raises(PolicyViolation) as caught:
+                    container_ops.create(rt, config)
+                assert caught.value.rule == rule, name
+                assert f"{tag}-{name}" in str(caught.value)
+    finally:
+        for volume in local_engine.volumes.list(filters={"name": tag}):
+            volume.remove(force=True)

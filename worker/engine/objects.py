@@ -92,6 +92,9 @@ class Volume:
     name: str
     labels: dict[str, str] = field(default_factory=dict)
     created: datetime | None = None
+    driver: str = "local"
+    #: the driver's options (the local driver's ``type``, ``device``, ``o``): what it mounts
+    options: dict[str, str] = field(default_factory=dict)
 
     @property
     def managed(self) -> bool:
@@ -104,6 +107,8 @@ def volume(doc: dict[str, Any]) -> Volume:
         name=str(doc["Name"]),
         labels=doc.get("Labels") or {},
         created=engine_time(doc.get("CreatedAt")),
+        driver=str(doc.get("Driver") or "local"),
+        options={str(k): str(v) for k, v in (doc.get("Options") or {}).items()},
     )
 
 

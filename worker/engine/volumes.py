@@ -1,4 +1,4 @@
-"""Volume adapter: the named volumes that hold job caches, `objects.Volume` out.
+"""Volume adapter: named volumes (the job caches', and those specs name), `objects.Volume` out.
 
 One engine call per function; errors are dockfleet's (`translated`). A removal is
 never forced: the engine refuses a volume that a container (running or not) still
@@ -26,6 +26,15 @@ def ensure(client: docker.DockerClient, name: str, labels: dict[str, str]) -> tu
         return volume(client.api.inspect_volume(name)), False
     except docker.errors.NotFound:
         return volume(client.api.create_volume(name, labels=labels)), True
+
+
+@translated
+def inspect_if_present(client: docker.DockerClient, name: str) -> Volume | None:
+    """Volume `name` as the engine has it, or None when there is none (yet)."""
+    try:
+        return volume(client.api.inspect_volume(name))
+    except docker.errors.NotFound:
+        return None
 
 
 @translated

@@ -21,6 +21,9 @@ allowed prefix used, only for a spec with host bind mounts. ``..`` is refused be
 (`dockfleet.policy.check_host_path`), as are the engine's sockets and data roots, here
 with the engine's own ``DockerRootDir`` added.
 
+A named volume can be a bind too (the local driver's ``o=bind``): its folder is judged
+the same way (`named_volume_binds`).
+
 Not covered: a path that changes between this check and the container's start (a job
 that can write into the allowed folder swaps a folder for a symlink just then). Allow
 folders that jobs mount read-only, or accept that race.
@@ -35,6 +38,7 @@ from dockfleet.errors import ImageNotFound, InvalidSpec, PolicyViolation
 from dockfleet.models import ContainerConfig, ImageInfo
 from dockfleet.policy import check_host_path
 from worker.engine import containers as engine
+from worker.engine import volumes
 from worker.runtime import Runtime
 
 
@@ -46,12 +50,13 @@ def check_binds(rt: Runtime, config: ContainerConfig, image: ImageInfo | None) -
             symlink below its allowed prefix.
         ImageNotFound: `image` is None (the helper needs one; the create would fail too).
     """
-    sources = [source for source in config.volumes if source.startswith("/")]
-    if not sources:
-        return
     policy = rt.settings.policy
+    sources = [source for source in config.volumes if source.startswith("/")]
     for source in sources:
         check_host_path(source, policy, reserved=[rt.engine_facts.data_root])
+    sources += named_volume_binds(rt, config)
+    if not sources:
+        return
     if image is None:
         raise ImageNotFound(config.reference, rt.host)
     by_prefix: dict[str, list[str]] = {}
@@ -59,6 +64,50 @@ def check_binds(rt: Runtime, config: ContainerConfig, image: ImageInfo | None) -
         by_prefix.setdefault(_prefix_of(source, policy.allowed_host_paths), []).append(source)
     for prefix, under in by_prefix.items():
         _walk(rt, image.id, prefix, under)
+
+
+def named_volume_binds(rt: Runtime, config: ContainerConfig) -> list[str]:
+    """The host folders that the named volumes of `config` bind, each judged as a bind source.
+
+    A volume is what its driver mounts: the local driver's ``o=bind`` with a ``device``
+    is a bind mount of that folder (``docker volume create --opt type=none --opt o=bind
+    --opt device=/etc``), and a ``type`` with a ``device`` mounts a file system (a block
+    device, NFS). So the allow-list is on what the engine will mount: a plain local volume
+    (no options, as the engine makes one that does not exist yet, and as caches are), a
+    tmpfs, or a bind of a folder the host-path rules allow. Anything else (another driver,
+    a device, a network file system) is refused, naming the volume.
+    """
+    binds = []
+    for name in (source for source in config.volumes if not source.startswith("/")):
+        found = volumes.inspect_if_present(rt.docker, name)
+        if found is None or (not found.options and found.driver == "local"):
+            continue
+        if found.driver != "local":
+            raise PolicyViolation(
+                "named-volume",
+                name,
+                f"its driver is {found.driver!r}: only the local driver's volumes are "
+                "mountable (a plugin mounts what it likes)",
+            )
+        options = found.options
+        kind, device = options.get("type", ""), options.get("device", "")
+        if kind == "tmpfs" and device in ("", "tmpfs"):
+            continue
+        if "bind" in options.get("o", "").replace("rbind", "bind").split(",") and device:
+            try:
+                check_host_path(device, rt.settings.policy, reserved=[rt.engine_facts.data_root])
+            except PolicyViolation as exc:
+                where = f"volume {name} (a bind of {device})"
+                raise PolicyViolation(exc.rule, where, exc.hint) from None
+            binds.append(device)
+            continue
+        raise PolicyViolation(
+            "named-volume",
+            name,
+            f"it mounts {kind or 'a device'} {device!r}: only plain volumes, tmpfs and binds "
+            "of allowed host paths are mountable",
+        )
+    return binds
 
 
 def _prefix_of(source: str, allowed: list[str]) -> str:
