@@ -1,5 +1,6 @@
 """The JSON-safe models that travel between producers and workers."""
 
+from dockfleet.models.artifacts import ArtifactFile, ArtifactsReport, ArtifactsWhen
 from dockfleet.models.builds import BuildContext, BuildOptions, BuildResult
 from dockfleet.models.container_spec import (
     ContainerConfig,
@@ -57,6 +58,9 @@ __all__ = [
     "BatchAction",
     "BatchOutcome",
     "BuildContext",
+    "ArtifactFile",
+    "ArtifactsReport",
+    "ArtifactsWhen",
     "BuildOptions",
     "BuildResult",
     "CleanupReport",

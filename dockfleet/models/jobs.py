@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from dockfleet.models.artifacts import ArtifactsReport, ArtifactsWhen, relative_path
 from dockfleet.models.container_spec import (
     Bytes,
     ContainerConfig,
@@ -90,6 +91,11 @@ class JobSpec(FrozenModel):
     workspace: Workspace | None = Field(
         default=None, description="a folder sent into the job's container (a path: its source)"
     )
+    artifacts: list[str] = Field(
+        default_factory=list,
+        description="paths or globs below the working directory, copied out when the job ends",
+    )
+    artifacts_when: ArtifactsWhen = "on_success"
     job_id: str | None = Field(default=None, description="set by the client if not given")
 
     @field_validator("workspace", mode="before")
@@ -107,6 +113,17 @@ class JobSpec(FrozenModel):
         aliases = [s.alias for s in self.services]
         if len(aliases) != len(set(aliases)):
             raise ValueError("services: aliases must be unique")
+        return self
+
+    @model_validator(mode="after")
+    def _artifact_paths(self) -> JobSpec:
+        working_dir = self.job_container().working_dir
+        try:
+            paths = [relative_path(path, working_dir) for path in self.artifacts]
+        except ValueError as exc:
+            raise ValueError(f"artifacts: {exc}") from None
+        if paths != self.artifacts:  # frozen: set through the object's own dict
+            object.__setattr__(self, "artifacts", list(dict.fromkeys(paths)))
         return self
 
     def job_container(self) -> ContainerConfig:
@@ -145,3 +162,6 @@ class JobResult(Result):
     log_lines: int = 0
     log_truncated: bool = False
     adopted: bool = Field(default=False, description="finished by a worker other than the first")
+    artifacts: ArtifactsReport | None = Field(
+        default=None, description="what was stored of the job's artifacts (None: none asked)"
+    )
