@@ -36,6 +36,7 @@ KEYED_LISTS: dict[str, Callable[[Any], Any]] = {
     "env": lambda item: str(item).partition("=")[0],
     "services": lambda service: service.get("alias"),
     "cap_add": lambda name: str(name).upper().removeprefix("CAP_"),
+    "artifacts": str,
 }
 
 
@@ -78,7 +79,7 @@ def overlay(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 
     A value replaces the base's; a mapping (``labels``, ``volumes``, ``container``...)
     is overlaid key by key; the lists of `KEYED_LISTS` (``env``, ``services``,
-    ``cap_add``) are added to, an item replacing the base's item of the same key.
+    ``cap_add``, ``artifacts``) are added to, an item replacing the base's item of the same key.
     """
     merged = dict(base)
     for key, value in top.items():

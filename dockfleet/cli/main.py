@@ -144,6 +144,7 @@ def cli(ctx: click.Context, redis_url: str | None) -> None:
 def register_commands() -> None:
     """Import the command modules: each adds its commands to `cli`."""
     from dockfleet.cli import (  # noqa: F401
+        artifacts,
         config_cmd,
         containers,
         images,

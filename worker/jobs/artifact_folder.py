@@ -38,7 +38,8 @@ MACHINE = socket.gethostname()
 SUFFIX, PART = ".tar", ".part"
 #: a part older than this is a dead copy's (a live copy finishes well within it)
 PART_MAX_AGE = 3600.0
-#: a tar this young may be between its rename and its record: never removed
+#: a tar this young may be between its rename and its record: never removed (its record
+#: lives ``artifact_ttl`` from then, so a shorter TTL shortens this too)
 RECORD_GRACE = 60.0
 WRITE_BUFFER = 1024 * 1024
 
@@ -114,7 +115,7 @@ def expire(rt: Runtime, *, dry_run: bool = False) -> list[tuple[str, int]]:
         age = now - entry.stat(follow_symlinks=False).st_mtime
         if entry.name.endswith(PART) and age > PART_MAX_AGE:
             removed.append(entry)
-        elif entry.name.endswith(SUFFIX) and age > RECORD_GRACE:
+        elif entry.name.endswith(SUFFIX) and age > min(RECORD_GRACE, rt.settings.artifact_ttl):
             tars[entry.name.removesuffix(SUFFIX)] = entry
     if tars:
         recorded = retrying(
