@@ -39,12 +39,12 @@ def artifacts(state: Context, /, job_id: str, target: str, as_json: bool) -> Non
 
 
 def fetch(handle: JobHandle, target: Path, *, quiet: bool = False) -> ArtifactsReport:
-    """Download the job's artifacts into `target` with a bar on a terminal; a line on
-    stderr says what came, and one per path that matched nothing (unless `quiet`)."""
+    """Download the job's artifacts into `target` with a bar on a terminal; on stderr, one
+    warning per path that matched nothing, and a line on what came (unless `quiet`)."""
     with byte_bar(f"artifacts of job {handle.id[:12]}") as progress:
         report = handle.download_artifacts(target, progress)
+    warn_missing(report)
     if not quiet:
-        warn_missing(report)
         click.echo(
             f"dockfleet: {len(report.files)} artifacts of job {handle.id} "
             f"({report.size / MIB:.1f} MiB) in {target}",
