@@ -3,6 +3,7 @@ later from Redis alone, links kept as links, expired by beat's cleanup."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -17,9 +18,11 @@ from dockfleet import Fleet, JobSpec
 from dockfleet.errors import TransferFailed
 from tests.conftest import TEST_IMAGE
 from tests.integration.test_workspaces import created_on
+from tests.support.services import wait_for
 from tests.support.worker_hosts import WorkerHost, bare_host
 
 DOCKFLEET = str(Path(sys.executable).with_name("dockfleet"))
+MIB = 1024 * 1024
 
 art_host = bare_host("ta", DOCKFLEET_JOB_LEASE_SECONDS="3")
 
@@ -174,3 +177,39 @@ def test_beat_cleanup_removes_expired_artifacts(
         assert "no stored artifacts" in str(exc)
     else:
         raise AssertionError("expired artifacts were fetched")
+
+
+def test_a_worker_killed_mid_copy_is_adopted_and_the_artifacts_are_whole_and_reported_once(
+    fleet: Fleet, art_host: WorkerHost, tmp_path: Path
+) -> None:
+    # Given a worker copying a job's 64 MiB artifact out
+    store = tmp_path / "store"
+    start(art_host, store)
+    first = art_host.host.workers[0]
+    script = "head -c 67108864 /dev/urandom > big.bin && md5sum big.bin | cut -d' ' -f1"
+    handle = fleet.run_job(job(art_host.name, script, ["big.bin"]))
+    wait_for(lambda: store.is_dir() and any(store.glob("*.part")), 60, "the copy to start")
+
+    # When that worker is killed with SIGKILL mid-copy (stopped first: it is a fast copy)
+    art_host.pause(first)
+    assert not (store / f"{handle.id}.tar").exists()  # caught mid-copy
+    dead_part = next(store.glob("*.part"))
+    first.kill()  # SIGKILL ends a stopped process too
+    art_host.paused.clear()
+    start(art_host, store)
+    adopter = art_host.host.workers[1]
+
+    # Then the job is adopted (its outcome was recorded: the adopter tears it down) and
+    # reported once, with its artifact whole
+    result = handle.wait(60)
+    assert result.status == "succeeded", result.error
+    assert f"adopting job {handle.id}" in adopter.log_lines(handle.id)
+    assert result.artifacts is not None and result.artifacts.missing == []
+    assert [(f.path, f.size) for f in result.artifacts.files] == [("big.bin", 64 * MIB)]
+    assert art_host.ends(handle.id) == 1
+    # And the dead copy's part is never what is listed or fetched
+    report = fleet.download_artifacts(handle.id, tmp_path / "got")
+    assert report == result.artifacts
+    digest = hashlib.md5((tmp_path / "got/big.bin").read_bytes()).hexdigest()
+    assert [line.line for line in handle.logs(follow=False)] == [digest]
+    assert dead_part.exists() and (store / f"{handle.id}.tar").exists()
