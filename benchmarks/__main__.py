@@ -18,6 +18,7 @@ from pathlib import Path
 from types import ModuleType
 
 from benchmarks import (
+    artifacts,
     cleanup,
     job_overhead,
     memory,
@@ -41,6 +42,7 @@ BENCHMARKS: list[ModuleType] = [
     memory,
     service_job,
     workspace,
+    artifacts,
 ]
 
 

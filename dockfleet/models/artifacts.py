@@ -65,7 +65,7 @@ def relative_path(path: str, working_dir: str | None) -> str:
     cleaned = posixpath.normpath(path)
     if cleaned == ".." or cleaned.startswith("../"):
         raise ValueError(f"{path!r} leaves the working directory")
-    return cleaned
+    return "**" if cleaned == "." else cleaned  # the whole working directory
 
 
 def literal_prefix(pattern: str) -> str:
