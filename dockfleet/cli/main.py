@@ -66,7 +66,7 @@ class Context:
 #: how `dockfleet --help` groups the commands, in the order a newcomer meets them
 SECTIONS: dict[str, list[str]] = {
     "Local fleet": ["up", "down"],
-    "CI jobs": ["run", "logs", "cancel"],
+    "CI jobs": ["run", "logs", "artifacts", "cancel"],
     "Containers": [
         "create", "start", "ps", "inspect", "stats", "stop", "restart", "kill", "wait", "rm",
     ],
