@@ -48,7 +48,9 @@ def _docker_cp(env: BenchEnv, folder: Path, out: Path) -> float:
     return elapsed
 
 
-def _fleet(env: BenchEnv, host: str, folder: Path, out: Path | None) -> float:
+def _fleet(
+    env: BenchEnv, host: str, folder: Path, out: Path | None, parts: list[float] | None = None
+) -> float:
     spec = JobSpec(
         container={"image": IMAGE, "cmd": ["true"]},
         host=host,
@@ -65,7 +67,10 @@ def _fleet(env: BenchEnv, host: str, folder: Path, out: Path | None) -> float:
     if out is not None:
         started = time.perf_counter()
         env.fleet.download_artifacts(handle.id, out)
-        elapsed += (time.perf_counter() - started) * 1000
+        fetched = (time.perf_counter() - started) * 1000
+        if parts is not None:
+            parts.append(fetched)
+        elapsed += fetched
         shutil.rmtree(out, ignore_errors=True)
     return elapsed
 
@@ -85,16 +90,18 @@ def run(env: BenchEnv, report: Report) -> None:
         base = "docker cp out of a stopped container"
         fleet = "fleet: container exit → result + download_artifacts"
         plain = "fleet: the same job without artifacts, exit → result"
+        fetches: list[float] = []
         samples = interleaved(
             {
                 base: lambda: _docker_cp(env, folder, root / "cp-out"),
-                fleet: lambda: _fleet(env, host, folder, root / "fleet-out"),
+                fleet: lambda: _fleet(env, host, folder, root / "fleet-out", fetches),
                 plain: lambda: _fleet(env, host, folder, None),
             },
             repeats=env.repeats(3, 1),
         )
         table.add(base, samples[base])
         table.add(fleet, samples[fleet], base, "window 32 MiB")
+        table.add("  of which download_artifacts", fetches, base, "Redis → client, unpacked")
         table.add(plain, samples[plain], base, "for scale")
         show(table)
         ratio = table.ratio(fleet)

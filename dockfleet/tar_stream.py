@@ -7,7 +7,8 @@ that is not an earlier file of the tar) and what a tree of files has no use for
 (devices, FIFOs). `relocated` is the worker's use (a job's workspace, on its way
 into the container): each member checked, moved below the target folder, given
 to the job's user, and written out again in chunks, so that nothing holds the
-whole tar. Unpacking artifacts on the client is the same reading, the other way.
+whole tar. A job's artifacts are read the same way, both on the worker and on the
+client (`dockfleet.artifact_tar`).
 """
 
 from __future__ import annotations
