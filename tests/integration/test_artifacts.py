@@ -89,6 +89,12 @@ def test_artifacts_are_kept_by_the_job_status_as_artifacts_when_says(
         for when in ("on_failure", "always", "on_success")
     }
 
+    # And a job that fails before its container is made (no such image), keeping them always
+    absent = job(art_host.name, "true", ["out"], artifacts_when="always", pull="never")
+    absent = absent.model_copy(update={"container": absent.container.model_copy(
+        update={"image": "dockfleet-test-absent", "tag": "none"})})  # fmt: skip
+    never = fleet.run_job(absent)
+
     # When they end
     results = {when: handle.wait(60) for when, handle in handles.items()}
 
@@ -98,6 +104,10 @@ def test_artifacts_are_kept_by_the_job_status_as_artifacts_when_says(
         stored = results[when].artifacts
         assert stored is not None and [f.path for f in stored.files] == ["out", "out/why.txt"]
     assert results["on_success"].artifacts is None
+    # And the one without a container says so, its paths missing
+    ended = never.wait(60)
+    assert ended.status == "error" and ended.artifacts is not None
+    assert ended.artifacts.missing == ["out"] and "container" in str(ended.artifacts.error)
 
 
 def test_a_path_out_of_the_working_directory_is_refused_at_submit_before_anything_is_made(

@@ -22,7 +22,7 @@ import tarfile
 
 from dockfleet.artifact_tar import Rename, picked
 from dockfleet.dockerignore import Matcher
-from dockfleet.errors import ContainerNotFound, FleetError
+from dockfleet.errors import FleetError, NotFound
 from dockfleet.models.artifacts import ArtifactFile, ArtifactsReport, is_kept, literal_prefix
 from dockfleet.models.jobs import JobResult
 from dockfleet.names import object_name
@@ -30,6 +30,7 @@ from dockfleet.redis_retry import retrying
 from dockfleet.store import artifacts as artifact_records
 from dockfleet.tar_stream import END, MemberRules
 from worker.engine import containers as engine
+from worker.engine.errors import translate
 from worker.jobs import artifact_folder
 from worker.jobs.job_run import JobRun
 
@@ -48,11 +49,15 @@ def collect(run: JobRun, result: JobResult) -> JobResult:
         return result.model_copy(update={"artifacts": stored.report})
     try:
         report = copy_out(run, object_name(run.job_id), spec.artifacts)
-    except ContainerNotFound:
-        report = ArtifactsReport(missing=spec.artifacts, error="the job's container is gone")
     except Exception as exc:
-        error = str(exc) if isinstance(exc, FleetError) else f"{type(exc).__name__}: {exc}"
-        log.warning("job %s: artifacts not stored: %s", run.job_id, error, exc_info=True)
+        found = translate(exc, rt.host) or exc
+        if isinstance(found, NotFound):  # a job that failed before its container was made
+            error = "the job's container is gone (or was never made)"
+        elif isinstance(found, FleetError):
+            error = str(found)
+        else:
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("job %s: artifacts not stored", run.job_id, exc_info=True)
         report = ArtifactsReport(missing=spec.artifacts, error=error)
     if report.missing:
         log.warning("job %s: artifacts matched nothing: %s", run.job_id, report.missing)
