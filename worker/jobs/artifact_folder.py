@@ -13,8 +13,11 @@ nothing lists; the adopter copies again, and cleanup removes old parts.
 The limitation: a fetch goes to the Docker host's queue, so any worker of that host may
 take it. Where several worker machines serve one Docker host, give them one shared
 folder; otherwise a worker that does not hold the tar refuses the fetch and says which
-machine does (Celery's per-node queues would route to it, but the fleet's workers do
-not consume them).
+machine does. Celery's per-node queues (``worker_direct``) do work with the fleet's
+broker transport (tried: a task sent to ``worker_direct("node@machine")`` reached that
+node only), but the fleet's workers do not consume them yet: turning them on adds a
+queue per worker that the requeue sweep, the queue-depth metric and the consumer
+watchdog do not watch, and a message for a dead node would wait there until it expired.
 """
 
 from __future__ import annotations
