@@ -13,9 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import docker
+import pytest
 
 from dockfleet import Fleet, JobSpec
 from dockfleet.errors import TransferFailed
+from dockfleet.models import ArtifactsReport
+from dockfleet.store import artifacts as artifact_records
 from tests.conftest import TEST_IMAGE
 from tests.integration.test_workspaces import created_on
 from tests.support.services import wait_for
@@ -223,3 +226,21 @@ def test_a_worker_killed_mid_copy_is_adopted_and_the_artifacts_are_whole_and_rep
     digest = hashlib.md5((tmp_path / "got/big.bin").read_bytes()).hexdigest()
     assert [line.line for line in handle.logs(follow=False)] == [digest]
     assert dead_part.exists() and (store / f"{handle.id}.tar").exists()
+
+
+def test_a_fetch_says_clearly_when_the_holder_is_gone_or_is_another_machine(
+    fleet: Fleet, art_host: WorkerHost, tmp_path: Path
+) -> None:
+    # Given records of artifacts held on another machine of a live host, and on a host
+    # with no live worker
+    start(art_host, tmp_path / "store")
+    redis = fleet.transport.redis
+    for job_id, host in (("elsewhere1", art_host.name), ("gone1", "ta-no-such-host")):
+        held = ArtifactsReport(host=host, machine="other-machine", size=10240)
+        artifact_records.record(redis, job_id, "/nowhere/x.tar", held, 60)
+
+    # When each is fetched, then each fetch fails saying where they are and why not
+    with pytest.raises(TransferFailed, match="on worker machine other-machine; this worker"):
+        fleet.download_artifacts("elsewhere1", tmp_path / "a")
+    with pytest.raises(TransferFailed, match="no worker of that host is live"):
+        fleet.download_artifacts("gone1", tmp_path / "b")
