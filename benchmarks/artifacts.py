@@ -1,4 +1,4 @@
-"""Benchmark 9: a job's artifacts out to the client, the fleet against ``docker cp`` (issue 13).
+"""Benchmark 10: a job's artifacts out to the client, the fleet against ``docker cp`` (issue 13).
 
 The same folder (200 MiB in 2,000 files; ``--quick``: 8 MiB) comes out of a stopped
 container of the same engine two ways, interleaved:
