@@ -18,6 +18,7 @@ from pathlib import Path
 from types import ModuleType
 
 from benchmarks import (
+    artifacts,
     cache,
     cleanup,
     job_overhead,
@@ -42,6 +43,7 @@ BENCHMARKS: list[ModuleType] = [
     memory,
     service_job,
     workspace,
+    artifacts,
     cache,
 ]
 

@@ -31,7 +31,8 @@ MIB = 1024 * 1024
 TARGET_RATIO = 1.5
 
 
-def _folder(root: Path, files: int, size: int) -> Path:
+def make_folder(root: Path, files: int, size: int) -> Path:
+    """`files` random files of `size` bytes below `root`, in 20 folders."""
     for i in range(files):
         folder = root / f"pkg{i % 20:02}"
         folder.mkdir(exist_ok=True)
@@ -73,7 +74,7 @@ def run(env: BenchEnv, report: Report) -> None:
     host = env.main_host()
     files, size = (64, 128 * 1024) if env.quick else (2000, 100 * 1024)
     with tempfile.TemporaryDirectory(prefix="bench-workspace-") as tmp:
-        folder = _folder(Path(tmp), files, size)
+        folder = make_folder(Path(tmp), files, size)
         megabytes = files * size / MIB
         table = report.table(
             Table(f"A {megabytes:.0f} MiB workspace of {files} files into a new container", "ms")

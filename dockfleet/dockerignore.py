@@ -1,8 +1,9 @@
 """.dockerignore files, read and matched as the docker CLI does: the fleet's one matcher.
 
 Builds (`dockfleet.client.uploads`) and job workspaces (`dockfleet.client.folder_tar`)
-both exclude files with it. It is a port of moby's ``patternmatcher`` (what the docker
-CLI and BuildKit use), not of ``fnmatch``, because the two differ where it shows:
+both exclude files with it; a job's artifacts are picked with it (`Matcher.selects`).
+It is a port of moby's ``patternmatcher`` (what the docker CLI and BuildKit use), not
+of ``fnmatch``, because the two differ where it shows:
 
 - ``*`` and ``?`` never match ``/``: ``*.key`` excludes ``a.key`` at the top, not
   ``sub/a.key`` (write ``**/*.key`` for every folder);
@@ -78,6 +79,12 @@ class Matcher:
             if pattern.exception == verdict and pattern.matches(path):
                 verdict = not pattern.exception
         return verdict
+
+    def selects(self, path: str) -> bool:
+        """`excluded`, read the other way by patterns that pick rather than leave out (a
+        job's artifacts): a pattern picks what it matches and everything below it, and
+        ``!pattern`` leaves out again."""
+        return self.excluded(path)
 
     def may_include_below(self, folder: str) -> bool:
         """Whether an exception could re-include something below an excluded `folder`, so

@@ -38,6 +38,7 @@ KEYED_LISTS: dict[str, Callable[[Any], Any]] = {
     # a cache is {key, path} in a loaded file, KEY:PATH from a flag
     "caches": lambda c: c.get("key") if isinstance(c, dict) else str(c).partition(":")[0],
     "cap_add": lambda name: str(name).upper().removeprefix("CAP_"),
+    "artifacts": str,
 }
 
 
@@ -80,7 +81,8 @@ def overlay(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 
     A value replaces the base's; a mapping (``labels``, ``volumes``, ``container``...)
     is overlaid key by key; the lists of `KEYED_LISTS` (``env``, ``services``,
-    ``cap_add``, ``caches``) are added to, an item replacing the base's item of the same key.
+    ``cap_add``, ``caches``, ``artifacts``) are added to, an item replacing the base's item
+    of the same key.
     """
     merged = dict(base)
     for key, value in top.items():

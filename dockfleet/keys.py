@@ -131,6 +131,12 @@ def transfer_bell(transfer_id: str) -> str:
     return f"{PREFIX}:transfer:{transfer_id}:bell"
 
 
+def job_artifacts(job_id: str) -> str:
+    """Hash of a job's stored artifacts: the host and machine holding the tar, its size,
+    the listing, the missing paths; expires with them (``artifact_ttl``)."""
+    return f"{PREFIX}:job:{job_id}:artifacts"
+
+
 # -- maintenance: beat, stats, cleanup, reconcile -------------------------------
 
 #: string: the id of the beat process allowed to schedule (expires if it dies)

@@ -62,6 +62,8 @@ class TaskNames:
 
     JOB_RUN = "dockfleet.jobs.run"
     JOB_CANCEL = "dockfleet.jobs.cancel"
+    #: the worker holding a job's artifacts streams them to a client (`dockfleet artifacts`)
+    JOB_ARTIFACTS = "dockfleet.jobs.artifacts"
 
     MAINTENANCE_DISPATCH = "dockfleet.maintenance.dispatch"
     SAMPLE_STATS = "dockfleet.maintenance.sample_stats"

@@ -213,6 +213,16 @@ class Settings(BaseSettings):
         gt=0,
         description="largest workspace (its tar); the client and the worker refuse a larger one",
     )
+    artifacts_dir: Path | None = Field(
+        default=None,
+        description="the worker's folder of job artifacts, one tar per job (default: "
+        "<state_dir>/artifacts); a volume in docker-compose.yml",
+    )
+    artifact_ttl: int = Field(
+        default=24 * 3600,
+        ge=1,
+        description="seconds a job's artifacts are kept; beat's cleanup removes them after",
+    )
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     cleanup: CleanupSettings = Field(default_factory=CleanupSettings)
     policy: SecurityPolicy = Field(default_factory=SecurityPolicy)
@@ -330,6 +340,11 @@ class Settings(BaseSettings):
     @property
     def uses_tls(self) -> bool:
         return bool(self.tls_cert or self.tls_ca_cert)
+
+    @property
+    def artifacts_folder(self) -> Path:
+        """Where this worker keeps job artifacts: ``artifacts_dir``, else below ``state_dir``."""
+        return self.artifacts_dir or self.state_dir / "artifacts"
 
 
 def _is_version(value: str) -> bool:

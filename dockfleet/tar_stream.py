@@ -7,7 +7,8 @@ that is not an earlier file of the tar) and what a tree of files has no use for
 (devices, FIFOs). `relocated` is the worker's use (a job's workspace, on its way
 into the container): each member checked, moved below the target folder, given
 to the job's user, and written out again in chunks, so that nothing holds the
-whole tar. Unpacking artifacts on the client is the same reading, the other way.
+whole tar. A job's artifacts are read the same way, both on the worker and on the
+client (`dockfleet.artifact_tar`).
 """
 
 from __future__ import annotations
@@ -228,6 +229,18 @@ def _moved(
         linkname = member.linkname
     elif member.islnk():
         linkname = f"{prefix}/{posixpath.normpath(member.linkname).lstrip('/')}"
+    yield from copied(archive, member, name, linkname, owner)
+
+
+def copied(
+    archive: tarfile.TarFile,
+    member: tarfile.TarInfo,
+    name: str,
+    linkname: str,
+    owner: Owner | None = None,
+) -> Iterator[bytes]:
+    """`member` written again as `name` (a link's target `linkname`), its data streamed;
+    owned by `owner`, else by the member's own ids."""
     size = member.size if member.isreg() else 0
     yield header(
         name,
@@ -235,8 +248,8 @@ def _moved(
         mode=member.mode,
         size=size,
         mtime=int(member.mtime),
-        uid=owner.uid,
-        gid=owner.gid,
+        uid=owner.uid if owner else member.uid,
+        gid=owner.gid if owner else member.gid,
         linkname=linkname,
     )
     if not size:
@@ -247,7 +260,7 @@ def _moved(
     while left:
         piece = data.read(min(left, READ_BYTES))
         if not piece:
-            raise PolicyViolation("workspace-tar", f"{member.name}: cut short", "send it again")
+            raise PolicyViolation("transfer-tar", f"{member.name}: cut short", "send it again")
         left -= len(piece)
         yield piece
     if size % BLOCK:

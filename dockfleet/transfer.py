@@ -8,7 +8,8 @@ with a reason the other end reads; a dead end is noticed by the TTL its keys
 lose. The record and its rules are `dockfleet.store.transfers`.
 
 A job's workspace goes client → worker (`dockfleet.client.workspace_upload` sends,
-`worker.jobs.workspace` receives); artifacts will go the other way with the same two.
+`worker.jobs.workspace` receives); artifacts go the other way with the same two
+(`worker.jobs.artifact_folder` sends, `dockfleet.client.artifacts` receives).
 Every Redis step is retried while Redis restarts (all of them are safe to repeat).
 """
 

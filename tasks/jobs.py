@@ -1,4 +1,4 @@
-"""Tasks ``dockfleet.jobs.run`` and ``dockfleet.jobs.cancel``."""
+"""Tasks ``dockfleet.jobs.run``, ``dockfleet.jobs.cancel`` and ``dockfleet.jobs.artifacts``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from dockfleet.store import job_records
 from dockfleet.validation import parse
 from tasks.base import DockerTask, dump
 from worker.app import app
-from worker.jobs import runner
+from worker.jobs import artifact_folder, runner
 
 
 class JobTask(DockerTask):
@@ -43,3 +43,10 @@ def run(self: JobTask, spec: dict[str, Any], job_id: str) -> dict[str, Any]:
 def cancel(self: DockerTask, job_id: str) -> str | None:
     retention = self.rt.settings.retention.results_seconds
     return job_records.request_cancel(self.rt.redis, job_id, retention)
+
+
+@app.task(name=TaskNames.JOB_ARTIFACTS, base=JobTask, bind=True)
+def artifacts(self: JobTask, job_id: str, transfer_id: str) -> None:
+    # Streams as long as the client reads; refuses (aborting the transfer) when this
+    # worker does not hold the job's tar.
+    artifact_folder.send_tar(self.rt, job_id, transfer_id)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import click
 
+from dockfleet.cli.artifacts import fetch, warn_missing
 from dockfleet.cli.main import Context, cli
 from dockfleet.cli.options import host_option, json_option
 from dockfleet.cli.output import emit_json
@@ -22,7 +24,7 @@ from dockfleet.cli.run_spec import job_spec
 from dockfleet.cli.spec_options import container_options
 from dockfleet.client.job_handle import JobHandle
 from dockfleet.client.jobs import check_job
-from dockfleet.errors import HostUnavailable
+from dockfleet.errors import FleetError, HostUnavailable
 from dockfleet.models import JobResult, JobSpec, LogLine
 from dockfleet.store import job_records
 
@@ -34,7 +36,8 @@ Exit status: the job's own exit code; 124 when it timed out, 130 when it was
 canceled (Ctrl-C or SIGTERM cancels an attached run), 137 when OOM-killed; 125 when
 the fleet failed before or around the job (one line says why): a usage error,
 Redis down, hung or refusing the password, a policy refusal, an invalid spec or
-job file, no live host, an image that cannot be pulled, a service never ready."""
+job file, no live host, an image that cannot be pulled, a service never ready, the
+artifacts of a job that passed not fetched."""
 
 
 @cli.command(context_settings={"allow_interspersed_args": False}, epilog=RUN_EPILOG)
@@ -72,6 +75,28 @@ job file, no live host, an image that cannot be pulled, a service never ready.""
     "repeatable). The key is yours to scope, e.g. myproj-npm.",
 )
 @click.option(
+    "--artifact",
+    "artifacts",
+    multiple=True,
+    metavar="PATH",
+    help="Copy PATH out of the job's container when it ends: relative to its working "
+    "directory, a glob allowed (*, **); repeatable.",
+)
+@click.option(
+    "--artifacts-when",
+    type=click.Choice(["on_success", "on_failure", "always"]),
+    default="on_success",
+    show_default=True,
+    help="Which jobs keep their artifacts, by their status.",
+)
+@click.option(
+    "--artifacts-dir",
+    default=".",
+    show_default=True,
+    metavar="DIR",
+    help="Where an attached run puts the artifacts, their paths kept.",
+)
+@click.option(
     "--detach", "-d", is_flag=True, help="Print the job id and return (once a workspace is in)."
 )
 @click.option("--keep", is_flag=True, help="Keep the containers of a failed job for debugging.")
@@ -86,7 +111,15 @@ job file, no live host, an image that cannot be pulled, a service never ready.""
 @click.argument("image", required=False)
 @click.argument("command", nargs=-1)
 @click.pass_context
-def run(ctx: click.Context, /, detach: bool, as_json: bool, dry_run: bool, **_: Any) -> None:
+def run(
+    ctx: click.Context,
+    /,
+    detach: bool,
+    as_json: bool,
+    dry_run: bool,
+    artifacts_dir: str,
+    **_: Any,
+) -> None:
     """Run a CI job: IMAGE[:TAG] [-- CMD ...] or -f job.yml, with a live log and its exit code."""
     state: Context = ctx.obj
     spec = job_spec(ctx)
@@ -112,15 +145,17 @@ def run(ctx: click.Context, /, detach: bool, as_json: bool, dry_run: bool, **_: 
             for line in lines:
                 _print(line, as_json)
         result = handle.wait()
+        fetched = _artifacts(handle, result, Path(artifacts_dir), as_json)
     except KeyboardInterrupt:
         if handle is None:
             raise  # during the upload: the job is canceled already
         click.echo(f"dockfleet: canceling job {handle.id}...", err=True)
         handle.cancel()
         result = handle.wait(timeout=spec.stop_grace + 30)
+        fetched = True
     finally:
         signal.signal(signal.SIGTERM, previous)
-    _finish(result, as_json)
+    _finish(result, as_json, fetched)
 
 
 def _submit(state: Context, spec: JobSpec) -> JobHandle:
@@ -153,6 +188,22 @@ def _check_target_host(state: Context, name: str) -> None:
             "until a worker of that host takes it",
             err=True,
         )
+
+
+def _artifacts(handle: JobHandle, result: JobResult, target: Path, as_json: bool) -> bool:
+    """Download the job's artifacts, if it stored any; False when that failed (said why)."""
+    report = result.artifacts
+    if report is None:
+        return True
+    if not report.files:
+        warn_missing(report)
+        return True
+    try:
+        fetch(handle, target, quiet=as_json)
+    except FleetError as exc:
+        click.echo(f"dockfleet: artifacts of job {handle.id} not fetched: {exc}", err=True)
+        return False
+    return True
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -194,7 +245,7 @@ def _print(line: LogLine, as_json: bool) -> None:
     stream.flush()
 
 
-def _finish(result: JobResult, as_json: bool) -> None:
+def _finish(result: JobResult, as_json: bool, fetched: bool = True) -> None:
     if as_json:
         emit_json(result)
     elif result.status not in ("succeeded", "failed"):
@@ -203,4 +254,6 @@ def _finish(result: JobResult, as_json: bool) -> None:
     if result.log_truncated and not as_json:
         click.echo(f"dockfleet: log truncated at {result.log_bytes} bytes", err=True)
     code = EXIT_CODES.get(result.status, result.exit_code or 0)
+    if not fetched and code == 0:
+        code = EXIT_CODES["error"]  # a step whose artifacts did not come must not pass
     sys.exit(code if result.status != "failed" else (result.exit_code or 1))

@@ -66,7 +66,7 @@ class Context:
 #: how `dockfleet --help` groups the commands, in the order a newcomer meets them
 SECTIONS: dict[str, list[str]] = {
     "Local fleet": ["up", "down"],
-    "CI jobs": ["run", "logs", "cancel", "cache"],
+    "CI jobs": ["run", "logs", "artifacts", "cancel", "cache"],
     "Containers": [
         "create", "start", "ps", "inspect", "stats", "stop", "restart", "kill", "wait", "rm",
     ],
@@ -144,6 +144,7 @@ def cli(ctx: click.Context, redis_url: str | None) -> None:
 def register_commands() -> None:
     """Import the command modules: each adds its commands to `cli`."""
     from dockfleet.cli import (  # noqa: F401
+        artifacts,
         caches,
         config_cmd,
         containers,

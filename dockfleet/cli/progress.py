@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 T = TypeVar("T")
 POLL_SECONDS = 0.5
@@ -52,3 +53,16 @@ def wait_with_spinner(first: Callable[[], T], describe: Callable[[], str]) -> T:
         finally:
             done.set()
             poller.join(1)
+
+
+@contextmanager
+def byte_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A bar of bytes done of a total on stderr; yields the function that moves it
+    (done, total). Nothing is shown off a terminal."""
+    if not interactive():
+        yield lambda _done, _total: None
+        return
+    columns = ("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)

@@ -1,7 +1,8 @@
 """How ``dockfleet run`` makes one `JobSpec` of a job file and its flags: the flags win.
 
 A flag given on the command line replaces the file's value; a repeatable one (``-e``,
-``--secret-env``, ``-l``, ``-v``, ``-p``, ``--service``, ``--cache``, ``--cap-add``, ``--tmpfs``)
+``--secret-env``, ``-l``, ``-v``, ``-p``, ``--service``, ``--cache``, ``--cap-add``, ``--tmpfs``,
+``--artifact``)
 adds to the file's entries, its key replacing the file's same key. Which flags were
 given is click's record of each parameter's source, never a comparison with defaults.
 """
@@ -27,6 +28,7 @@ JOB_FLAGS = {
     "pull": "pull",
     "keep": "keep_on_failure",
     "log_limit": "log_limit",
+    "artifacts_when": "artifacts_when",
 }
 #: the dump that keeps secrets, to lay flags over a loaded file (in memory only)
 REVEAL = {"reveal_secrets": True}
@@ -54,6 +56,8 @@ def job_spec(ctx: click.Context) -> JobSpec:
         top["workspace"] = {"source": params["workspace"]}
     if "caches" in given:  # KEY:PATH items; JobSpec reads them
         top["caches"] = list(params["caches"])
+    if "artifacts" in given:  # added to a job file's
+        top["artifacts"] = list(params["artifacts"])
     if "no_job_network" in given:
         top["network"] = not params["no_job_network"]
     if "services" in given:

@@ -8,14 +8,18 @@ whatever happened to the worker that ran it.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
+from dockfleet.client import artifacts
 from dockfleet.client.transport import Transport
 from dockfleet.errors import OperationTimeout
 from dockfleet.models import LogLine
+from dockfleet.models.artifacts import ArtifactsReport
 from dockfleet.models.jobs import JobResult
 from dockfleet.redis_retry import retrying
 from dockfleet.store import job_logs, job_records
+from dockfleet.store.host_records import read_hosts
 from dockfleet.store.log_entries import is_end, line_of
 
 Entry = tuple[str, dict[str, str]]
@@ -84,6 +88,25 @@ class JobHandle:
         """
         retention = self.transport.settings.retention.results_seconds
         return job_records.request_cancel(self.transport.redis, self.id, retention)
+
+    def download_artifacts(
+        self, target: str | Path = ".", on_progress: Callable[[int, int], None] | None = None
+    ) -> ArtifactsReport:
+        """Fetch the job's stored artifacts into the folder `target` (paths kept below it),
+        streamed from the worker that holds them; their report.
+
+        Args:
+            on_progress: called with (bytes received, total).
+
+        Raises:
+            TransferFailed: none stored (none asked or kept, or expired), or their holder
+                is gone.
+            PolicyViolation: a member would land outside `target`.
+        """
+        settings = self.transport.settings
+        hosts = read_hosts(self.transport.redis, settings.heartbeat_interval)
+        live = [h.name for h in hosts if h.up]
+        return artifacts.download(self.transport, self.id, Path(target), live, on_progress)
 
     def _xread(self, last_id: str, count: int, block: int | None) -> list[Entry]:
         """Entries after `last_id`, riding out a Redis restart."""

@@ -6,12 +6,14 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 from dockfleet.client import workspace_upload
 from dockfleet.client.base import FleetBase
 from dockfleet.client.folder_tar import FolderTar
 from dockfleet.client.job_handle import JobHandle
 from dockfleet.errors import BrokerUnavailable, InvalidSpec, TransferFailed
+from dockfleet.models.artifacts import ArtifactsReport
 from dockfleet.models.jobs import JobSpec
 from dockfleet.policy import check_container
 from dockfleet.policy_model import SecurityPolicy
@@ -125,3 +127,12 @@ class JobsMixin(FleetBase):
 
     def cancel_job(self, job_id: str) -> str | None:
         return self.job(job_id).cancel()
+
+    def download_artifacts(
+        self,
+        job_id: str,
+        target: str | Path = ".",
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> ArtifactsReport:
+        """Fetch a job's stored artifacts into `target` (see `JobHandle.download_artifacts`)."""
+        return JobHandle(self.transport, job_id).download_artifacts(target, on_progress)

@@ -1,5 +1,6 @@
 """The JSON-safe models that travel between producers and workers."""
 
+from dockfleet.models.artifacts import ArtifactFile, ArtifactsReport, ArtifactsWhen
 from dockfleet.models.builds import BuildContext, BuildOptions, BuildResult
 from dockfleet.models.caches import CacheInfo
 from dockfleet.models.container_spec import (
@@ -59,6 +60,9 @@ __all__ = [
     "BatchAction",
     "BatchOutcome",
     "BuildContext",
+    "ArtifactFile",
+    "ArtifactsReport",
+    "ArtifactsWhen",
     "BuildOptions",
     "BuildResult",
     "Cache",

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from dockfleet.models.artifacts import ArtifactsReport, ArtifactsWhen, relative_path
 from dockfleet.models.container_spec import (
     Bytes,
     ContainerConfig,
@@ -120,6 +121,11 @@ class JobSpec(FrozenModel):
     caches: list[Cache] = Field(
         default_factory=list, description="folders kept between the jobs of a host (KEY:PATH)"
     )
+    artifacts: list[str] = Field(
+        default_factory=list,
+        description="paths or globs below the working directory, copied out when the job ends",
+    )
+    artifacts_when: ArtifactsWhen = "on_success"
     job_id: str | None = Field(default=None, description="set by the client if not given")
 
     @field_validator("caches", mode="before")
@@ -148,6 +154,17 @@ class JobSpec(FrozenModel):
             values = [getattr(c, field) for c in self.caches]
             if len(values) != len(set(values)):
                 raise ValueError(f"caches: each {field} at most once")
+        return self
+
+    @model_validator(mode="after")
+    def _artifact_paths(self) -> JobSpec:
+        working_dir = self.job_container().working_dir
+        try:
+            paths = [relative_path(path, working_dir) for path in self.artifacts]
+        except ValueError as exc:
+            raise ValueError(f"artifacts: {exc}") from None
+        if paths != self.artifacts:  # frozen: set through the object's own dict
+            object.__setattr__(self, "artifacts", list(dict.fromkeys(paths)))
         return self
 
     def job_container(self) -> ContainerConfig:
@@ -196,3 +213,6 @@ class JobResult(Result):
     log_lines: int = 0
     log_truncated: bool = False
     adopted: bool = Field(default=False, description="finished by a worker other than the first")
+    artifacts: ArtifactsReport | None = Field(
+        default=None, description="what was stored of the job's artifacts (None: none asked)"
+    )

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from dockfleet.models.container_state import Result
 
-ObjectKind = Literal["container", "image", "network", "cache"]
+ObjectKind = Literal["container", "image", "network", "cache", "artifacts"]
 SamplingMode = Literal["cgroup", "api", "mixed", "none"]
 
 

@@ -14,7 +14,8 @@ One transfer is three keys (`keys.transfer`, `keys.transfer_data`, `keys.transfe
 Every step is safe to repeat after a lost reply (sequence numbers and counts, never
 increments), and every key has a TTL that each step of either side sets again, so a
 transfer whose sides both stopped leaves nothing behind. Which side sends and which
-receives is the caller's (`dockfleet.transfer`): a workspace goes client → worker.
+receives is the caller's (`dockfleet.transfer`): a workspace goes client → worker, a
+job's artifacts worker → client.
 """
 
 from __future__ import annotations

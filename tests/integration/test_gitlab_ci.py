@@ -1,4 +1,6 @@
-"""The GitLab example of docs/ci/gitlab.md, run by gitlab-ci-local against a real fleet.
+"""The GitLab examples of docs/ci, run by gitlab-ci-local against a real fleet.
+
+**docs/ci/gitlab.md:**
 
 The doc's ``.gitlab-ci.yml`` and ``ci/job.yml`` blocks are written as they are into a fresh
 git repository, with one change: ``postgres:16`` (no registry here) becomes a stand-in
@@ -8,6 +10,14 @@ to swap, so the doc cannot drift away from what runs. The stand-in behaves as th
 needs: its server refuses to start without ``POSTGRES_PASSWORD`` and answers only the
 user and password it was given, and its ``psql`` sends ``PGUSER`` and ``PGPASSWORD``; so
 the job passes only if the secret reached the service and the job alike.
+
+**docs/ci/gitlab-artifacts.md**, two stages: ``build`` sends the checkout in
+(``--workspace .``), builds ``out/`` from ``src/`` on a fleet host and brings it back
+(``--artifact out/``), with a dependency folder in a cache; GitLab's own ``artifacts:``
+then carries ``out/`` to ``check``, which reads it in the runner's shell and sends it
+back in. gitlab-ci-local runs with ``--shell-isolation``: each job gets its own copy of
+the checkout, so ``out/`` can only reach ``check`` the way it would on GitLab.
+``alpine:3.20`` becomes busybox:local, which has every command the jobs use.
 
 gitlab-ci-local plays GitLab (`tests.support.gitlab_ci`).
 """
@@ -131,3 +141,49 @@ def test_the_gitlab_example_pipeline_passes_with_its_secret_masked(
     stopped = cli.run("down", "--purge")
     assert stopped.returncode == 0, stopped.stderr
     assert local_engine.networks.list(filters={"label": ours}) == []
+
+
+SOURCES = {"src/a.txt": "line a\n", "src/b.txt": "line b\n"}
+
+
+def test_a_build_stage_hands_its_output_and_its_cache_to_the_next_stage(
+    cli: Cli,  # noqa: F811
+    repo: Path,  # noqa: F811
+    local_engine: docker.DockerClient,
+) -> None:
+    # Given a fleet on this machine and the doc's pipeline in a repository
+    host = random_name("ta")
+    started = cli.run("up", "-d", "--host-name", host, "--no-flower", "--no-beat")
+    assert started.returncode == 0, started.stderr
+    write_doc_pipeline(
+        repo, "gitlab-artifacts.md", (".gitlab-ci.yml",), ("alpine:3.20", TEST_IMAGE), SOURCES
+    )
+    cache_key = f"{repo.name}-deps"  # gitlab-ci-local's CI_PROJECT_NAME is the folder's
+
+    try:
+        # When GitLab (gitlab-ci-local) runs it, each job in its own copy of the checkout
+        pipeline = gitlab_ci_local(
+            repo, "--shell-isolation", DOCKFLEET_REDIS_URL=cli.record().redis_url
+        )
+        out = pipeline.stdout
+
+        # Then both stages pass
+        assert pipeline.returncode == 0, out
+        assert passed(out, "build") and passed(out, "check"), out
+        # And the build ran on the fleet, from the sources sent in, with a cold cache
+        assert printed(out, "build", "deps: downloading"), out
+        assert printed(out, "build", "built out/app"), out
+        # And its out/ came back to the runner: `check` read it in the runner's shell...
+        assert printed(out, "check", "toolchain 1.0"), out
+        # ...and sent it back in, next to the cache the build left on the host
+        assert printed(out, "check", "deps: cached"), out
+        assert printed(out, "check", "out/app has 3 lines"), out
+        # And the cache is the fleet's volume for that key
+        caches = local_engine.volumes.list(filters={"label": f"dockfleet.cache={cache_key}"})
+        assert len(caches) == 1
+    finally:
+        removed = cli.run("cache", "rm", cache_key, "--host", host)
+        stopped = cli.run("down", "--purge")
+    assert removed.returncode == 0, removed.stderr
+    assert stopped.returncode == 0, stopped.stderr
+    assert local_engine.volumes.list(filters={"label": f"dockfleet.cache={cache_key}"}) == []

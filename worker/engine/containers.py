@@ -170,6 +170,24 @@ def put_archive(
     client.api.put_archive(container, path, tar)
 
 
+@translated
+def get_archive(
+    client: docker.DockerClient, container: str, path: str, chunk_size: int = 1024 * 1024
+) -> Iterator[bytes] | None:
+    """The tar of `path` in `container` (running or stopped) as the engine streams it, in
+    chunks of about `chunk_size`, its members named from `path`'s last part; None when
+    nothing is at `path`. The engine resolves `path` inside the container and keeps a
+    final symlink as a link."""
+    try:
+        stream: Iterable[bytes]
+        stream, _ = client.api.get_archive(container, path, chunk_size=chunk_size)
+    except docker.errors.NotFound as exc:
+        if "No such container" in str(exc):
+            raise
+        return None
+    return iter(stream)  # read by the caller: an engine error past here is docker-py's
+
+
 @contextmanager
 def never_started(
     client: docker.DockerClient,

@@ -10,8 +10,9 @@ The protocol, step by step (`run`):
    network, services until ready, the job's container) and supervise
    (`supervise`: log copy, meter, cancel and deadline) until the container ends.
 4. Record the outcome, fenced by the lease (the first one counts).
-5. Tear down (`teardown`) while the lease is still ours, then finish: the result
-   and the log's end marker in one transaction (the first result counts).
+5. Tear down (`teardown`: the job's artifacts copied out, its objects removed) while
+   the lease is still ours, then finish: the result and the log's end marker in one
+   transaction (the first result counts).
 
 Why it is exactly once:
 - Every object of a job has a name derived from the job id (``dfj-<id>``,
@@ -133,8 +134,7 @@ def run(rt: Runtime, spec: JobSpec, job_id: str, *, redelivered: bool = False) -
         if not retrying(lease.acquire, "confirming a job lease"):
             _left_to_adopter(job_id)
             return None
-        teardown.cleanup(job, outcome)
-        final = outcome
+        final = teardown.cleanup(job, outcome)
         reported = retrying(
             lambda: job_records.finish(rt.redis, job_id, final, retention), "finishing a job"
         )

@@ -1,4 +1,5 @@
-"""Teardown: a job's containers and network removed once its outcome is stored.
+"""Teardown: a job's artifacts copied out, then its containers and network removed, once
+its outcome is stored.
 
 A job kept for debugging (`keep_on_failure`) keeps everything; reconcile
 removes what a crash left behind.
@@ -15,7 +16,7 @@ from dockfleet.names import object_name
 from dockfleet.store import job_records
 from worker.engine import containers as engine
 from worker.engine import networks
-from worker.jobs import netpool
+from worker.jobs import artifacts, netpool
 from worker.jobs.job_run import JobRun
 from worker.ops import container_ops
 from worker.runtime import Runtime
@@ -23,10 +24,13 @@ from worker.runtime import Runtime
 log = logging.getLogger(__name__)
 
 
-def cleanup(run: JobRun, result: JobResult) -> None:
-    """Remove every container and the network of the job (unless kept for debugging)."""
+def cleanup(run: JobRun, result: JobResult) -> JobResult:
+    """Copy the job's artifacts out of its stopped container, then remove every container
+    and the network of the job (unless kept for debugging); the result, with the artifacts.
+    """
+    result = artifacts.collect(run, result)
     if run.spec.keep_on_failure and result.status != "succeeded":
-        return
+        return result
     # A first run knows its network; a rerun looks it up (it may have none of its own).
     known = run.fresh or run.network is not None
     # A first run whose job ran to its exit knows every container it made; any other
@@ -36,6 +40,7 @@ def cleanup(run: JobRun, result: JobResult) -> None:
         remove_job_objects(run.rt, run.job_id, run.network, look_up=not known, made=made)
     except Exception:  # reconcile removes what is left; the result is already safe
         log.warning("cleanup of job %s incomplete", run.job_id, exc_info=True)
+    return result
 
 
 def remove_job_objects(

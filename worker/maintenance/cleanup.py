@@ -1,5 +1,5 @@
-"""Cleanup of one host: stopped fleet containers, empty fleet networks, unused fleet images
-and job caches.
+"""Cleanup of one host: stopped fleet containers, empty fleet networks, unused fleet images,
+job caches, and expired job artifacts (of the worker that runs it: `worker.jobs.artifact_folder`).
 
 Only objects labelled ``dockfleet.managed=true`` (and, for containers and
 networks, ``dockfleet.host=<this host>``) are considered; nothing is ever
@@ -25,6 +25,7 @@ from worker.engine import containers as engine_containers
 from worker.engine import inventory
 from worker.engine import networks as engine_networks
 from worker.engine.objects import ContainerSummary
+from worker.jobs import artifact_folder
 from worker.maintenance import cache_gc, image_gc, runs
 from worker.maintenance.ages import created_at
 from worker.runtime import Runtime
@@ -47,6 +48,7 @@ def run(rt: Runtime, *, dry_run: bool = False) -> CleanupReport:
         report.removed = [*containers, *networks, *images, *caches]
         if not dry_run:
             report.removed = execute(rt, report.removed, report.errors)
+        report.removed += expired_artifacts(rt, dry_run)
         report.bytes_reclaimed = sum(r.size for r in report.removed)
     runs.record(rt, "cleanup", report, counters(report))
     runs.log_finished(
@@ -146,6 +148,20 @@ def _remove_unforced(rt: Runtime, item: RemovedObject) -> None:
         cache_gc.remove(rt, item)
     else:
         image_gc.remove(rt, item)
+
+
+def expired_artifacts(rt: Runtime, dry_run: bool) -> list[RemovedObject]:
+    """The job artifacts of this worker's folder past ``artifact_ttl``, removed (unless
+    `dry_run`); a failure is the run's error, never its end."""
+    try:
+        gone = artifact_folder.expire(rt, dry_run=dry_run)
+    except OSError as exc:
+        log.warning("cleanup of host %s: artifacts folder: %s", rt.host, exc)
+        return []
+    return [
+        RemovedObject(kind="artifacts", id=name, name=name, reason="expired", size=size)
+        for name, size in gone
+    ]
 
 
 def counters(report: CleanupReport) -> maintenance_reports.Totals:
