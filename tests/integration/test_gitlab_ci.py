@@ -27,6 +27,7 @@ from __future__ import annotations
 import io
 import re
 import secrets
+import subprocess
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -158,7 +159,11 @@ def test_a_build_stage_hands_its_output_and_its_cache_to_the_next_stage(
     write_doc_pipeline(
         repo, "gitlab-artifacts.md", (".gitlab-ci.yml",), ("alpine:3.20", TEST_IMAGE), SOURCES
     )
-    cache_key = f"{repo.name}-deps"  # gitlab-ci-local's CI_PROJECT_NAME is the folder's
+    # A project of its own (gitlab-ci-local reads CI_PROJECT_NAME from the git remote)
+    project = random_name("proj")
+    remote = f"git@gitlab.example.com:ci/{project}.git"
+    subprocess.run(["git", "-C", str(repo), "remote", "add", "origin", remote], check=True)
+    cache_key = f"{project}-deps"
 
     try:
         # When GitLab (gitlab-ci-local) runs it, each job in its own copy of the checkout
