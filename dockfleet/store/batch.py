@@ -16,6 +16,18 @@ from redis.client import Pipeline
 
 
 @contextmanager
+def within(client: redis.Redis) -> Iterator[Pipeline]:
+    """`client` itself when it is a pipeline (whoever made it sends it), else a pipeline
+    sent when the block ends: a record's write of several commands that may go alone or
+    in a caller's `together`."""
+    if isinstance(client, Pipeline):
+        yield client
+        return
+    with together(client) as pipe:
+        yield pipe
+
+
+@contextmanager
 def together(client: redis.Redis, *, atomic: bool = False) -> Iterator[Pipeline]:
     """A pipeline sent when the block ends (not sent if the block raises)."""
     pipe = client.pipeline(transaction=atomic)

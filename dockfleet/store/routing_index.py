@@ -13,6 +13,7 @@ import redis
 
 from dockfleet import keys
 from dockfleet.models import ContainerInfo
+from dockfleet.store.batch import within
 from dockfleet.store.replies import text
 
 #: index entries outlive their container at most this long if it vanishes unseen
@@ -20,12 +21,12 @@ TTL_SECONDS = 7 * 24 * 3600
 
 
 def remember(client: redis.Redis, info: ContainerInfo) -> None:
-    """`info`'s host holds it, under its id, its short id and its name."""
-    pipe = client.pipeline(transaction=False)
-    for ref in _refs(info):
-        pipe.sadd(keys.locate(ref), info.host)
-        pipe.expire(keys.locate(ref), TTL_SECONDS)
-    pipe.execute()
+    """`info`'s host holds it, under its id, its short id and its name; `client` may be a
+    pipeline (`batch.together`)."""
+    with within(client) as pipe:
+        for ref in _refs(info):
+            pipe.sadd(keys.locate(ref), info.host)
+            pipe.expire(keys.locate(ref), TTL_SECONDS)
 
 
 def forget(client: redis.Redis, info: ContainerInfo) -> None:

@@ -8,9 +8,12 @@ never answers) are played by a small unix-socket server.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import tempfile
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,10 +25,13 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dockfleet.errors import EngineBusy
+from dockfleet.errors import ContainerNotFound, EngineBusy
+from dockfleet.models import LogOptions
 from tests.conftest import LOCAL_DOCKER, TEST_IMAGE, TEST_LABEL
 from worker.engine import system
 from worker.engine.client import EngineClient
+from worker.engine.events import ContainerEvents
+from worker.engine.logs import LogReader
 from worker.engine.unix_transport import LightAPIClient, query_string
 
 pytestmark = pytest.mark.skipif(
@@ -175,3 +181,125 @@ def test_a_chunked_answer_is_read_whole(clients: tuple[LightAPIClient, docker.AP
         assert light.inspect_container(made["Id"]) == plain.inspect_container(made["Id"])
     finally:
         light.remove_container(made["Id"], force=True)
+
+
+@pytest.fixture
+def engines() -> Iterator[tuple[EngineClient, docker.DockerClient]]:
+    """The fleet's client (streams on the light path) and a plain docker-py one."""
+    light = EngineClient("ci-1", base_url=LOCAL_DOCKER, version="1.41")
+    plain = docker.DockerClient(base_url=LOCAL_DOCKER, version="1.41")
+    yield light, plain
+    light.close()
+    plain.close()
+
+
+@contextlib.contextmanager
+def _running(client: EngineClient, script: str, *, tty: bool = False) -> Iterator[dict[str, Any]]:
+    """A test container running `script`, as its inspect; removed after."""
+    made = client.api.create_container(
+        TEST_IMAGE, ["sh", "-c", script], labels={TEST_LABEL: "true"}, tty=tty
+    )
+    try:
+        client.api.start(made["Id"])
+        yield client.api.inspect_container(made["Id"])
+    finally:
+        client.api.remove_container(made["Id"], force=True)
+
+
+# out and err apart, a line of 40,000 bytes (three partial messages), a line without an end
+_NOISY = (
+    "for i in 1 2 3; do echo out$i; echo err$i >&2; sleep 0.1; done;"
+    " head -c 40000 /dev/zero | tr '\\0' x; echo; sleep 0.2; printf tail"
+)
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_a_followed_log_reads_as_docker_py_reads_it(
+    engines: tuple[EngineClient, docker.DockerClient], tty: bool
+) -> None:
+    light, plain = engines
+    with _running(light, _NOISY, tty=tty) as state:
+        follow = LogOptions(follow=True)
+        live: dict[str, list[tuple[str, str, Any]]] = {}
+
+        def read(name: str, client: docker.DockerClient) -> None:
+            live[name] = list(LogReader(client, state, follow).lines())
+
+        readers = [
+            threading.Thread(target=read, args=args)
+            for args in (("light", light), ("plain", plain))
+        ]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join(30)
+        # The engine may end a follow at the container's exit before the last line
+        # without an end is out (both clients alike): that one is compared after the exit.
+        assert live["light"][:-1] == live["plain"][:-1]
+        ended = [list(LogReader(c, state, follow).lines()) for c in (light, plain)]
+        assert ended[0] == ended[1]
+        assert ended[0][: len(live["light"]) - 1] == live["light"][:-1]
+        assert [len(text) for _, text, _ in ended[0] if len(text) > 100] == [40000]
+        assert ended[0][-1][:2] == ("stdout", "tail")
+        if not tty:
+            streams = [(s, t) for s, t, _ in ended[0] if len(t) < 100]
+            assert ("stderr", "err2") in streams and ("stdout", "out3") in streams
+        tail = [list(LogReader(c, state, LogOptions(tail=2)).lines()) for c in (light, plain)]
+        assert tail[0] == tail[1]
+        assert tail[0][-1] == ended[0][-1]
+
+
+def test_a_follow_closed_from_another_thread_ends(
+    engines: tuple[EngineClient, docker.DockerClient],
+) -> None:
+    light, _ = engines
+    with _running(light, "echo one; sleep 60") as state:
+        reader = LogReader(light, state, LogOptions(follow=True))
+        lines = reader.lines()
+        assert next(lines)[1] == "one"
+        threading.Timer(0.2, reader.close).start()
+        assert list(lines) == []  # ends, without an error
+
+
+def test_the_log_of_a_missing_container_is_not_found(
+    engines: tuple[EngineClient, docker.DockerClient],
+) -> None:
+    light, plain = engines
+    gone = {"Id": "0" * 64, "Config": {"Tty": False, "Env": [], "Labels": {}}}
+    for client in (light, plain):
+        with pytest.raises(ContainerNotFound):
+            LogReader(client, gone, LogOptions(follow=True))
+
+
+def test_container_events_read_as_docker_py_reads_them(
+    engines: tuple[EngineClient, docker.DockerClient],
+) -> None:
+    light, plain = engines
+    mark = f"{TEST_LABEL}.events={uuid.uuid4().hex}"
+    key, _, value = mark.partition("=")
+    since = int(time.time()) - 1
+    made = light.api.create_container(TEST_IMAGE, ["true"], labels={TEST_LABEL: "true", key: value})
+    light.api.start(made["Id"])
+    light.api.wait(made["Id"])
+    light.api.remove_container(made["Id"], force=True)
+    until = int(time.time()) + 1
+    seen = [
+        list(ContainerEvents(client, labels=[mark], since=since, until=until))
+        for client in (light, plain)
+    ]
+    assert seen[0] == seen[1]
+    assert [e.action for e in seen[0]] == ["create", "start", "die", "destroy"]
+    assert {e.container_id for e in seen[0]} == {made["Id"]}
+    assert seen[0][2].exit_code == 0
+
+
+def test_an_event_stream_closed_from_another_thread_ends(
+    engines: tuple[EngineClient, docker.DockerClient],
+) -> None:
+    light, _ = engines
+    now = int(time.time())
+    stream = ContainerEvents(light, labels=[f"{TEST_LABEL}.none=1"], since=now, until=now + 600)
+    threading.Timer(0.2, stream.close).start()
+    started = time.monotonic()
+    assert list(stream) == []
+    assert time.monotonic() - started < 5

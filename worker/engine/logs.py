@@ -25,6 +25,7 @@ import docker
 from dockfleet.models import LogOptions
 from worker.engine.errors import raise_translated
 from worker.engine.objects import ContainerState, container_state
+from worker.engine.unix_transport import get_stream
 from worker.ops.masking import SecretMask
 
 FRAME_HEADER = struct.Struct(">BxxxL")
@@ -69,13 +70,16 @@ class LogReader:
         self._tty = state.tty
         self._mask = SecretMask(state.secret_values if secrets is None else secrets)
         try:
-            self._response = api._get(
-                api._url("/containers/{0}/logs", state.id), params=params, stream=True
-            )
-            api._raise_for_status(self._response)
-            if opts.follow:
-                # A followed container may be silent for longer than the client's timeout.
-                api._disable_socket_timeout(api._get_raw_response_socket(self._response))
+            url = api._url("/containers/{0}/logs", state.id)
+            light = get_stream(api, url, params, follow=opts.follow)
+            if light is not None:
+                self._response = light
+            else:
+                self._response = api._get(url, params=params, stream=True)
+                api._raise_for_status(self._response)
+                if opts.follow:
+                    # A followed container may be silent for longer than the client's timeout.
+                    api._disable_socket_timeout(api._get_raw_response_socket(self._response))
         except Exception as exc:
             raise_translated(exc, client)
         self._closed = False

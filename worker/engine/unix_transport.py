@@ -12,7 +12,9 @@ stay exactly as they are:
   a body that is bytes or text) as one HTTP/1.1 exchange (`http11`) on a
   kept-alive unix socket and hands docker-py a real `requests.Response`:
   ~0.1 ms of CPU a call on the transport instead of ~1.5 ms.
-  Streams (logs, events, pulls, builds, attach, archives) keep requests.
+  The log follow and the event stream (`get_stream`) go the same way, on a
+  socket of their own, their body read as it comes (`StreamBody`).
+  Other streams (pulls, builds, attach, archives) keep requests.
 - `SharedUnixPoolAdapter`: for those streams, one urllib3 pool per socket.
   docker-py's `UnixHTTPAdapter` keys its pools by the whole request URL, so
   every call of every container opened a pool and a socket of its own.
@@ -26,6 +28,7 @@ from __future__ import annotations
 import select
 import socket
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import docker
@@ -113,19 +116,33 @@ class UnixSocketCalls:
                 conn.close()
                 conn = _UnixConnection(self.socket_path)
                 answer = conn.exchange(method, target, headers, body, timeout)
-        except TimeoutError as exc:
-            if conn is not None:
-                conn.close()
-            raise requests.exceptions.ReadTimeout(f"{url}: {exc}") from exc
         except (OSError, http11.BadAnswer) as exc:
-            if conn is not None:
-                conn.close()
-            raise requests.exceptions.ConnectionError(f"{url}: {exc!r}") from exc
-        if answer.keep_alive:
+            raise _requests_error(url, exc, conn) from exc
+        if answer.head.keep_alive:
             self._give_back(conn)
         else:
             conn.close()
-        return _response(url, answer)
+        response = _response(url, answer.head)
+        response._content = answer.body
+        return response
+
+    def open_stream(
+        self, method: str, url: str, target: str, headers: dict[str, str], timeout: float | None
+    ) -> requests.Response:
+        """Send one request and read its head: the `requests.Response` of `url` whose `raw`
+        reads the body as it comes, on a connection of its own (closed at the body's end)."""
+        conn: _UnixConnection | None = None
+        try:
+            conn = _UnixConnection(self.socket_path)
+            conn.sock.settimeout(timeout)
+            conn.sock.sendall(http11.request_bytes(method, target, headers, None))
+            head = http11.read_head(conn.stream, method)
+        except (OSError, http11.BadAnswer) as exc:
+            raise _requests_error(url, exc, conn) from exc
+        response = _response(url, head)
+        response._content = False  # type: ignore[assignment]  # read from `raw`, as requests does
+        response.raw = StreamBody(conn, http11.Body(conn.stream, head), url)
+        return response
 
     def close(self) -> None:
         with self._lock:
@@ -152,16 +169,105 @@ class UnixSocketCalls:
         conn.close()
 
 
-def _response(url: str, answer: http11.Answer) -> requests.Response:
-    """The `requests.Response` requests' own adapter would have built for this answer."""
+class StreamBody:
+    """The `raw` of a streamed answer: its body as it arrives. `close` may come from another
+    thread: it ends a read that waits (the socket is shut down), and that read ends the
+    body, as a closed urllib3 response does."""
+
+    def __init__(self, conn: _UnixConnection, body: http11.Body, url: str) -> None:
+        self._conn = conn
+        self._body = body
+        self._url = url
+        self.closed = False
+
+    def read1(self, size: int = 65536) -> bytes:
+        """What has arrived, up to `size` bytes (one at least); b"" at the end."""
+        return self._read(self._body.read1, size)
+
+    def read(self, size: int | None = -1, **_: Any) -> bytes:
+        """`size` bytes (all if None or negative), fewer only at the end."""
+        return self._read(self._body.read, -1 if size is None else size)
+
+    def chunks(self) -> Iterator[bytes]:
+        while data := self.read1():
+            yield data
+
+    def settimeout(self, timeout: float | None) -> None:
+        self._conn.sock.settimeout(timeout)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._conn.sock.shutdown(socket.SHUT_RDWR)  # wakes a read waiting in another thread
+        except OSError:
+            pass  # not connected any more
+        self._conn.close()
+
+    def _read(self, read: Any, size: int) -> bytes:
+        if self.closed:
+            return b""
+        try:
+            data: bytes = read(size)
+        except (OSError, ValueError, http11.BadAnswer) as exc:
+            if self.closed:  # `close` cut it short: the body ends here
+                return b""
+            self.close()
+            raise _requests_error(self._url, exc, None) from exc
+        if self._body.done:
+            self.close()
+        return data
+
+
+def get_stream(
+    api: Any, url: str, params: dict[str, Any], *, follow: bool
+) -> requests.Response | None:
+    """``GET url`` on the light path, its body read as it comes from the response's `raw`
+    (a `StreamBody`), its status checked (docker-py's errors); None when `api` has no light
+    path (a TCP or TLS engine): the caller streams through docker-py as before.
+
+    `follow`: no read timeout once the head is in (a followed log or the event stream
+    waits as long as the engine is silent).
+    """
+    if not (isinstance(api, LightAPIClient) and api.light):
+        return None
+    client: Any = api  # docker-py's private helpers are untyped
+    response: requests.Response = client._get(url, params=params, stream=True, light_stream=True)
+    client._raise_for_status(response)
+    if follow:
+        stream_body(response).settimeout(None)
+    return response
+
+
+def stream_body(response: requests.Response) -> StreamBody:
+    """The body of a `get_stream` response."""
+    body = response.raw
+    assert isinstance(body, StreamBody)
+    return body
+
+
+def _response(url: str, head: http11.Head) -> requests.Response:
+    """The `requests.Response` requests' own adapter would have built for this answer
+    (its body still to set)."""
     response = requests.Response()
-    response.status_code = answer.status
-    response.reason = answer.reason
-    response.headers = CaseInsensitiveDict(answer.headers)
+    response.status_code = head.status
+    response.reason = head.reason
+    response.headers = CaseInsensitiveDict(head.headers)
     response.encoding = get_encoding_from_headers(response.headers)
     response.url = url
-    response._content = answer.body
     return response
+
+
+def _requests_error(
+    url: str, exc: Exception, conn: _UnixConnection | None
+) -> requests.exceptions.RequestException:
+    """`exc` of a call to `url` as requests raises it; `conn` cannot carry another call."""
+    if conn is not None:
+        conn.close()
+    if isinstance(exc, TimeoutError):
+        return requests.exceptions.ReadTimeout(f"{url}: {exc}")
+    return requests.exceptions.ConnectionError(f"{url}: {exc!r}")
 
 
 def query_string(params: Any) -> str:
@@ -200,9 +306,15 @@ class LightAPIClient(docker.APIClient):
         headers: Any = None,
         timeout: Any = None,
         stream: bool | None = None,
+        light_stream: bool = False,
         **rest: Any,
     ) -> requests.Response:
-        light = self._calls is not None and not stream and isinstance(data, bytes | str | None)
+        """`light_stream`: a stream this client's light path may carry (`get_stream`)."""
+        light = (
+            self._calls is not None
+            and (not stream or (light_stream and data is None))
+            and isinstance(data, bytes | str | None)
+        )
         if not light or any(rest.get(k) is not None for k in ("files", "json", "auth", "cookies")):
             return super().request(
                 method, url, params=params, data=data, headers=headers, timeout=timeout,
@@ -217,7 +329,14 @@ class LightAPIClient(docker.APIClient):
         sent = {"User-Agent": str(self.headers.get("User-Agent", "")), **(headers or {})}
         if isinstance(timeout, tuple):  # (connect, read): the socket takes one
             timeout = max(t for t in timeout if t is not None) if any(timeout) else None
+        if stream:
+            return self._calls.open_stream(method, url, target, sent, timeout)
         return self._calls.call(method, url, target, body, sent, timeout)
+
+    @property
+    def light(self) -> bool:
+        """The engine is a unix socket: calls go over the light path."""
+        return self._calls is not None
 
     def close(self) -> None:
         if self._calls is not None:

@@ -36,6 +36,7 @@ from dockfleet.policy import check_container
 from dockfleet.policy_limits import with_policy_limits
 from dockfleet.policy_scope import check_user_container
 from dockfleet.store import image_use, routing_index
+from dockfleet.store.batch import together
 from worker.engine import containers as engine
 from worker.engine import images as engine_images
 from worker.engine.convert import create_arguments
@@ -117,9 +118,10 @@ def create(
             container_name=info.name,
             image=config.reference,
         )
-    routing_index.remember(rt.redis, info)
-    # Last use of the image, for cleanup's least-recently-used eviction.
-    image_use.touch(rt.redis, rt.host, [info.image_id])
+    with together(rt.redis) as pipe:  # one round trip
+        routing_index.remember(pipe, info)
+        # Last use of the image, for cleanup's least-recently-used eviction.
+        image_use.touch(pipe, rt.host, [info.image_id])
     if adopted is not None or known_image is None:  # an inspect, not only what was asked for
         state_cache.put(rt, info)
     return info
