@@ -100,6 +100,7 @@ class JobsMixin(FleetBase):
                 timeout=None,
                 argsrepr=shown,
                 task_id=job_id,
+                ignore_result=True,  # its result is the job record's (`JobHandle.wait`)
             )
         except BrokerUnavailable:
             # The caller is told it failed, so it must never run: a message that did get

@@ -160,8 +160,13 @@ class Transport:
         timeout: float | None,
         argsrepr: str | None = None,
         task_id: str | None = None,
+        ignore_result: bool = False,
     ) -> AsyncResult:  # type: ignore[type-arg]
-        """Send by name; a `timeout` also makes the message expire unrun after it."""
+        """Send by name; a `timeout` also makes the message expire unrun after it.
+
+        `ignore_result`: the worker stores no Celery result (nor its STARTED state) and this
+        client does not listen for one: for a task whose outcome has its own record.
+        """
         with self.errors():
             return self.app.send_task(
                 name,
@@ -170,6 +175,7 @@ class Transport:
                 expires=timeout,
                 argsrepr=argsrepr,
                 task_id=task_id,
+                ignore_result=ignore_result,
             )
 
     def call(

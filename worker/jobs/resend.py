@@ -20,4 +20,5 @@ def send_again(app: Celery, job_id: str, spec: str, queue: str, why: str) -> Non
         queue=queue,
         task_id=job_id,
         argsrepr=f"(<{why} job {job_id}>)",
+        ignore_result=True,  # as the client sends it: the job record holds the result
     )
