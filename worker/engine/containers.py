@@ -62,11 +62,25 @@ def inspect_state(client: docker.DockerClient, ref: str) -> ContainerState:
     Raises:
         ContainerNotFound: it is gone (named by `ref`).
     """
+    return container_state(_inspect_found(client, ref))
+
+
+@translated
+def working_dir(client: docker.DockerClient, ref: str) -> str:
+    """The folder the container's process starts in (its image's, or ``/``).
+
+    Raises:
+        ContainerNotFound: it is gone (named by `ref`).
+    """
+    config = _inspect_found(client, ref).get("Config") or {}
+    return str(config.get("WorkingDir") or "/")
+
+
+def _inspect_found(client: docker.DockerClient, ref: str) -> dict[str, Any]:
     try:
-        doc = inspect_raw(client, ref)
+        return inspect_raw(client, ref)
     except docker.errors.NotFound:
         raise ContainerNotFound(ref, host_of(client)) from None
-    return container_state(doc)
 
 
 def inspect_raw(client: docker.DockerClient, ref: str) -> dict[str, Any]:

@@ -67,7 +67,7 @@ def collect(run: JobRun, result: JobResult) -> JobResult:
 def copy_out(run: JobRun, container: str, patterns: list[str]) -> ArtifactsReport:
     """Copy what `patterns` match in `container` into the job's tar; the report."""
     rt = run.rt
-    working_dir = engine.inspect_raw(rt.docker, container)["Config"].get("WorkingDir") or "/"
+    working_dir = engine.working_dir(rt.docker, container)
     selector = Matcher(patterns)
     each = {p: Matcher([p]).patterns for p in patterns}
     hit: set[str] = set()
