@@ -19,7 +19,7 @@ import redis
 from dockfleet import Fleet, JobHandle, JobSpec
 from dockfleet.client import folder_tar
 from dockfleet.client.folder_tar import FolderTar
-from dockfleet.store import transfers
+from dockfleet.store import host_records, transfers
 from tests.conftest import TEST_IMAGE
 from tests.support.services import wait_for
 from tests.support.worker_hosts import WorkerHost, bare_host
@@ -68,11 +68,12 @@ def test_a_client_killed_mid_upload_leaves_no_key_and_its_job_fails_before_it_ru
     tmp_path: Path,
 ) -> None:
     # Given a pipeline step sending a 16 MiB workspace through a 1 MiB window to a host
-    # whose worker is not up yet (so the client waits with a full window)
+    # whose worker is down (it beat an hour ago), so the client waits with a full window
     host = quiet_host
     since = datetime.now(UTC)
     source = big_folder(tmp_path / "ws", 16)
     client = redis.Redis.from_url(redis_url)
+    host_records.write_beat(client, host.name, "celery@gone", time.time() - 3600, engine=None)
     before = set(workspace_transfers(client))
     step_env = {
         **os.environ,
