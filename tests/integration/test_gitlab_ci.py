@@ -100,6 +100,14 @@ def postgres_standin(local_engine: docker.DockerClient) -> Iterator[str]:
     local_engine.images.remove(tag, force=True)
 
 
+def local_fleet(cli: Cli, prefix: str) -> str:  # noqa: F811
+    """`dockfleet up -d` of one host (no Flower, no beat) for a pipeline to use; its name."""
+    host = random_name(prefix)
+    started = cli.run("up", "-d", "--host-name", host, "--no-flower", "--no-beat")
+    assert started.returncode == 0, started.stderr
+    return host
+
+
 def test_the_gitlab_example_pipeline_passes_with_its_secret_masked(
     cli: Cli,  # noqa: F811
     repo: Path,  # noqa: F811
@@ -107,9 +115,7 @@ def test_the_gitlab_example_pipeline_passes_with_its_secret_masked(
     local_engine: docker.DockerClient,
 ) -> None:
     # Given a fleet on this machine and the doc's pipeline in a repository
-    host = random_name("tu")
-    started = cli.run("up", "-d", "--host-name", host, "--no-flower", "--no-beat")
-    assert started.returncode == 0, started.stderr
+    host = local_fleet(cli, "tu")
     write_doc_pipeline(
         repo, "gitlab.md", (".gitlab-ci.yml", "ci/job.yml"), (DOC_IMAGE, postgres_standin), {}
     )
@@ -153,9 +159,7 @@ def test_a_build_stage_hands_its_output_and_its_cache_to_the_next_stage(
     local_engine: docker.DockerClient,
 ) -> None:
     # Given a fleet on this machine and the doc's pipeline in a repository
-    host = random_name("ta")
-    started = cli.run("up", "-d", "--host-name", host, "--no-flower", "--no-beat")
-    assert started.returncode == 0, started.stderr
+    host = local_fleet(cli, "ta")
     write_doc_pipeline(
         repo, "gitlab-artifacts.md", (".gitlab-ci.yml",), ("alpine:3.20", TEST_IMAGE), SOURCES
     )
