@@ -34,6 +34,8 @@ class Planted:
 
     must_go: set[str] = field(default_factory=set)
     must_stay: set[str] = field(default_factory=set)
+    #: the container stopped last, within its grace (it passes it a few seconds later)
+    young: str = ""
 
 
 @pytest.fixture
@@ -91,7 +93,8 @@ def planted_cleanup(
 
     time.sleep(MAINTENANCE_GRACE + 0.5)  # the stopped ones pass their grace age
     # A container stopped just now stays (within its grace)
-    plan.must_stay.add(planting.stopped(engine, planting.fleet_labels_for(host)).id)
+    plan.young = planting.stopped(engine, planting.fleet_labels_for(host)).id
+    plan.must_stay.add(plan.young)
     yield plan
 
     client.delete(keys.job_lease(leased_job))
@@ -151,8 +154,14 @@ def test_cleanup_removes_what_the_fleet_left_and_never_anything_else(
 
 
 def test_cli_cleanup_dry_run_reports_in_json_and_a_table(
-    fleet: Fleet, maintenance_host: Host, planted_cleanup: Planted, redis_url: str
+    fleet: Fleet,
+    maintenance_host: Host,
+    planted_cleanup: Planted,
+    redis_url: str,
+    local_engine: docker.DockerClient,
 ) -> None:
+    # Not the young container: its grace ends within seconds, between the two dry runs
+    local_engine.containers.get(planted_cleanup.young).remove(force=True)
     dockfleet = str(Path(sys.executable).with_name("dockfleet"))
     env = {**os.environ, "DOCKFLEET_REDIS_URL": redis_url, "DOCKFLEET_HEARTBEAT_INTERVAL": "1"}
     args = [dockfleet, "cleanup", "--host", maintenance_host.name, "--dry-run"]
