@@ -24,6 +24,7 @@ from functools import partial
 
 from dockfleet.errors import TransferFailed
 from dockfleet.redis_retry import retrying
+from dockfleet.settings import Settings
 from dockfleet.store import transfers
 from dockfleet.store.redis_types import Client
 
@@ -47,6 +48,11 @@ class Limits:
     @property
     def chunk_bytes(self) -> int:
         return max(1, min(CHUNK_BYTES, self.window))
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        """The limits `settings` set (``transfer_window``, ``transfer_idle_seconds``)."""
+        return cls(window=settings.transfer_window, ttl=settings.transfer_idle_seconds)
 
 
 def send(

@@ -68,8 +68,7 @@ def download(
             f"they are held by a worker of host {found.host!r} (machine {found.machine}), "
             "and no worker of that host is live",
         )
-    settings = transport.settings
-    limits = Limits(window=settings.transfer_window, ttl=settings.transfer_idle_seconds)
+    limits = Limits.of(transport.settings)
     transfers.open_transfer(
         transport.redis, transfer_id, window=limits.window, size=found.size, ttl=limits.ttl
     )
@@ -78,9 +77,10 @@ def download(
         [job_id, transfer_id],
         host_queue(found.host),
         timeout=float(limits.ttl),
+        ignore_result=True,  # its outcome is the transfer's, read below
     )
     token = uuid.uuid4().hex
-    binary = connect(settings, text=False, timeout=ANSWER_TIMEOUT)
+    binary = connect(transport.settings, text=False, timeout=ANSWER_TIMEOUT)
     try:
         chunks = _counted(receive(binary, transfer_id, token, limits), found.size, on_progress)
         unpack(chunks, target)

@@ -24,10 +24,6 @@ from dockfleet.transfer import Limits, send
 ENDED = ("finished", "canceled")
 
 
-def limits(settings: Settings) -> Limits:
-    return Limits(window=settings.transfer_window, ttl=settings.transfer_idle_seconds)
-
-
 def plan(workspace: Workspace, settings: Settings) -> FolderTar:
     """The workspace's tar, planned; refused over ``workspace_max_bytes``.
 
@@ -71,7 +67,7 @@ def upload(
             return f"job {job_id} is {state or 'gone'}; its workspace was not taken"
         return None
 
-    limit = limits(transport.settings)
+    limit = Limits.of(transport.settings)
     chunks = folder_tar.chunks(tar, limit.chunk_bytes)
     send(
         redis,

@@ -79,8 +79,7 @@ def send_tar(rt: Runtime, job_id: str, transfer_id: str) -> None:
     Raises:
         TransferFailed: the client went away or aborted.
     """
-    settings = rt.settings
-    limits = Limits(window=settings.transfer_window, ttl=settings.transfer_idle_seconds)
+    limits = Limits.of(rt.settings)
     stored = retrying(lambda: artifact_records.read(rt.redis, job_id), "reading artifacts")
     reason = ""
     if stored is None:

@@ -133,7 +133,7 @@ def _made(run: JobRun, config: ContainerConfig, is_job: bool = False) -> Contain
         caches = run.spec.caches if is_job else []
         created, new_caches = _create_when_a_slot_frees(run, config, image, caches)
         run.created.append((created, config.name))
-        cache_ops.own(run.rt, created, config, new_caches)
+        cache_ops.own(run.rt, created, config, image, new_caches)
         state = ContainerState(id=created, name=config.name, status="created")
     return state
 

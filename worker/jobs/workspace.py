@@ -43,7 +43,7 @@ def put(run: JobRun, container_id: str, config: ContainerConfig) -> None:
     rt, target = run.rt, run.spec.workspace.target
     transfer_id = transfers.job_workspace(run.job_id)
     settings = rt.settings
-    limits = Limits(window=settings.transfer_window, ttl=settings.transfer_idle_seconds)
+    limits = Limits.of(settings)
     status = retrying(lambda: transfers.status(rt.redis, transfer_id), "reading a transfer")
     if status is not None and status.state == transfers.DELIVERED:
         return  # an earlier run of the job unpacked it all

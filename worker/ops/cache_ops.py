@@ -13,12 +13,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from dockfleet import labels as fleet_labels
-from dockfleet.errors import CacheInUse, ImageNotFound, InvalidSpec
-from dockfleet.models import Cache, CacheInfo, ContainerConfig, RemoveResult
+from dockfleet.errors import CacheInUse, InvalidSpec
+from dockfleet.models import Cache, CacheInfo, ContainerConfig, ImageInfo, RemoveResult
 from dockfleet.names import cache_volume, check_cache_key
 from dockfleet.store import cache_use
 from dockfleet.tar_stream import Owner, folders
-from worker.engine import containers, images, volumes
+from worker.engine import containers, volumes
 from worker.engine.objects import Volume
 from worker.maintenance.runs import fleet_labels_of_host
 from worker.ops import users
@@ -51,14 +51,14 @@ def mount(rt: Runtime, caches: list[Cache]) -> list[str]:
     return new
 
 
-def own(rt: Runtime, container_id: str, config: ContainerConfig, paths: list[str]) -> None:
+def own(
+    rt: Runtime, container_id: str, config: ContainerConfig, image: ImageInfo, paths: list[str]
+) -> None:
     """Give the folders of new caches to the job's user, in its created container (a new
-    volume's folder is root's, and the job runs as another user by default)."""
+    volume's folder is root's, and the job runs as another user by default); `image` is
+    the one the container was made from."""
     if not paths:
         return
-    image = images.inspect_if_present(rt.docker, config.reference, rt.host)
-    if image is None:
-        raise ImageNotFound(config.reference, rt.host)
     owner = Owner(*users.owner_ids(rt, config, image))
     # an iterator: requests reads a list as form fields, not as the chunks of a body
     containers.put_archive(rt.docker, container_id, "/", iter([folders(paths, owner)]))
