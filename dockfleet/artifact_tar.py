@@ -5,8 +5,8 @@ Both read the tar as it comes (`dockfleet.tar_stream.ChunkReader`), one member a
 time, and check every member (`dockfleet.tar_stream.MemberRules`): no absolute name, no
 ``..``, nothing below a link of the same tar. A symlink stays a symlink and is never
 followed, neither when it is picked (the engine keeps a link as a link) nor when it
-is unpacked (tarfile's ``tar`` filter refuses a member whose path would resolve out of
-the target folder, through a link of the tar or one already there).
+is unpacked (`dockfleet.tar_unpack` writes nothing through a link of the tar or one
+already there).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import tarfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from dockfleet.errors import PolicyViolation
 from dockfleet.tar_stream import READ_BYTES, ChunkReader, MemberRules, copied
+from dockfleet.tar_unpack import Unpacked
 
 #: a member's name in the engine's tar -> its name in the artifacts (None: not picked)
 Rename = Callable[[str], str | None]
@@ -57,22 +57,20 @@ def picked(
 
 def unpack(chunks: Iterable[bytes], target: Path) -> int:
     """Unpack the tar in `chunks` into the folder `target` (made if missing); returns the
-    number of members.
+    number of members. Nothing is written through a link (`dockfleet.tar_unpack`).
 
     Raises:
-        PolicyViolation: a member breaks `MemberRules`, or would land outside `target`.
+        PolicyViolation: a member breaks `MemberRules`, or something already in `target`
+            is in its way.
     """
-    target.mkdir(parents=True, exist_ok=True)
+    folder = Unpacked(target)
     reader = ChunkReader(chunks)
     rules = MemberRules()
     count = 0
     with tarfile.open(fileobj=reader, mode="r|", bufsize=READ_BYTES) as archive:
         while (member := archive.next()) is not None:
             archive.members.clear()  # type: ignore[attr-defined]
-            rules.check(member)
-            try:
-                archive.extract(member, target, filter="tar")
-            except tarfile.FilterError as exc:
-                raise PolicyViolation("tar-member", str(exc), "nothing is written there") from None
+            folder.add(archive, member, rules.check(member))
             count += 1
+    folder.finish()
     return count

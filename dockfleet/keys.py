@@ -137,6 +137,12 @@ def job_artifacts(job_id: str) -> str:
     return f"{PREFIX}:job:{job_id}:artifacts"
 
 
+def job_artifacts_copy(job_id: str) -> str:
+    """String naming a copy of a job's artifacts under way: the host, the machine and the
+    part file being written (a fetch may follow it); gone when the copy ends."""
+    return f"{PREFIX}:job:{job_id}:artifacts-copy"
+
+
 # -- maintenance: beat, stats, cleanup, reconcile -------------------------------
 
 #: string: the id of the beat process allowed to schedule (expires if it dies)

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from dockfleet.cli.artifacts import fetch, warn_missing
+from dockfleet.cli.artifacts import EarlyFetch, fetch, warn_missing
 from dockfleet.cli.main import Context, cli
 from dockfleet.cli.options import host_option, json_option
 from dockfleet.cli.output import emit_json
@@ -137,6 +137,7 @@ def run(
         if detach:
             click.echo(handle.id)
             return
+        early = EarlyFetch(handle, Path(artifacts_dir)) if spec.artifacts else None
         lines = handle.logs(follow=True)
         # Until the first line: a spinner saying what the job waits for (terminal only).
         first = wait_with_spinner(lambda: next(lines, None), lambda: _waiting_for(handle))
@@ -145,7 +146,7 @@ def run(
             for line in lines:
                 _print(line, as_json)
         result = handle.wait()
-        fetched = _artifacts(handle, result, Path(artifacts_dir), as_json)
+        fetched = _artifacts(handle, result, Path(artifacts_dir), as_json, early)
     except KeyboardInterrupt:
         if handle is None:
             raise  # during the upload: the job is canceled already
@@ -190,8 +191,11 @@ def _check_target_host(state: Context, name: str) -> None:
         )
 
 
-def _artifacts(handle: JobHandle, result: JobResult, target: Path, as_json: bool) -> bool:
-    """Download the job's artifacts, if it stored any; False when that failed (said why)."""
+def _artifacts(
+    handle: JobHandle, result: JobResult, target: Path, as_json: bool, early: EarlyFetch | None
+) -> bool:
+    """The job's artifacts, if it stored any, downloaded (the `early` download finished);
+    False when that failed (said why)."""
     report = result.artifacts
     if report is None:
         return True
@@ -199,7 +203,7 @@ def _artifacts(handle: JobHandle, result: JobResult, target: Path, as_json: bool
         warn_missing(report)
         return True
     try:
-        fetch(handle, target, quiet=as_json)
+        fetch(handle, target, quiet=as_json, early=early)
     except FleetError as exc:
         click.echo(f"dockfleet: artifacts of job {handle.id} not fetched: {exc}", err=True)
         return False

@@ -58,11 +58,11 @@ def wait_with_spinner(first: Callable[[], T], describe: Callable[[], str]) -> T:
 @contextmanager
 def byte_bar(description: str) -> Iterator[Callable[[int, int], None]]:
     """A bar of bytes done of a total on stderr; yields the function that moves it
-    (done, total). Nothing is shown off a terminal."""
+    (done, total; a total of 0 is not known yet). Nothing is shown off a terminal."""
     if not interactive():
         yield lambda _done, _total: None
         return
     columns = ("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(description, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
+        yield lambda done, total: bar.update(task, completed=done, total=total or None)

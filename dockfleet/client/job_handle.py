@@ -90,13 +90,20 @@ class JobHandle:
         return job_records.request_cancel(self.transport.redis, self.id, retention)
 
     def download_artifacts(
-        self, target: str | Path = ".", on_progress: Callable[[int, int], None] | None = None
+        self,
+        target: str | Path = ".",
+        on_progress: Callable[[int, int], None] | None = None,
+        *,
+        wait: bool = False,
     ) -> ArtifactsReport:
         """Fetch the job's stored artifacts into the folder `target` (paths kept below it),
         streamed from the worker that holds them; their report.
 
         Args:
-            on_progress: called with (bytes received, total).
+            on_progress: called with (bytes received, total; 0 while the total is not
+                known yet).
+            wait: for a job that may still run: wait for its artifacts, and download them
+                while they are copied out of its container.
 
         Raises:
             TransferFailed: none stored (none asked or kept, or expired), or their holder
@@ -106,7 +113,9 @@ class JobHandle:
         settings = self.transport.settings
         hosts = read_hosts(self.transport.redis, settings.heartbeat_interval)
         live = [h.name for h in hosts if h.up]
-        return artifacts.download(self.transport, self.id, Path(target), live, on_progress)
+        return artifacts.download(
+            self.transport, self.id, Path(target), live, on_progress, wait=wait
+        )
 
     def _xread(self, last_id: str, count: int, block: int | None) -> list[Entry]:
         """Entries after `last_id`, riding out a Redis restart."""

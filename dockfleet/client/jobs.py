@@ -134,6 +134,9 @@ class JobsMixin(FleetBase):
         job_id: str,
         target: str | Path = ".",
         on_progress: Callable[[int, int], None] | None = None,
+        *,
+        wait: bool = False,
     ) -> ArtifactsReport:
         """Fetch a job's stored artifacts into `target` (see `JobHandle.download_artifacts`)."""
-        return JobHandle(self.transport, job_id).download_artifacts(target, on_progress)
+        handle = JobHandle(self.transport, job_id)
+        return handle.download_artifacts(target, on_progress, wait=wait)

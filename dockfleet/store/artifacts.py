@@ -7,6 +7,11 @@ there (``file``), its ``size``, when it expires (``expires``, epoch seconds), an
 tar is complete (renamed into place), so a record always names a whole tar; it expires
 with the artifacts (``artifact_ttl``), and beat's cleanup removes the tar of a record
 that is gone or past ``expires``.
+
+While a worker copies them out (`keys.job_artifacts_copy`), a second hash names the
+part file it writes, so that a fetch can follow the copy as it is written instead of
+waiting for it to end (`worker.jobs.artifact_follow`); it is removed when the copy ends,
+whole or not.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import redis
 
 from dockfleet import keys
 from dockfleet.models.artifacts import ArtifactsReport
+from dockfleet.store import owned_keys
 from dockfleet.store.replies import text
 
 
@@ -82,3 +88,37 @@ def files_of(client: redis.Redis, job_ids: list[str]) -> dict[str, str]:
         for job_id, file in zip(job_ids, pipe.execute(), strict=True)
         if file is not None
     }
+
+
+@dataclass(frozen=True)
+class Copying:
+    """A copy of a job's artifacts under way: the Docker host whose worker writes it,
+    that worker's machine, and the part file there."""
+
+    host: str
+    machine: str
+    part: str
+
+
+def begin_copy(client: redis.Redis, job_id: str, copy: Copying, ttl: int) -> None:
+    """Say that `copy` is being written (for `ttl` seconds at most); it replaces the
+    record of an earlier copy (a dead worker's, when an adopter copies again)."""
+    client.set(keys.job_artifacts_copy(job_id), _copy_value(copy), ex=ttl)
+
+
+def end_copy(client: redis.Redis, job_id: str, copy: Copying) -> None:
+    """`copy` has ended (whole or not); a later copy's record stays."""
+    owned_keys.release(client, keys.job_artifacts_copy(job_id), _copy_value(copy))
+
+
+def copying(client: redis.Redis, job_id: str) -> Copying | None:
+    """The copy of the job's artifacts under way; None when none is."""
+    raw = client.get(keys.job_artifacts_copy(job_id))
+    if raw is None:
+        return None
+    host, machine, part = text(raw).split("\n", 2)
+    return Copying(host, machine, part)
+
+
+def _copy_value(copy: Copying) -> str:
+    return f"{copy.host}\n{copy.machine}\n{copy.part}"  # (host and machine names hold no newline)

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -201,6 +202,20 @@ def test_a_worker_killed_mid_copy_is_adopted_and_the_artifacts_are_whole_and_rep
     first = art_host.host.workers[0]
     script = "head -c 67108864 /dev/urandom > big.bin && md5sum big.bin | cut -d' ' -f1"
     handle = fleet.run_job(job(art_host.name, script, ["big.bin"]))
+    # and a client following the copy as it is written (as an attached run does); its
+    # transfer outlives a dead end by 3 s
+    settings = fleet.transport.settings.model_copy(update={"transfer_idle_seconds": 3})
+    follower = Fleet(settings)
+    early: dict[str, object] = {}
+
+    def follow() -> None:
+        try:
+            early["report"] = follower.download_artifacts(handle.id, tmp_path / "early", wait=True)
+        except Exception as exc:
+            early["error"] = exc
+
+    following = threading.Thread(target=follow)
+    following.start()
     wait_for(lambda: store.is_dir() and any(store.glob("*.part")), 60, "the copy to start")
 
     # When that worker is killed with SIGKILL mid-copy (stopped first: it is a fast copy)
@@ -226,6 +241,11 @@ def test_a_worker_killed_mid_copy_is_adopted_and_the_artifacts_are_whole_and_rep
     digest = hashlib.md5((tmp_path / "got/big.bin").read_bytes()).hexdigest()
     assert [line.line for line in handle.logs(follow=False)] == [digest]
     assert dead_part.exists() and (store / f"{handle.id}.tar").exists()
+    # And the client that followed the dead copy fell back to the stored tar: whole
+    following.join(60)
+    follower.close()
+    assert early.get("report") == result.artifacts, early.get("error")
+    assert hashlib.md5((tmp_path / "early/big.bin").read_bytes()).hexdigest() == digest
 
 
 def test_a_fetch_says_clearly_when_the_holder_is_gone_or_is_another_machine(

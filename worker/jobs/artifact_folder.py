@@ -34,6 +34,7 @@ from dockfleet.redis_retry import retrying
 from dockfleet.store import artifacts as artifact_records
 from dockfleet.store import transfers
 from dockfleet.transfer import Limits, send
+from worker.jobs.artifact_follow import CopyStopped, following
 from worker.runtime import Runtime
 
 #: this worker's machine, as its artifact records name it
@@ -75,14 +76,25 @@ def complete(rt: Runtime, job_id: str, part: Path, report: ArtifactsReport) -> A
 
 def send_tar(rt: Runtime, job_id: str, transfer_id: str) -> None:
     """Stream the job's tar through the transfer the client opened, or abort it saying why.
+    While the tar is still being copied out, the stream follows the copy.
 
     Raises:
         TransferFailed: the client went away or aborted.
     """
     limits = Limits.of(rt.settings)
     stored = retrying(lambda: artifact_records.read(rt.redis, job_id), "reading artifacts")
+    copy = None if stored else retrying(lambda: artifact_records.copying(rt.redis, job_id), "copy")
     reason = ""
-    if stored is None:
+    if copy is not None:
+        if copy.machine == MACHINE or Path(copy.part).parent.is_dir():
+            _send_following(rt, job_id, transfer_id, copy, limits)
+            return
+        reason = (
+            f"the artifacts of job {job_id} are being copied on worker machine {copy.machine}; "
+            f"this worker ({MACHINE}) serves the same Docker host without them: give the "
+            "host's workers one shared DOCKFLEET_ARTIFACTS_DIR"
+        )
+    elif stored is None:
         reason = f"job {job_id} has no stored artifacts (none kept, or expired)"
     elif stored.machine != MACHINE and not Path(stored.file).is_file():
         reason = (
@@ -97,6 +109,18 @@ def send_tar(rt: Runtime, job_id: str, transfer_id: str) -> None:
         return
     assert stored is not None
     send(rt.redis, transfer_id, _chunks(Path(stored.file), limits.chunk_bytes), limits)
+
+
+def _send_following(
+    rt: Runtime, job_id: str, transfer_id: str, copy: artifact_records.Copying, limits: Limits
+) -> None:
+    """Stream the copy under way as it is written; abort saying why if it stops."""
+    chunks = following(rt.redis, job_id, copy, limits.chunk_bytes, float(limits.ttl))
+    try:
+        send(rt.redis, transfer_id, chunks, limits)
+    except CopyStopped as exc:
+        why = str(exc)
+        retrying(lambda: transfers.abort(rt.redis, transfer_id, why, limits.ttl), "abort")
 
 
 def _chunks(path: Path, size: int) -> Iterator[bytes]:

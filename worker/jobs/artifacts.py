@@ -6,7 +6,9 @@ get_archive`); the members the globs match are picked as they pass (the one matc
 `dockfleet.dockerignore`, where a path also picks everything below it and ``!path``
 leaves out), checked, renamed relative to the working directory and written to the
 job's tar in the worker's folder (`artifact_folder`). Nothing holds the whole tar.
-A path that matches nothing is listed as missing: a warning, not a failure.
+A path that matches nothing is listed as missing: a warning, not a failure. While the
+copy runs, a record names its part file, so that a client's fetch can follow it as it
+is written (`worker.jobs.artifact_follow`).
 
 Exactly once: the copy runs after the job's outcome is recorded and before its
 container is removed. A worker that dies mid-copy leaves a part nobody lists and the
@@ -81,6 +83,10 @@ def copy_out(run: JobRun, container: str, patterns: list[str]) -> ArtifactsRepor
                 hit.add(pattern)
 
     part = artifact_folder.part_path(rt, run.job_id)
+    # Said before the first byte, so that a fetch may follow the copy as it is written.
+    copy = artifact_records.Copying(rt.host, artifact_folder.MACHINE, str(part))
+    ttl = int(artifact_folder.PART_MAX_AGE)
+    retrying(lambda: artifact_records.begin_copy(rt.redis, run.job_id, copy, ttl), "copy")
     try:
         with part.open("wb", buffering=artifact_folder.WRITE_BUFFER) as out:
             for prefix in _prefixes(patterns):
@@ -100,6 +106,7 @@ def copy_out(run: JobRun, container: str, patterns: list[str]) -> ArtifactsRepor
         return artifact_folder.complete(rt, run.job_id, part, report)
     finally:
         part.unlink(missing_ok=True)
+        retrying(lambda: artifact_records.end_copy(rt.redis, run.job_id, copy), "copy")
 
 
 def _prefixes(patterns: list[str]) -> list[str]:
