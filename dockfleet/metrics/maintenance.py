@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import get_args
 
 from prometheus_client.core import CounterMetricFamily, Metric
 
+from dockfleet.models.maintenance import ObjectKind
 from dockfleet.store import maintenance_reports
 from dockfleet.store.redis_types import Client
 
@@ -25,7 +27,7 @@ def families(client: Client, hosts: list[str]) -> Iterator[Metric]:
         "dockfleet_deadlines_enforced", "Containers removed past max lifetime", labels=["host"]
     )
     for host, totals in maintenance_reports.totals(client, hosts).items():
-        for kind in ("container", "network", "image", "cache"):
+        for kind in get_args(ObjectKind):
             removed.add_metric([host, kind], float(totals.removed.get(kind, 0)))
         for kind in ("container", "network"):
             reaped.add_metric([host, kind], float(totals.reaped.get(kind, 0)))

@@ -20,6 +20,7 @@ from dockfleet import Fleet, JobSpec
 from dockfleet.errors import TransferFailed
 from dockfleet.models import ArtifactsReport
 from dockfleet.store import artifacts as artifact_records
+from dockfleet.store import maintenance_reports
 from tests.conftest import TEST_IMAGE
 from tests.integration.test_workspaces import created_on
 from tests.support.services import wait_for
@@ -185,6 +186,9 @@ def test_beat_cleanup_removes_expired_artifacts(
     # Then the tar is gone, reported, and a fetch says there is nothing to fetch
     assert [r.id for r in report.of_kind("artifacts")] == [f"{handle.id}.tar"]
     assert list(store.iterdir()) == []
+    # counted in the host's totals (the exporter's dockfleet_cleanup_removed_total)
+    totals = maintenance_reports.totals(fleet.transport.redis, [art_host.name])
+    assert totals[art_host.name].removed["artifacts"] == 1
     try:
         fleet.download_artifacts(handle.id, tmp_path / "late")
     except TransferFailed as exc:

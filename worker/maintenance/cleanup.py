@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
+from typing import get_args
 
 from dockfleet import labels as fleet_labels
 from dockfleet.models import CleanupReport, RemovedObject
@@ -35,7 +36,8 @@ log = logging.getLogger(__name__)
 STOPPED = ["exited", "created", "dead"]
 #: engine calls in flight at once while planning and removing containers
 PARALLELISM = 8
-KINDS: tuple[ObjectKind, ...] = ("container", "network", "image", "cache")
+#: every kind a cleanup run removes (artifacts too), each counted in the host's totals
+KINDS: tuple[ObjectKind, ...] = get_args(ObjectKind)
 
 
 def run(rt: Runtime, *, dry_run: bool = False) -> CleanupReport:
