@@ -20,6 +20,7 @@ from dockfleet.store import owned_keys
 from dockfleet.store.scripts import LuaScript
 
 _TAKE = LuaScript("lease_take")
+_RENEW = LuaScript("lease_renew")
 #: held: ours now; taken: another worker's (or was, since we last held it);
 #: elsewhere: the job runs on another host
 Take = Literal["held", "taken", "elsewhere"]
@@ -38,11 +39,12 @@ def take(
 
 
 def renew(client: redis.Redis, job_id: str, token: str, ttl_ms: int, record_ttl: int) -> bool:
-    """Extend our hold, and the job record's life with it; False once it is not ours."""
-    renewed = owned_keys.renew(client, keys.job_lease(job_id), token, ttl_ms)
-    if renewed:
-        client.expire(keys.job(job_id), record_ttl)  # never makes one
-    return renewed
+    """Extend our hold, and the job record's life with it (one round trip,
+    `lua/lease_renew.lua`); False once it is not ours."""
+    answer: Any = _RENEW(
+        client, [keys.job_lease(job_id), keys.job(job_id)], [token, ttl_ms, record_ttl]
+    )
+    return bool(answer)
 
 
 def release(client: redis.Redis, job_id: str, token: str) -> bool:

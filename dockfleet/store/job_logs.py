@@ -1,10 +1,10 @@
 """A job's log: its Redis stream, and the copy cursor kept in the job's record.
 
 The stream `keys.job_log(id)` holds the job's lines in order, then one end
-entry with the result (written with the result, `job_records.finish`). The
-cursor (``log_ts``, ``log_at_ts``, ``log_bytes``, ``log_lines``,
-``log_truncated`` in the job's record) says how far the copy got, so that an
-adopting worker resumes right after the last line written. Lines and cursor
+entry with the result (written with the result, `job_records.finish`:
+`lua/job_end.lua`). The cursor (``log_ts``, ``log_at_ts``, ``log_bytes``,
+``log_lines``, ``log_truncated`` in the job's record) says how far the copy
+got, so that an adopting worker resumes right after the last line written. Lines and cursor
 move together, for the lease holder only (`lua/log_append.lua`).
 Writer: `worker.jobs.log_copy`; reader: `dockfleet.client.job_handle`.
 """
@@ -14,10 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 import redis
-from redis.client import Pipeline
 
 from dockfleet import keys
-from dockfleet.store.log_entries import end_entry
 from dockfleet.store.scripts import LuaScript
 
 _APPEND = LuaScript("log_append")
@@ -53,13 +51,6 @@ def append(
         client, [keys.job_lease(job_id), keys.job(job_id), keys.job_log(job_id)], args
     )
     return int(answer)
-
-
-def end_in(pipe: Pipeline, job_id: str, result_json: str, retention: int) -> None:
-    """Close the log with the job's result, in the caller's transaction."""
-    log = keys.job_log(job_id)
-    pipe.xadd(log, end_entry(result_json))  # type: ignore[arg-type]
-    pipe.expire(log, retention)
 
 
 def read(

@@ -3,17 +3,20 @@
 Counters since the start, one hash per host (`keys.job_metrics`), plus the set of
 hosts that have one (`keys.JOB_METRICS_HOSTS`). The exporter reads them at each
 scrape (`dockfleet.metrics.jobs`), so they survive its restarts, and two exporters
-agree. They are written only inside the transactions that decide what they count,
-which makes them exact under the exactly-once protocol:
+agree. They are written only inside the Lua scripts of `job_records` that decide
+what they count, which makes them exact under the exactly-once protocol:
 
-- a job's end, by `count_end_in`, in the one WATCH/MULTI transaction that stores
-  the job's first result (`job_records._finish_in`: `finish`, and the cancel of a
-  queued job in `claim` and `request_cancel`). A second `finish` (an adopter's, a
-  redelivery's, a retry after a lost reply) finds the result and writes nothing,
-  counters included;
-- a job's queue wait (submit to the start of its container), by `observe_wait_in`,
-  in the transaction of `job_records.mark_started` that stamps the container's
-  first start; an adoption's later start stamps, and counts, nothing.
+- a job's end, as `end_args` spells it, in the one script that stores the job's
+  first result (`lua/job_end.lua`: `finish`, and the cancel of a queued job in
+  `claim` and `request_cancel`). A second `finish` (an adopter's, a redelivery's,
+  a retry after a lost reply) finds the result and writes nothing, counters included;
+- a job's queue wait (submit to the start of its container), in the histogram
+  `wait_args` spells, by the script of `job_records.mark_started` that stamps the
+  container's first start (`lua/job_start.lua`); an adoption's later start stamps,
+  and counts, nothing.
+
+The field names and bucket bounds are spelled here only: the scripts take them as
+arguments.
 
 A histogram is a count per bucket, not cumulated (one HINCRBY an observation),
 each field named by its bucket's upper bound, and a sum; `read` cumulates. A
@@ -29,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from redis.client import Pipeline
 
 from dockfleet import keys
 from dockfleet.models.jobs import JobResult
@@ -74,22 +76,28 @@ class HostJobs:
     wait: Histogram | None = None
 
 
-def count_end_in(pipe: Pipeline, result: JobResult) -> None:
-    """Count a job's end, in the caller's transaction (the one that stores its result)."""
-    key, status = _listed(pipe, result.host), result.status
-    pipe.hincrby(key, f"{_JOBS}:{status}", 1)
+def end_args(result: JobResult) -> list[Any]:
+    """What a job's end adds to its host's counters, as `lua/job_end.lua` takes it: the
+    host, then n and n (field, amount) pairs for HINCRBY, then m and m pairs for
+    HINCRBYFLOAT."""
+    status = result.status
+    counts: list[tuple[str, Any]] = [(f"{_JOBS}:{status}", 1)]
     # Written even when 0, so the series exists from the first job of its status on.
-    pipe.hincrbyfloat(key, f"{_CPU}:{status}", result.cpu_seconds)
+    sums: list[tuple[str, Any]] = [(f"{_CPU}:{status}", result.cpu_seconds)]
     # A job that never started its container (canceled in the queue, an image that
     # cannot be pulled) has no duration to tell: it is counted, not observed.
     if result.started_at is not None:
-        _observe(pipe, key, f"{_DURATION}:{status}", DURATION_BUCKETS, result.duration)
+        name, bound = f"{_DURATION}:{status}", _bucket(DURATION_BUCKETS, result.duration)
+        counts.append((f"{name}:{_LE}:{_bound_name(bound)}", 1))
+        sums.append((f"{name}:{_SUM}", result.duration))
+    return [result.host, *_pairs(counts), *_pairs(sums)]
 
 
-def observe_wait_in(pipe: Pipeline, host: str, seconds: float) -> None:
-    """Observe a job's queue wait, in the caller's transaction (the one that stamps the
-    first start of its container)."""
-    _observe(pipe, _listed(pipe, host), _WAIT, WAIT_BUCKETS, max(0.0, seconds))
+def wait_args() -> tuple[Any, ...]:
+    """The queue wait's histogram, as `lua/job_start.lua` observes it: the key of a host's
+    counters without the host's name, the sum's field, (bound, field) pairs of its buckets
+    and the field of the +Inf bucket."""
+    return _WAIT_ARGS
 
 
 def read(client: redis.Redis) -> list[HostJobs]:
@@ -105,20 +113,27 @@ def read(client: redis.Redis) -> list[HostJobs]:
     ]
 
 
-def _listed(pipe: Pipeline, host: str) -> str:
-    """The hash of `host`'s counters, the host listed among those that have one."""
-    pipe.sadd(keys.JOB_METRICS_HOSTS, host)
-    return keys.job_metrics(host)
+def _pairs(pairs: list[tuple[str, Any]]) -> list[Any]:
+    return [len(pairs), *(part for pair in pairs for part in pair)]
 
 
-def _observe(pipe: Pipeline, key: str, name: str, bounds: tuple[float, ...], value: float) -> None:
-    bound = next((b for b in bounds if value <= b), math.inf)
-    pipe.hincrby(key, f"{name}:{_LE}:{_bound_name(bound)}", 1)
-    pipe.hincrbyfloat(key, f"{name}:{_SUM}", value)
+def _bucket(bounds: tuple[float, ...], value: float) -> float:
+    """The upper bound of the bucket that counts `value` (`lua/job_start.lua` chooses the
+    wait's bucket alike)."""
+    return next((b for b in bounds if value <= b), math.inf)
 
 
 def _bound_name(bound: float) -> str:
     return _INF if math.isinf(bound) else f"{bound:g}"
+
+
+# The host's name ends a counters' key (`keys.job_metrics`).
+_WAIT_ARGS = (
+    keys.job_metrics(""),
+    f"{_WAIT}:{_SUM}",
+    *(part for b in WAIT_BUCKETS for part in (repr(b), f"{_WAIT}:{_LE}:{_bound_name(b)}")),
+    f"{_WAIT}:{_LE}:{_INF}",
+)
 
 
 def _parse(host: str, fields: dict[str, str]) -> HostJobs:

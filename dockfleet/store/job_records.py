@@ -3,13 +3,15 @@
     queued ──claim──▶ running ──finish──▶ finished
        └──────── cancel (before any claim) ─────▶ finished (canceled)
 
-Each transition is a WATCH/MULTI transaction on the job's hash, so a cancel
-and a worker's claim cannot both win, and `finish` keeps the first result it
-is given: a job is reported once however many deliveries or adoptions it
-sees, and counted once (`job_metrics`: the finishing transaction counts it).
-The hash keeps the wire spec (secrets included, for requeue and adoption) only
-while the job is active; it is dropped in the same transaction that finishes
-it. The hash has a TTL from the transaction that writes it, and each act on
+Each transition is atomic on the job's hash: claim, the first start, finish and
+cancel are one Lua script each (`lua/job_*.lua`: one round trip, where a WATCH
+transaction took three), submit a WATCH/MULTI transaction. So a cancel and a
+worker's claim cannot both win, and `finish` keeps the first result it is given:
+a job is reported once however many deliveries or adoptions it sees, and counted
+once (`job_metrics`: the step that stores the first result counts it, in
+`lua/job_end.lua`). The hash keeps the wire spec (secrets included, for requeue
+and adoption) only while the job is active; it is dropped in the same step that
+finishes it. The hash has a TTL from the step that writes it, and each act on
 the job (submit, claim, its worker's lease renewals, finish) sets it to the
 retention again: a record that nothing finishes (a send and a cancel that both
 failed, a job whose every worker is gone) takes its secrets with it once the
@@ -22,16 +24,18 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, TypeVar, cast
 
 import redis
 from redis.client import Pipeline
 
 from dockfleet import keys
 from dockfleet.models.jobs import JobResult
-from dockfleet.queues import job_queue
-from dockfleet.store import job_logs, job_metrics
+from dockfleet.queues import host_queue, job_queue
+from dockfleet.store import job_metrics
+from dockfleet.store.log_entries import END_FIELD
+from dockfleet.store.replies import text
 from dockfleet.store.scripts import LuaScript
 
 State = Literal["queued", "running", "finished"]
@@ -40,6 +44,14 @@ State = Literal["queued", "running", "finished"]
 #: elsewhere: the job runs on another host (its containers are there, and so is its report)
 Claim = Literal["run", "rerun", "finished", "gone", "elsewhere"]
 _RECORD_OUTCOME = LuaScript("outcome_record")
+_CLAIM = LuaScript("job_claim", prelude="job_end")
+_START = LuaScript("job_start", prelude="wait_math")
+_FINISH = LuaScript("job_finish", prelude="job_end")
+_CANCEL = LuaScript("job_cancel", prelude="job_end")
+#: the watch sets of the queues' messages (`mark_sent`), as the scripts take them: the
+#: shared queue's, and a host queue's without the host's name (the job's target ends it)
+_QUEUED_SETS = (keys.queued_jobs(job_queue(None)), keys.queued_jobs(host_queue("")))
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 T = TypeVar("T")
 
 
@@ -96,21 +108,17 @@ def state(client: redis.Redis, job_id: str) -> str:
 def mark_started(client: redis.Redis, job_id: str, stamp: str) -> None:
     """When the job's container started (the first start counts: an adoption keeps it);
     the first start also observes how long the job waited since its submit (`job_metrics`),
-    in the same transaction, so a retried or repeated call counts nothing twice."""
-    key = keys.job(job_id)
-
-    def attempt(pipe: Pipeline) -> None:
-        started, created, host = pipe.hmget(key, ["started_at", "created_at", "host"])
-        if started:
-            return
-        pipe.multi()
-        pipe.hset(key, "started_at", stamp)
-        if created and host:  # a job sent without `submit` has no submit time
-            waited = datetime.fromisoformat(stamp) - datetime.fromisoformat(str(created))
-            job_metrics.observe_wait_in(pipe, str(host), waited.total_seconds())
-        pipe.execute()
-
-    _transaction(client, key, attempt)
+    in the same step (`lua/job_start.lua`), so a retried or repeated call counts nothing
+    twice."""
+    started = datetime.fromisoformat(stamp)
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    micros = (started - _EPOCH) // timedelta(microseconds=1)
+    _START(
+        client,
+        [keys.job(job_id), keys.JOB_METRICS_HOSTS],
+        [stamp, micros, *job_metrics.wait_args()],
+    )
 
 
 def cancel_requested(client: redis.Redis, job_id: str) -> bool:
@@ -231,68 +239,40 @@ def claim(
     queue that comes back after its visibility timeout, to a worker of another host,
     is ``elsewhere`` (the job's own host adopts it if its worker died).
     """
-    key = keys.job(job_id)
-
-    def attempt(pipe: Pipeline) -> Claim:
-        state, cancel, target, runs_on = pipe.hmget(key, ["state", "cancel", "target", "host"])
-        if state == "finished":
-            return "finished"
-        if state is None and redelivered:
-            return "gone"
-        if state == "running" and runs_on and runs_on != host:
-            return "elsewhere"
-        pipe.multi()
-        pipe.zrem(keys.queued_jobs(job_queue(str(target or ""))), job_id)
-        if state in (None, "queued") and cancel == "1":
-            _finish_in(pipe, job_id, _canceled_result(job_id, host), retention, host)
-            pipe.execute()
-            return "finished"
-        pipe.hset(key, mapping={"state": "running", "host": host, "leased_by": lease_token})
-        pipe.expire(key, retention)  # renewed with the lease while the job runs
-        pipe.hsetnx(key, "claimed_at", now_iso())
-        pipe.sadd(keys.host_jobs(host), job_id)
-        pipe.execute()
-        return "rerun" if state == "running" else "run"
-
-    return _transaction(client, key, attempt)
+    # A job canceled in the queue ends here, with this result.
+    canceled = _canceled_result(job_id, host)
+    args = [host, lease_token, retention, now_iso(), "1" if redelivered else "0", *_QUEUED_SETS]
+    args += _end_args(job_id, canceled, retention, claimed=True)
+    answer: Any = _CLAIM(client, _end_keys(job_id, canceled), args)
+    return cast(Claim, text(answer))
 
 
 def request_cancel(client: redis.Redis, job_id: str, retention: int) -> State | None:
     """Cancel a job: a queued one is finished as canceled at once, a running one is
     flagged for its worker to stop. Returns the state seen (None: no such job)."""
     key = keys.job(job_id)
-
-    def attempt(pipe: Pipeline) -> State | None:
-        state, target = (
-            str(v) if v is not None else None for v in pipe.hmget(key, ["state", "target"])
-        )
+    while True:
+        state, target = (text(v) for v in client.hmget(key, ["state", "target"]))
         if state not in ("queued", "running"):
             return "finished" if state == "finished" else None
-        pipe.multi()
-        pipe.hset(key, "cancel", "1")
-        if state == "queued":
-            _finish_in(pipe, job_id, _canceled_result(job_id, target or ""), retention, "")
-            pipe.zrem(keys.queued_jobs(job_queue(target)), job_id)
-        pipe.execute()
-        return "queued" if state == "queued" else "running"
-
-    return _transaction(client, key, attempt)
+        # Read first: the canceled result names the target (the script checks it is the same).
+        canceled = _canceled_result(job_id, target)
+        answer: Any = _CANCEL(
+            client,
+            _end_keys(job_id, canceled),
+            [target, *_QUEUED_SETS, *_end_args(job_id, canceled, retention, claimed=False)],
+        )
+        seen = text(answer)
+        if seen != "again":
+            return cast(State, seen) if seen else None
 
 
 def finish(client: redis.Redis, job_id: str, result: JobResult, retention: int) -> JobResult:
     """Store the result unless one is stored already; returns the one that counts."""
-    key = keys.job(job_id)
-
-    def attempt(pipe: Pipeline) -> JobResult:
-        stored = pipe.hget(key, "result")
-        if stored:
-            return JobResult.model_validate_json(stored)
-        pipe.multi()
-        _finish_in(pipe, job_id, result, retention, result.host)
-        pipe.execute()
-        return result
-
-    return _transaction(client, key, attempt)
+    stored: Any = _FINISH(
+        client, _end_keys(job_id, result), _end_args(job_id, result, retention, claimed=True)
+    )
+    return JobResult.model_validate_json(stored) if stored else result
 
 
 def _transaction(client: redis.Redis, key: str, attempt: Callable[[Pipeline], T]) -> T:
@@ -306,17 +286,29 @@ def _transaction(client: redis.Redis, key: str, attempt: Callable[[Pipeline], T]
                 continue
 
 
-def _finish_in(pipe: Pipeline, job_id: str, result: JobResult, retention: int, host: str) -> None:
-    key = keys.job(job_id)
-    payload = result.model_dump_json()
-    pipe.hset(key, mapping={"state": "finished", "result": payload, "finished_at": now_iso()})
-    pipe.hdel(key, "spec", "outcome")
-    pipe.expire(key, retention)
-    job_logs.end_in(pipe, job_id, payload, retention)
-    # Here and only here: this transaction stores the job's first result, once.
-    job_metrics.count_end_in(pipe, result)
-    if host:
-        pipe.srem(keys.host_jobs(host), job_id)
+def _end_keys(job_id: str, result: JobResult) -> list[str]:
+    """The keys of `lua/job_end.lua`: what ending the job with `result` writes."""
+    return [
+        keys.job(job_id),
+        keys.job_log(job_id),
+        keys.JOB_METRICS_HOSTS,
+        keys.job_metrics(result.host),
+        keys.host_jobs(result.host),
+    ]
+
+
+def _end_args(job_id: str, result: JobResult, retention: int, *, claimed: bool) -> list[Any]:
+    """The arguments of `lua/job_end.lua`; `claimed`: the job leaves the running jobs of
+    its result's host (not so a job canceled in the queue by its client)."""
+    return [
+        result.model_dump_json(),
+        now_iso(),
+        retention,
+        END_FIELD,
+        job_id,
+        "1" if claimed else "",
+        *job_metrics.end_args(result),
+    ]
 
 
 def _canceled_result(job_id: str, host: str) -> JobResult:
