@@ -15,6 +15,10 @@ stay exactly as they are:
   The log follow and the event stream (`get_stream`) go the same way, on a
   socket of their own, their body read as it comes (`StreamBody`).
   Other streams (pulls, builds, attach, archives) keep requests.
+  The container and image inspects, the most frequent calls (the state-cache
+  follower's, the job runner's), skip docker-py's request plumbing too
+  (`LightAPIClient.get_json`): the same URL and headers, formatted directly,
+  and docker-py's errors; a quarter less CPU an inspect.
 - `SharedUnixPoolAdapter`: for those streams, one urllib3 pool per socket.
   docker-py's `UnixHTTPAdapter` keys its pools by the whole request URL, so
   every call of every container opened a pool and a socket of its own.
