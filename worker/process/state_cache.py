@@ -205,8 +205,10 @@ def removing(rt: Runtime, container_id: str) -> Iterator[None]:
         if memory.removal_ends(container_id):  # destroyed all the same: its event came
             drop(rt, container_id)
         raise
-    memory.removal_ends(container_id)
-    drop(rt, container_id)
+    try:
+        drop(rt, container_id)
+    finally:  # only now: a "destroy" read meanwhile is left to this drop, not done twice
+        memory.removal_ends(container_id)
 
 
 def engine_now(client: EngineClient) -> int:
