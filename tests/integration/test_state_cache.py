@@ -9,8 +9,13 @@ import docker
 import pytest
 
 from dockfleet import ContainerConfig, ContainerFilter, Fleet
+from dockfleet import labels as fleet_labels
+from dockfleet.models import ContainerInfo
 from tests.conftest import TEST_IMAGE, Host
 from tests.support.services import wait_for
+from worker.engine import containers
+from worker.engine.events import ContainerEvents
+from worker.ops import container_ops
 from worker.process import state_cache
 from worker.process.state_cache import StateFollower
 from worker.runtime import Runtime
@@ -163,3 +168,57 @@ def test_a_resync_merges_by_version(
     assert (listed[info.id].status, listed[info.id].exit_code) == ("exited", 3)
     assert cache_of(fleet, host_a) == {info.id, "newborn"}
     state_cache.drop(follower.rt, "newborn")
+
+
+def test_the_follower_redoes_nothing_this_process_wrote(
+    fleet: Fleet, host_a: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a container this process created, started and waited for (each change written)
+    rt = Runtime(fleet.settings.model_copy(update={"host_name": host_a.name}))
+    since = int(time.time()) - 1
+    config = ContainerConfig(image=TEST_IMAGE, cmd=["sh", "-c", "sleep 0.3; exit 3"])
+    made = container_ops.create(rt, config)
+    container_ops.start(rt, made.id)
+    label = f"{fleet_labels.HOST}={host_a.name}"
+    # And the engine's events of its life up to its exit, as the follower reads them
+    events = [
+        e
+        for e in ContainerEvents(rt.docker, labels=[label], since=since, until=int(time.time()) + 1)
+        if e.container_id == made.id
+    ]
+    assert [e.action for e in events] == ["create", "start", "die"]
+    inspected: list[str] = []
+    inspect = containers.inspect
+
+    def counted(client: docker.DockerClient, ref: str, host: str) -> ContainerInfo:
+        inspected.append(ref)
+        return inspect(client, ref, host)
+
+    monkeypatch.setattr(containers, "inspect", counted)
+
+    # When the follower applies them
+    follower = StateFollower(rt)
+    for e in events:
+        follower.apply(e)
+
+    # Then it asked the engine nothing (the summaries it needs were written here), and the
+    # cache shows the exit with its code, as a fresh listing does
+    assert inspected == []
+    query = ContainerFilter(host=host_a.name)
+    [cached], [fresh] = fleet.list_containers(query), fleet.list_containers(query, fresh=True)
+    assert (cached.id, cached.status, cached.exit_code) == (fresh.id, "exited", 3)
+
+    # And a removal here drops the entry once, leaving its "destroy" nothing to do
+    since = int(time.time()) - 1
+    container_ops.remove(rt, made.id, force=True)
+    until = int(time.time()) + 1
+    [destroy] = [
+        e
+        for e in ContainerEvents(rt.docker, labels=[label], since=since, until=until)
+        if (e.container_id, e.action) == (made.id, "destroy")
+    ]
+    dropped: list[str] = []
+    monkeypatch.setattr(state_cache.container_cache, "drop", lambda r, h, c: dropped.append(c))
+    follower.apply(destroy)
+    assert dropped == []
+    assert made.id not in cache_of(fleet, host_a)

@@ -88,6 +88,38 @@ def test_a_run_of_calls_keeps_one_connection(
     assert len(light._calls._idle) == 1
 
 
+def test_inspects_ask_and_fail_as_docker_py_does(
+    clients: tuple[LightAPIClient, docker.APIClient],
+) -> None:
+    # The inspects skip docker-py's request plumbing (`get_json`): the same URL, answer
+    # and errors for every way docker-py takes a resource
+    light, plain = clients
+    image = plain.inspect_image(TEST_IMAGE)  # type: ignore[no-untyped-call]
+    for ref in (TEST_IMAGE, image["Id"], image["Id"][len("sha256:") :][:12], {"Id": image["Id"]}):
+        assert light.inspect_image(ref) == image, ref
+    made = plain.create_container(TEST_IMAGE, ["true"], labels={TEST_LABEL: "true"})
+    try:
+        expected = plain.inspect_container(made["Id"])
+        for ref in (made["Id"], made["Id"][:12], expected["Name"].lstrip("/"), made):
+            assert light.inspect_container(ref) == expected, ref
+    finally:
+        plain.remove_container(made["Id"], force=True)
+    for call in (
+        lambda api: api.inspect_container(made["Id"]),
+        lambda api: api.inspect_image("dockfleet-no-such:image"),
+        lambda api: api.inspect_image("busybox@sha256:" + "0" * 64),  # "@" quoted
+        lambda api: api.inspect_container(None),
+        lambda api: api.inspect_container({"Name": "x"}),
+        lambda api: api.inspect_image(42),
+    ):
+        with pytest.raises(Exception) as light_error:
+            call(light)
+        with pytest.raises(Exception) as plain_error:
+            call(plain)
+        assert type(light_error.value) is type(plain_error.value)
+        assert str(light_error.value) == str(plain_error.value)
+
+
 @given(
     params=st.dictionaries(
         st.text("abcdef_", min_size=1, max_size=6),

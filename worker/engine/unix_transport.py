@@ -15,6 +15,10 @@ stay exactly as they are:
   The log follow and the event stream (`get_stream`) go the same way, on a
   socket of their own, their body read as it comes (`StreamBody`).
   Other streams (pulls, builds, attach, archives) keep requests.
+  The container and image inspects, the most frequent calls (the state-cache
+  follower's, the job runner's), skip docker-py's request plumbing too
+  (`LightAPIClient.get_json`): the same URL and headers, formatted directly,
+  and docker-py's errors; a quarter less CPU an inspect.
 - `SharedUnixPoolAdapter`: for those streams, one urllib3 pool per socket.
   docker-py's `UnixHTTPAdapter` keys its pools by the whole request URL, so
   every call of every container opened a pool and a socket of its own.
@@ -25,15 +29,18 @@ so `worker.engine.errors` translates both paths alike.
 
 from __future__ import annotations
 
+import json
 import select
 import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import docker
 import requests
 from docker.transport import UnixHTTPAdapter
+from docker.utils.decorators import check_resource
 from requests.models import RequestEncodingMixin
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
@@ -99,9 +106,10 @@ class UnixSocketCalls:
         body: bytes | None,
         headers: dict[str, str],
         timeout: float | None,
-    ) -> requests.Response:
-        """Send one request for `target` (path and query) and read its whole answer, as the
-        `requests.Response` of `url` that docker-py reads."""
+    ) -> http11.Answer:
+        """Send one request for `target` (path and query) and read its whole answer
+        (`whole_response` makes it the `requests.Response` of `url` docker-py reads);
+        errors as requests raises them."""
         conn: _UnixConnection | None = None
         try:
             conn, reused = self._take()
@@ -122,9 +130,7 @@ class UnixSocketCalls:
             self._give_back(conn)
         else:
             conn.close()
-        response = _response(url, answer.head)
-        response._content = answer.body
-        return response
+        return answer
 
     def open_stream(
         self, method: str, url: str, target: str, headers: dict[str, str], timeout: float | None
@@ -247,6 +253,13 @@ def stream_body(response: requests.Response) -> StreamBody:
     return body
 
 
+def whole_response(url: str, answer: http11.Answer) -> requests.Response:
+    """A whole answer as the `requests.Response` of `url` requests' adapter would build."""
+    response = _response(url, answer.head)
+    response._content = answer.body
+    return response
+
+
 def _response(url: str, head: http11.Head) -> requests.Response:
     """The `requests.Response` requests' own adapter would have built for this answer
     (its body still to set)."""
@@ -331,7 +344,40 @@ class LightAPIClient(docker.APIClient):
             timeout = max(t for t in timeout if t is not None) if any(timeout) else None
         if stream:
             return self._calls.open_stream(method, url, target, sent, timeout)
-        return self._calls.call(method, url, target, body, sent, timeout)
+        return whole_response(url, self._calls.call(method, url, target, body, sent, timeout))
+
+    # The inspects: every fleet container's create and start (the state-cache follower),
+    # every job's image and exit. Sent as `get_json` sends them, not through docker-py's
+    # request plumbing, a quarter of their CPU; docker-py's own method where no light path.
+
+    @check_resource("container")
+    def inspect_container(self, container: Any) -> Any:
+        if self._calls is None:
+            return super().inspect_container(container)
+        return self.get_json("/containers/{0}/json", container)
+
+    @check_resource("image")
+    def inspect_image(self, image: Any) -> Any:
+        if self._calls is None:
+            return super().inspect_image(image)  # type: ignore[no-untyped-call]
+        return self.get_json("/images/{0}/json", image)
+
+    def get_json(self, path: str, *args: str) -> Any:
+        """``GET`` of the API's `path` (its ``{0}``... the `args`, quoted) on the light path,
+        as docker-py sends it (versioned, its User-Agent, its timeout); the answer's JSON, or
+        the error docker-py raises for it."""
+        assert self._calls is not None
+        api: Any = self  # docker-py's private helpers are untyped
+        for arg in args:
+            if not isinstance(arg, str):  # as docker-py's `_url` refuses it
+                raise ValueError(f"Expected a string but found {arg} ({type(arg)}) instead")
+        target = f"/v{api._version}{path.format(*(quote(a, safe='/:') for a in args))}"
+        url = self.base_url + target
+        sent = {"User-Agent": str(self.headers.get("User-Agent", ""))}
+        answer = self._calls.call("GET", url, target, None, sent, self.timeout)
+        if answer.head.status >= 400:  # docker-py's errors, from the answer requests would give
+            api._raise_for_status(whole_response(url, answer))
+        return json.loads(answer.body)
 
     @property
     def light(self) -> bool:

@@ -247,9 +247,9 @@ def _known(rt: Runtime, container_id: str, name: str, labels: dict[str, str]) ->
 
 
 def _remove(rt: Runtime, info: ContainerInfo, *, force: bool, volumes: bool = False) -> bool:
-    removed = engine.remove(rt.docker, info.id, force=force, volumes=volumes)
+    with state_cache.removing(rt, info.id):  # drops the entry, once
+        removed = engine.remove(rt.docker, info.id, force=force, volumes=volumes)
     routing_index.forget(rt.redis, info)
-    state_cache.drop(rt, info.id)
     if removed:
         event(
             log,

@@ -12,6 +12,11 @@ Writers race: a task's own write (read-your-writes) and the follower's write
 for an event each inspect first and write later. The record
 (`dockfleet.store.container_cache`) orders them by version, so the later
 state of a container wins whichever write lands last.
+
+The follower does not redo what this process already wrote (`cache_memory`): a
+"create" or "start" whose summary a task wrote after it needs no inspect, an exit
+is derived from the summary last written, and a removal this process makes drops
+the entry once, by the remover (read-your-writes), not again for its "destroy".
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from dockfleet import labels as fleet_labels
@@ -30,6 +37,7 @@ from worker.engine import containers as engine
 from worker.engine import system as engine_system
 from worker.engine.client import EngineClient
 from worker.engine.events import ContainerEvent, ContainerEvents
+from worker.process.cache_memory import memory
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -39,6 +47,7 @@ STATE_CHANGES = frozenset(
     {"create", "start", "restart", "die", "kill", "stop", "oom", "pause", "unpause",
      "destroy", "rename", "update", "health_status"}
 )  # fmt: skip
+RUNNING = ("running", "paused", "restarting")  # a run began, and has not ended
 
 
 class StateFollower:
@@ -91,8 +100,13 @@ class StateFollower:
         container_id = event.container_id
         if not container_id:
             return
+        if memory.is_dropped(container_id):
+            return  # this process removed it: it is gone, and its entry with it
         if event.action == "destroy":
-            drop(self.rt, container_id)
+            if not memory.leave_drop_to_remover(container_id):
+                drop(self.rt, container_id)
+            return
+        if self._written_since(action, container_id):
             return
         if action == "die" and self._exited(container_id, event):
             return
@@ -103,18 +117,36 @@ class StateFollower:
             return
         _write(self.rt, info)
 
+    @staticmethod
+    def _written_since(action: str, container_id: str) -> bool:
+        """True if this process wrote the container's summary after the event's change.
+
+        Events come in order, and every state change brings one: a summary written
+        at all was read after the "create"; a running one was read after the "start"
+        that began its run (an older run's exit came in between, and was written).
+        """
+        written = memory.last(container_id)
+        if written is None:
+            return False
+        # not "restarting": that is read between two runs, before the "start" of the next
+        return action == "create" or (action == "start" and written.status in ("running", "paused"))
+
     def _exited(self, container_id: str, event: ContainerEvent) -> bool:
         """Mark a cached running container exited from its "die" event, without an inspect.
 
         Every job container dies, and most are destroyed a moment later: an inspect
         per exit is engine work for nothing. The entry keeps its run (its start
         time), so its version is what an inspect's would be, and a later inspect
-        (an event, a resync) rewrites it with the engine's exact times.
+        (an event, a resync) rewrites it with the engine's exact times. The entry is
+        the one this process last wrote if any (the follower's own for the "start",
+        usually), else read from the cache.
         """
-        info = container_cache.cached(self.rt.redis, self.rt.host, container_id)
-        if info is None or event.exit_code is None:
+        if event.exit_code is None:
             return False
-        if info.status not in ("running", "paused", "restarting"):
+        info = memory.last(container_id) or container_cache.cached(
+            self.rt.redis, self.rt.host, container_id
+        )
+        if info is None or info.status not in RUNNING:
             return False
         nanos = event.time_ns or time.time_ns()
         finished = datetime.fromtimestamp(nanos / 1e9, tz=UTC)
@@ -138,7 +170,10 @@ class StateFollower:
         # so its listings order containers made within one second as the engine does.
         with ThreadPoolExecutor(RESYNC_PARALLELISM) as pool:
             infos = [i for i in pool.map(self._inspect, [c.id for c in listed]) if i]
-        return container_cache.resync(self.rt.redis, self.rt.host, infos, began)
+        try:
+            return container_cache.resync(self.rt.redis, self.rt.host, infos, began)
+        finally:  # the merge may have replaced what this process wrote
+            memory.forget_all()
 
     def _inspect(self, container_id: str) -> ContainerInfo | None:
         try:
@@ -156,6 +191,24 @@ def put(rt: Runtime, info: ContainerInfo) -> None:
 def drop(rt: Runtime, container_id: str) -> None:
     """Forget a removed container for good (container ids are never reused)."""
     container_cache.drop(rt.redis, rt.host, container_id)
+    memory.dropped(container_id)
+
+
+@contextmanager
+def removing(rt: Runtime, container_id: str) -> Iterator[None]:
+    """Remove the container inside this block: its entry is dropped once the engine has
+    answered, and the follower leaves the drop for its "destroy" event to this."""
+    memory.removal_begins(container_id)
+    try:
+        yield
+    except BaseException:
+        if memory.removal_ends(container_id):  # destroyed all the same: its event came
+            drop(rt, container_id)
+        raise
+    try:
+        drop(rt, container_id)
+    finally:  # only now: a "destroy" read meanwhile is left to this drop, not done twice
+        memory.removal_ends(container_id)
 
 
 def engine_now(client: EngineClient) -> int:
@@ -165,4 +218,5 @@ def engine_now(client: EngineClient) -> int:
 
 
 def _write(rt: Runtime, info: ContainerInfo) -> None:
-    container_cache.put(rt.redis, rt.host, info)
+    generation = memory.generation()
+    memory.wrote(info, container_cache.put(rt.redis, rt.host, info), generation)
