@@ -179,11 +179,14 @@ def test_the_follower_redoes_nothing_this_process_wrote(
     config = ContainerConfig(image=TEST_IMAGE, cmd=["sh", "-c", "sleep 0.3; exit 3"])
     made = container_ops.create(rt, config)
     container_ops.start(rt, made.id)
+    # (its exit may come late on a busy machine: waited for at the engine, nothing written)
+    rt.docker.api.wait(made.id, timeout=30)
     label = f"{fleet_labels.HOST}={host_a.name}"
     # And the engine's events of its life up to its exit, as the follower reads them
+    until = int(time.time()) + 1
     events = [
         e
-        for e in ContainerEvents(rt.docker, labels=[label], since=since, until=int(time.time()) + 1)
+        for e in ContainerEvents(rt.docker, labels=[label], since=since, until=until)
         if e.container_id == made.id
     ]
     assert [e.action for e in events] == ["create", "start", "die"]

@@ -50,5 +50,10 @@ def copy_logs(rt: Runtime, ref: str, options: LogOptions, stream_id: str) -> Log
         reader.close()
     ended = "canceled" if reader_gone.is_set() else "exited" if options.follow else "complete"
     summary = LogSummary(id=container.id, host=rt.host, lines=lines, bytes=size, follow_ended=ended)
-    task_streams.end(rt.redis, stream_id, summary.model_dump_json())
+    if reader_gone.is_set():
+        # Nobody reads any more: the lines added since the reader dropped the stream made
+        # it again (without a TTL), and an end entry would keep it an hour.
+        task_streams.drop(rt.redis, stream_id)
+    else:
+        task_streams.end(rt.redis, stream_id, summary.model_dump_json())
     return summary
