@@ -101,20 +101,25 @@ def _copy_begun(transport: Transport, job_id: str) -> artifact_records.Copying |
         copy = retrying(lambda: artifact_records.copying(redis, job_id), "reading artifacts")
         if copy is not None:
             return copy
-        fields = retrying(lambda: job_records.read(redis, job_id), "reading a job")
-        if not fields or job_records.result_of(fields) is not None:
+        fields = _job_fields(transport, job_id)
+        if _over(fields):
             return None
         # Its container has exited once the outcome is kept: the copy comes next.
         time.sleep(EXITED_POLL if job_records.outcome_of(fields) else RUNNING_POLL)
 
 
 def _job_ended(transport: Transport, job_id: str) -> None:
-    redis = transport.redis
-    while True:
-        fields = retrying(lambda: job_records.read(redis, job_id), "reading a job")
-        if not fields or job_records.result_of(fields) is not None:
-            return
+    while not _over(_job_fields(transport, job_id)):
         time.sleep(EXITED_POLL)
+
+
+def _job_fields(transport: Transport, job_id: str) -> dict[str, str]:
+    return retrying(lambda: job_records.read(transport.redis, job_id), "reading a job")
+
+
+def _over(fields: dict[str, str]) -> bool:
+    """The job has its result (or is unknown, or expired)."""
+    return not fields or job_records.result_of(fields) is not None
 
 
 def _fetch(

@@ -89,19 +89,11 @@ def send_tar(rt: Runtime, job_id: str, transfer_id: str) -> None:
         if copy.machine == MACHINE or Path(copy.part).parent.is_dir():
             _send_following(rt, job_id, transfer_id, copy, limits)
             return
-        reason = (
-            f"the artifacts of job {job_id} are being copied on worker machine {copy.machine}; "
-            f"this worker ({MACHINE}) serves the same Docker host without them: give the "
-            "host's workers one shared DOCKFLEET_ARTIFACTS_DIR"
-        )
+        reason = _elsewhere(job_id, f"are being copied on worker machine {copy.machine}")
     elif stored is None:
         reason = f"job {job_id} has no stored artifacts (none kept, or expired)"
     elif stored.machine != MACHINE and not Path(stored.file).is_file():
-        reason = (
-            f"the artifacts of job {job_id} are on worker machine {stored.machine}; this "
-            f"worker ({MACHINE}) serves the same Docker host without them: give the host's "
-            "workers one shared DOCKFLEET_ARTIFACTS_DIR"
-        )
+        reason = _elsewhere(job_id, f"are on worker machine {stored.machine}")
     elif not Path(stored.file).is_file():
         reason = f"the artifacts of job {job_id} are gone from {MACHINE} (removed or expired)"
     if reason:
@@ -109,6 +101,14 @@ def send_tar(rt: Runtime, job_id: str, transfer_id: str) -> None:
         return
     assert stored is not None
     send(rt.redis, transfer_id, _chunks(Path(stored.file), limits.chunk_bytes), limits)
+
+
+def _elsewhere(job_id: str, where: str) -> str:
+    """Why this worker cannot send artifacts that another machine of its host holds."""
+    return (
+        f"the artifacts of job {job_id} {where}; this worker ({MACHINE}) serves the same "
+        "Docker host without them: give the host's workers one shared DOCKFLEET_ARTIFACTS_DIR"
+    )
 
 
 def _send_following(
