@@ -7,7 +7,10 @@ job for each of its threads, busiest first: the job runner's pool threads,
 the state-cache follower, Celery's consumer (the main thread), the heartbeat.
 The total is the process's own (threads that ended during the run included).
 The worker's idle CPU (its heartbeat and timers, measured for 10 s with no
-job) is shown apart, as what a job's wall time costs anyway. No profiler is
+job) is shown apart, as what a job's wall time costs anyway; so is the CPU of
+a no-op task (Celery's ``celery.accumulate``, one at a time), what any task
+costs the worker to receive, run, report and acknowledge: the part of a job's
+CPU that is Celery's, not the fleet's. No profiler is
 attached, so the figures are the process's own; `benchmarks.profile_job`
 looks inside the runner.
 """
@@ -23,6 +26,8 @@ from pathlib import Path
 
 from benchmarks.env import BenchEnv, docker_url_from_env
 from benchmarks.job_overhead import fleet_job
+from benchmarks.round_trip import NOOP_TASK
+from dockfleet.queues import host_queue
 
 IDLE_SECONDS = 10.0
 
@@ -80,6 +85,12 @@ def main() -> None:
                 for tid, ms in used.most_common(5)
             )
             print(f"run {repeat + 1}: {totals[-1]:.1f} ms CPU per job ({threads})")
+        noops = args.jobs * 3
+        process_before = cpu_ms(Path(f"/proc/{pid}/stat"))
+        for _ in range(noops):
+            env.fleet.transport.call(NOOP_TASK, [], host_queue(host), timeout=30)
+        noop = (cpu_ms(Path(f"/proc/{pid}/stat")) - process_before) / noops
+        print(f"a no-op task ({NOOP_TASK}, one at a time): {noop:.1f} ms CPU per task")
         before = thread_cpu_ms(pid)
         time.sleep(IDLE_SECONDS)
         idle = sum(spent(before, thread_cpu_ms(pid)).values()) / IDLE_SECONDS / 1000

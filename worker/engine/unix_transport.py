@@ -30,6 +30,7 @@ so `worker.engine.errors` translates both paths alike.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 from urllib.parse import quote
@@ -78,9 +79,32 @@ def stream_body(response: requests.Response) -> StreamBody:
 
 
 def query_string(params: Any) -> str:
-    """`params` encoded by requests' own encoder (None values left out, a list repeated)."""
+    """`params` encoded by requests' own encoder (None values left out, a list repeated).
+
+    Most calls repeat a few queries (a remove's flags, the fleet's listing filter), and
+    requests' encoder quotes every key and value anew: the encodings are remembered.
+    """
     if not params:
         return ""
+    if isinstance(params, dict):
+        try:
+            return _encoded(tuple((k, _frozen(v)) for k, v in params.items()))
+        except TypeError:  # a value that cannot be a cache key: encoded as it is
+            pass
+    return _encode(params)
+
+
+@functools.lru_cache(maxsize=512)
+def _encoded(items: tuple[tuple[Any, Any], ...]) -> str:
+    # requests repeats a tuple's items as it repeats a list's
+    return _encode(list(items))
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _encode(params: Any) -> str:
     encoded = RequestEncodingMixin._encode_params(params)  # type: ignore[attr-defined]
     return encoded.decode() if isinstance(encoded, bytes) else str(encoded)
 

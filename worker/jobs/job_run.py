@@ -37,6 +37,8 @@ class JobRun:
 
     def hold(self) -> None:
         """Go on only while the job's lease is ours (retaken if it lapsed unclaimed)."""
+        if self.lease.fresh():
+            return
         if not retrying(self.lease.acquire, "confirming a job lease"):
             raise LeaseLost(self.job_id)
 

@@ -16,6 +16,7 @@ across an adoption wakes up to find it has lost the job, not to act on it again.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from types import TracebackType
 
@@ -25,6 +26,10 @@ from worker.process.keeper import Keeper
 
 log = logging.getLogger(__name__)
 TTL_SECONDS = 15
+#: A lease taken or renewed this recently is ours without asking Redis: nobody may take
+#: it before its TTL (many times this) runs out. A process paused in between finds the
+#: time passed (the clock is monotonic) and asks.
+FRESH_SECONDS = 1.0
 
 
 class Lease:
@@ -43,6 +48,8 @@ class Lease:
         self.lost = self._keeper.lost
         #: the job runs on another host: not ours to act on, ever
         self.elsewhere = False
+        # when the last take or renewal that held was sent (monotonic seconds)
+        self._held_since = float("-inf")
 
     def acquire(self, *, retake: bool = True) -> bool:
         """Take the lease, or keep it if it is ours already (safe to repeat).
@@ -50,6 +57,7 @@ class Lease:
         A first take (`retake=False`, a delivery of the job) may follow any earlier
         holder: that is an adoption. A retake follows only ourselves.
         """
+        sent = time.monotonic()
         answer = job_leases.take(
             self.client, self.job_id, self.token, self.ttl * 1000, self.host, retake=retake
         )
@@ -57,7 +65,13 @@ class Lease:
         held = answer == "held"
         if held:
             self.lost.clear()
+            self._held_since = sent
         return held
+
+    def fresh(self) -> bool:
+        """True if the lease was taken or renewed under `FRESH_SECONDS` ago and not lost
+        since: it is ours, and confirming it would be a round trip for nothing."""
+        return not self.lost.is_set() and time.monotonic() - self._held_since < FRESH_SECONDS
 
     def __enter__(self) -> Lease:
         self._keeper.start()
@@ -74,9 +88,13 @@ class Lease:
             log.warning("could not release the lease of job %s", self.job_id, exc_info=True)
 
     def _renew(self) -> bool:
-        return job_leases.renew(
+        sent = time.monotonic()
+        held = job_leases.renew(
             self.client, self.job_id, self.token, self.ttl * 1000, self.record_ttl
         )
+        if held:
+            self._held_since = sent
+        return held
 
 
 class LeaseLost(Exception):

@@ -131,7 +131,9 @@ def run(rt: Runtime, spec: JobSpec, job_id: str, *, redelivered: bool = False) -
             outcome = recorded
         # Clean up before reporting, so a caller who got the result finds nothing left;
         # only while the job is still ours (else its adopter may be using what is there).
-        if not retrying(lease.acquire, "confirming a job lease"):
+        try:
+            job.hold()
+        except LeaseLost:
             _left_to_adopter(job_id)
             return None
         final = teardown.cleanup(job, outcome)

@@ -1,10 +1,10 @@
 """The one background-thread helper: call a function every so many seconds until stopped.
 
-The heartbeat, the keeper of a held key, a job's API-mode meter and a log
-stream's reader check each run such a loop. Here it is once: a daemon thread
-(it never holds the process open), a stop that wakes it at once instead of at
-the end of its interval, and a join bounded so that a stuck call cannot hang
-the caller.
+The heartbeat, a job's API-mode meter and a log stream's reader check each run
+such a loop (held keys share one renewal thread instead: `worker.process.keeper`).
+Here it is once: a daemon thread (it never holds the process open), a stop that
+wakes it at once instead of at the end of its interval, and a join bounded so
+that a stuck call cannot hang the caller.
 """
 
 from __future__ import annotations
