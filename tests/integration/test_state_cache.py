@@ -225,3 +225,45 @@ def test_the_follower_redoes_nothing_this_process_wrote(
     follower.apply(destroy)
     assert dropped == []
     assert made.id not in cache_of(fleet, host_a)
+
+
+def test_an_exit_read_at_the_start_costs_the_die_nothing(
+    fleet: Fleet, host_a: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a container made here that exits at once, started behind this process's back
+    # (as a job's container is started: the follower reads it at its "start" event)
+    rt = Runtime(fleet.settings.model_copy(update={"host_name": host_a.name}))
+    since = int(time.time()) - 1
+    made = container_ops.create(rt, ContainerConfig(image=TEST_IMAGE, cmd=["sh", "-c", "exit 4"]))
+    rt.docker.api.start(made.id)
+    rt.docker.api.wait(made.id, timeout=30)
+    label = f"{fleet_labels.HOST}={host_a.name}"
+    until = int(time.time()) + 1
+    events = [
+        e
+        for e in ContainerEvents(rt.docker, labels=[label], since=since, until=until)
+        if e.container_id == made.id
+    ]
+    assert [e.action for e in events] == ["create", "start", "die"]
+    inspected: list[str] = []
+    inspect = containers.inspect
+
+    def counted(client: docker.DockerClient, ref: str, host: str) -> ContainerInfo:
+        inspected.append(ref)
+        return inspect(client, ref, host)
+
+    monkeypatch.setattr(containers, "inspect", counted)
+
+    # When the follower applies its events
+    follower = StateFollower(rt)
+    for e in events:
+        follower.apply(e)
+
+    # Then only the "start" was read from the engine (it found the exit already), and the
+    # cache shows the exit with its code, as a fresh listing does
+    assert inspected == [made.id]
+    query = ContainerFilter(host=host_a.name)
+    [cached], [fresh] = fleet.list_containers(query), fleet.list_containers(query, fresh=True)
+    assert (cached.id, cached.status, cached.exit_code) == (fresh.id, "exited", 4)
+    assert cached.finished_at == fleet.inspect_container(made.id).finished_at
+    container_ops.remove(rt, made.id, force=True)

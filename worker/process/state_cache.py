@@ -48,6 +48,7 @@ STATE_CHANGES = frozenset(
      "destroy", "rename", "update", "health_status"}
 )  # fmt: skip
 RUNNING = ("running", "paused", "restarting")  # a run began, and has not ended
+ENDED = ("exited", "dead")  # a run ended
 
 
 class StateFollower:
@@ -143,9 +144,13 @@ class StateFollower:
         """
         if event.exit_code is None:
             return False
-        info = memory.last(container_id) or container_cache.cached(
-            self.rt.redis, self.rt.host, container_id
-        )
+        written = memory.last(container_id)
+        if written is not None and written.status in ENDED:
+            # Read after this run's "start" was applied (that applying wrote it, or left a
+            # running entry read after it), so read after the run ended: the exit is in it.
+            # A container that exits at once is read exited at its "start" already.
+            return True
+        info = written or container_cache.cached(self.rt.redis, self.rt.host, container_id)
         if info is None or info.status not in RUNNING:
             return False
         nanos = event.time_ns or time.time_ns()
