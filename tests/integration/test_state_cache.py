@@ -14,7 +14,7 @@ from dockfleet.models import ContainerInfo
 from tests.conftest import TEST_IMAGE, Host
 from tests.support.services import wait_for
 from worker.engine import containers
-from worker.engine.events import ContainerEvents
+from worker.engine.events import ContainerEvent, ContainerEvents
 from worker.ops import container_ops
 from worker.process import state_cache
 from worker.process.state_cache import StateFollower
@@ -23,6 +23,27 @@ from worker.runtime import Runtime
 
 def cache_of(fleet: Fleet, host: Host) -> set[str]:
     return set(fleet.transport.redis.hkeys(f"dockfleet:state:{host.name}:containers"))
+
+
+def events_since(rt: Runtime, container_id: str, since: int) -> list[ContainerEvent]:
+    """The engine's events of one fleet container of `rt`'s host from `since` to now."""
+    label = f"{fleet_labels.HOST}={rt.host}"
+    until = int(time.time()) + 1
+    stream = ContainerEvents(rt.docker, labels=[label], since=since, until=until)
+    return [e for e in stream if e.container_id == container_id]
+
+
+def counted_inspects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The containers inspected from now on (the engine adapter's inspect, counted)."""
+    inspected: list[str] = []
+    inspect = containers.inspect
+
+    def counted(client: docker.DockerClient, ref: str, host: str) -> ContainerInfo:
+        inspected.append(ref)
+        return inspect(client, ref, host)
+
+    monkeypatch.setattr(containers, "inspect", counted)
+    return inspected
 
 
 def ids(infos: list[object]) -> list[str]:
@@ -181,23 +202,10 @@ def test_the_follower_redoes_nothing_this_process_wrote(
     container_ops.start(rt, made.id)
     # (its exit may come late on a busy machine: waited for at the engine, nothing written)
     rt.docker.api.wait(made.id, timeout=30)
-    label = f"{fleet_labels.HOST}={host_a.name}"
     # And the engine's events of its life up to its exit, as the follower reads them
-    until = int(time.time()) + 1
-    events = [
-        e
-        for e in ContainerEvents(rt.docker, labels=[label], since=since, until=until)
-        if e.container_id == made.id
-    ]
+    events = events_since(rt, made.id, since)
     assert [e.action for e in events] == ["create", "start", "die"]
-    inspected: list[str] = []
-    inspect = containers.inspect
-
-    def counted(client: docker.DockerClient, ref: str, host: str) -> ContainerInfo:
-        inspected.append(ref)
-        return inspect(client, ref, host)
-
-    monkeypatch.setattr(containers, "inspect", counted)
+    inspected = counted_inspects(monkeypatch)
 
     # When the follower applies them
     follower = StateFollower(rt)
@@ -214,12 +222,7 @@ def test_the_follower_redoes_nothing_this_process_wrote(
     # And a removal here drops the entry once, leaving its "destroy" nothing to do
     since = int(time.time()) - 1
     container_ops.remove(rt, made.id, force=True)
-    until = int(time.time()) + 1
-    [destroy] = [
-        e
-        for e in ContainerEvents(rt.docker, labels=[label], since=since, until=until)
-        if (e.container_id, e.action) == (made.id, "destroy")
-    ]
+    [destroy] = [e for e in events_since(rt, made.id, since) if e.action == "destroy"]
     dropped: list[str] = []
     monkeypatch.setattr(state_cache.container_cache, "drop", lambda r, h, c: dropped.append(c))
     follower.apply(destroy)
@@ -237,22 +240,9 @@ def test_an_exit_read_at_the_start_costs_the_die_nothing(
     made = container_ops.create(rt, ContainerConfig(image=TEST_IMAGE, cmd=["sh", "-c", "exit 4"]))
     rt.docker.api.start(made.id)
     rt.docker.api.wait(made.id, timeout=30)
-    label = f"{fleet_labels.HOST}={host_a.name}"
-    until = int(time.time()) + 1
-    events = [
-        e
-        for e in ContainerEvents(rt.docker, labels=[label], since=since, until=until)
-        if e.container_id == made.id
-    ]
+    events = events_since(rt, made.id, since)
     assert [e.action for e in events] == ["create", "start", "die"]
-    inspected: list[str] = []
-    inspect = containers.inspect
-
-    def counted(client: docker.DockerClient, ref: str, host: str) -> ContainerInfo:
-        inspected.append(ref)
-        return inspect(client, ref, host)
-
-    monkeypatch.setattr(containers, "inspect", counted)
+    inspected = counted_inspects(monkeypatch)
 
     # When the follower applies its events
     follower = StateFollower(rt)
