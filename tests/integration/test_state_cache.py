@@ -46,6 +46,21 @@ def counted_inspects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return inspected
 
 
+def applying(rt: Runtime, events: list[ContainerEvent]) -> StateFollower:
+    """A follower of `rt`'s host that has applied `events`, in order."""
+    follower = StateFollower(rt)
+    for e in events:
+        follower.apply(e)
+    return follower
+
+
+def cached_and_fresh(fleet: Fleet, host: Host) -> tuple[ContainerInfo, ContainerInfo]:
+    """The host's one container as the cache lists it, and as the engine does."""
+    query = ContainerFilter(host=host.name)
+    [cached], [fresh] = fleet.list_containers(query), fleet.list_containers(query, fresh=True)
+    return cached, fresh
+
+
 def ids(infos: list[object]) -> list[str]:
     return sorted(i.id for i in infos)  # type: ignore[attr-defined]
 
@@ -208,15 +223,12 @@ def test_the_follower_redoes_nothing_this_process_wrote(
     inspected = counted_inspects(monkeypatch)
 
     # When the follower applies them
-    follower = StateFollower(rt)
-    for e in events:
-        follower.apply(e)
+    follower = applying(rt, events)
 
     # Then it asked the engine nothing (the summaries it needs were written here), and the
     # cache shows the exit with its code, as a fresh listing does
     assert inspected == []
-    query = ContainerFilter(host=host_a.name)
-    [cached], [fresh] = fleet.list_containers(query), fleet.list_containers(query, fresh=True)
+    cached, fresh = cached_and_fresh(fleet, host_a)
     assert (cached.id, cached.status, cached.exit_code) == (fresh.id, "exited", 3)
 
     # And a removal here drops the entry once, leaving its "destroy" nothing to do
@@ -245,15 +257,12 @@ def test_an_exit_read_at_the_start_costs_the_die_nothing(
     inspected = counted_inspects(monkeypatch)
 
     # When the follower applies its events
-    follower = StateFollower(rt)
-    for e in events:
-        follower.apply(e)
+    applying(rt, events)
 
     # Then only the "start" was read from the engine (it found the exit already), and the
     # cache shows the exit with its code, as a fresh listing does
     assert inspected == [made.id]
-    query = ContainerFilter(host=host_a.name)
-    [cached], [fresh] = fleet.list_containers(query), fleet.list_containers(query, fresh=True)
+    cached, fresh = cached_and_fresh(fleet, host_a)
     assert (cached.id, cached.status, cached.exit_code) == (fresh.id, "exited", 4)
     assert cached.finished_at == fleet.inspect_container(made.id).finished_at
     container_ops.remove(rt, made.id, force=True)

@@ -133,7 +133,8 @@ class StateFollower:
         return action == "create" or (action == "start" and written.status in ("running", "paused"))
 
     def _exited(self, container_id: str, event: ContainerEvent) -> bool:
-        """Mark a cached running container exited from its "die" event, without an inspect.
+        """Mark a cached running container exited from its "die" event, without an inspect;
+        True also when the exit is written already (nothing to do).
 
         Every job container dies, and most are destroyed a moment later: an inspect
         per exit is engine work for nothing. The entry keeps its run (its start
