@@ -248,6 +248,11 @@ _NOISY = (
 )
 
 
+def _without_tail(lines: list[tuple[str, str, Any]]) -> list[tuple[str, str, Any]]:
+    """A followed read of `_NOISY` without its unterminated last line, if that came."""
+    return lines[:-1] if lines and lines[-1][:2] == ("stdout", "tail") else lines
+
+
 @pytest.mark.parametrize("tty", [False, True])
 def test_a_followed_log_reads_as_docker_py_reads_it(
     engines: tuple[EngineClient, docker.DockerClient], tty: bool
@@ -269,11 +274,14 @@ def test_a_followed_log_reads_as_docker_py_reads_it(
         for reader in readers:
             reader.join(30)
         # The engine may end a follow at the container's exit before the last line
-        # without an end is out (both clients alike): that one is compared after the exit.
-        assert live["light"][:-1] == live["plain"][:-1]
+        # without an end is out, for either reader on its own (moby flushes that partial
+        # message as the follow is told to stop): it is compared after the exit.
+        before_tail = {name: _without_tail(lines) for name, lines in live.items()}
+        assert before_tail["light"] == before_tail["plain"]
         ended = [list(LogReader(c, state, follow).lines()) for c in (light, plain)]
         assert ended[0] == ended[1]
-        assert ended[0][: len(live["light"]) - 1] == live["light"][:-1]
+        assert ended[0][: len(before_tail["light"])] == before_tail["light"]
+        assert len(before_tail["light"]) == len(ended[0]) - 1
         assert [len(text) for _, text, _ in ended[0] if len(text) > 100] == [40000]
         assert ended[0][-1][:2] == ("stdout", "tail")
         if not tty:
