@@ -267,10 +267,23 @@ def request_cancel(client: redis.Redis, job_id: str, retention: int) -> State | 
             return cast(State, seen) if seen else None
 
 
-def finish(client: redis.Redis, job_id: str, result: JobResult, retention: int) -> JobResult:
-    """Store the result unless one is stored already; returns the one that counts."""
+def finish(
+    client: redis.Redis,
+    job_id: str,
+    result: JobResult,
+    retention: int,
+    *,
+    lease_token: str = "",
+) -> JobResult:
+    """Store the result unless one is stored already; returns the one that counts.
+
+    With the `lease_token` of the job's lease, the lease is let go in the same step (if
+    that token still holds it): the job is over, and its holder is done with it.
+    """
     stored: Any = _FINISH(
-        client, _end_keys(job_id, result), _end_args(job_id, result, retention, claimed=True)
+        client,
+        [*_end_keys(job_id, result), keys.job_lease(job_id)],
+        [lease_token, *_end_args(job_id, result, retention, claimed=True)],
     )
     return JobResult.model_validate_json(stored) if stored else result
 

@@ -23,6 +23,7 @@ from dockfleet.store.scripts import LuaScript
 
 _TAKE = LuaScript("netpool_take")
 _OFFER = LuaScript("netpool_offer")
+_GIVE_BACK = LuaScript("netpool_give_back")
 #: how long a top-up may hold its turn, and how long another waits for it
 PREWARM_SECONDS = 60
 PREWARM_POLL_SECONDS = 0.1
@@ -59,6 +60,14 @@ def offer(client: Client, host: str, name: str) -> bool:
     """Add `name` to the idle set unless a job holds it; True if added."""
     added: Any = _OFFER(client, _keys(host), [name])
     return bool(added)
+
+
+def give_back(client: Client, host: str, name: str, max_idle: int) -> bool:
+    """A job's network, idle again, offered to the pool and held by nobody, unless the
+    pool has `max_idle` networks already: then False, and it stays held (to be removed,
+    then `release`d). One round trip."""
+    offered: Any = _GIVE_BACK(client, _keys(host), [name, max_idle])
+    return bool(offered)
 
 
 def idle_count(client: Client, host: str) -> int:

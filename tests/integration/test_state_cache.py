@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import docker
@@ -13,10 +14,11 @@ from dockfleet import labels as fleet_labels
 from dockfleet.models import ContainerInfo
 from tests.conftest import TEST_IMAGE, Host
 from tests.support.services import wait_for
-from worker.engine import containers
+from worker.engine import containers, images
 from worker.engine.events import ContainerEvent, ContainerEvents
 from worker.ops import container_ops
 from worker.process import state_cache
+from worker.process.cache_memory import memory
 from worker.process.state_cache import StateFollower
 from worker.runtime import Runtime
 
@@ -265,4 +267,44 @@ def test_an_exit_read_at_the_start_costs_the_die_nothing(
     cached, fresh = cached_and_fresh(fleet, host_a)
     assert (cached.id, cached.status, cached.exit_code) == (fresh.id, "exited", 4)
     assert cached.finished_at == fleet.inspect_container(made.id).finished_at
+    container_ops.remove(rt, made.id, force=True)
+
+
+def test_a_container_started_at_once_is_read_at_its_start_only(
+    fleet: Fleet, host_a: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a container made as a job's is (nothing written here at its create) and
+    # started at once, its "create" applied by the follower before the start is sent
+    rt = Runtime(fleet.settings.model_copy(update={"host_name": host_a.name}))
+    image = images.inspect_if_present(rt.docker, TEST_IMAGE, rt.host)
+    name = f"starts-at-once-{uuid.uuid4().hex[:8]}"
+    config = ContainerConfig(image=TEST_IMAGE, cmd=["sh", "-c", "exit 5"], name=name)
+    since = int(time.time()) - 1
+    with state_cache.start_follows(name):
+        made = container_ops.create(rt, config, image=image)
+        [create] = events_since(rt, made.id, since)
+        assert (create.action, create.name) == ("create", name)
+        inspected = counted_inspects(monkeypatch)
+        follower = applying(rt, [create])
+        rt.docker.api.start(made.id)
+    rt.docker.api.wait(made.id, timeout=30)
+
+    # When the follower applies the rest of its events
+    later = [e for e in events_since(rt, made.id, since) if e.action != "create"]
+    assert [e.action for e in later] == ["start", "die"]
+    for e in later:
+        follower.apply(e)
+
+    # Then the engine was asked once, at the "start", and the cache shows the exit with
+    # its code, as a fresh listing does
+    assert inspected == [made.id]
+    cached, fresh = cached_and_fresh(fleet, host_a)
+    assert (cached.id, cached.status, cached.exit_code) == (fresh.id, "exited", 5)
+    assert cached.created == fleet.inspect_container(made.id).created
+
+    # And outside the block a "create" is read as any other (with this process's writes
+    # forgotten, as a resync forgets them)
+    memory.forget_all()
+    StateFollower(rt).apply(create)
+    assert inspected == [made.id, made.id]
     container_ops.remove(rt, made.id, force=True)

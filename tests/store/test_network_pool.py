@@ -52,3 +52,20 @@ def test_one_worker_at_a_time_tops_the_pool_up(
     # And once the block ends the turn is free
     assert not client.exists(key)
     assert owned_keys.take(client, key, "next", 1000)
+
+
+def test_a_network_given_back_joins_the_pool_only_while_it_has_room(client: redis.Redis) -> None:
+    host = random_name("h")
+    # Given a pool with room for two, holding one idle network, and two networks in use
+    assert network_pool.offer(client, host, "net-a")
+    assert network_pool.take_idle(client, host, "job-1") == "net-a"
+    network_pool.hold(client, host, "net-b", "job-2")
+    assert network_pool.offer(client, host, "net-c")
+    # When both jobs give theirs back
+    first = network_pool.give_back(client, host, "net-a", max_idle=2)
+    second = network_pool.give_back(client, host, "net-b", max_idle=2)
+    # Then the first is idle and held by nobody; the second, past the room, stays held
+    # (its giver removes it, then releases it)
+    assert (first, second) == (True, False)
+    assert client.smembers(keys.network_pool(host)) == {"net-a", "net-c"}
+    assert network_pool.holders(client, host) == {"net-b": "job-2"}

@@ -31,6 +31,8 @@ class ContainerEvent:
     exit_code: int | None = None
     #: when it happened, in nanoseconds since the epoch
     time_ns: int | None = None
+    #: the container's name (without the leading "/")
+    name: str = ""
 
 
 class ContainerEvents:
@@ -76,10 +78,12 @@ class ContainerEvents:
 def container_event(event: dict[str, Any]) -> ContainerEvent:
     """A `ContainerEvent` from one decoded ``GET /events`` message."""
     actor = event.get("Actor") or {}
-    code = str((actor.get("Attributes") or {}).get("exitCode", ""))
+    attributes = actor.get("Attributes") or {}
+    code = str(attributes.get("exitCode", ""))
     return ContainerEvent(
         action=str(event.get("Action", "")),
         container_id=str(event.get("id") or actor.get("ID", "")),
         exit_code=int(code) if code.lstrip("-").isdigit() else None,
         time_ns=int(event["timeNano"]) if event.get("timeNano") else None,
+        name=str(attributes.get("name", "")),
     )

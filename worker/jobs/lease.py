@@ -18,13 +18,16 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from types import TracebackType
+from typing import TypeVar
 
 from dockfleet.store import job_leases
 from dockfleet.store.redis_types import Client, StoreError
 from worker.process.keeper import Keeper
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 TTL_SECONDS = 15
 #: A lease taken or renewed this recently is ours without asking Redis: nobody may take
 #: it before its TTL (many times this) runs out. A process paused in between finds the
@@ -50,6 +53,8 @@ class Lease:
         self.elsewhere = False
         # when the last take or renewal that held was sent (monotonic seconds)
         self._held_since = float("-inf")
+        # a last write let the lease go already (`ends_with`): nothing to release on exit
+        self._let_go = False
 
     def acquire(self, *, retake: bool = True) -> bool:
         """Take the lease, or keep it if it is ours already (safe to repeat).
@@ -79,7 +84,17 @@ class Lease:
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self._keeper.stop()
-        self.release()
+        if not self._let_go:
+            self.release()
+
+    def ends_with(self, last_write: Callable[[str], T]) -> T:
+        """Run the job's last write, which lets the lease go in the same step when given
+        its token (`job_records.finish`): one round trip for both. Renewals stop first
+        (one after the release would find the lease gone, and call it lost)."""
+        self._keeper.stop()
+        done = last_write(self.token)
+        self._let_go = True
+        return done
 
     def release(self) -> None:
         try:

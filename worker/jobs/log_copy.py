@@ -107,7 +107,9 @@ class JobLogCopy:
                     if seen_at_cursor <= self.at_cursor:
                         continue
                 fresh.append(item)
-            if not self._write(fresh):
+            # A batch of nothing (the log's end alone, or lines copied before an adoption)
+            # moves no cursor: nothing to write, and the outcome's write is fenced anyway.
+            if fresh and not self._write(fresh):
                 self._reader.close()
                 return
             if batch[-1] is None:

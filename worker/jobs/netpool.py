@@ -43,13 +43,9 @@ def give_back(rt: Runtime, name: str) -> None:
     """Return a network once its job's containers are gone (removed if the pool is full)."""
     if not _idle(rt, name):
         log.warning("network %s still has endpoints after its job; removing it", name)
-        _remove(rt, name)
-    elif network_pool.idle_count(rt.redis, rt.host) >= rt.settings.network_pool_max:
-        _remove(rt, name)
-    else:
-        network_pool.release(rt.redis, rt.host, name)
-        network_pool.offer(rt.redis, rt.host, name)
+    elif network_pool.give_back(rt.redis, rt.host, name, rt.settings.network_pool_max):
         return
+    _remove(rt, name)  # still held: nobody takes it meanwhile
     network_pool.release(rt.redis, rt.host, name)
 
 

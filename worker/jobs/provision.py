@@ -35,6 +35,7 @@ from worker.jobs import job_image, netpool, workspace
 from worker.jobs.job_run import JobRun
 from worker.jobs.services import wait_ready
 from worker.ops import cache_ops, container_ops
+from worker.process import state_cache
 
 SLOT_POLL_SECONDS = 0.2
 #: a job waits for the host's slot lock this long at a time, then looks at its
@@ -49,11 +50,15 @@ def provision(run: JobRun) -> ContainerState:
     network = run.network = _network(run)
     started = [(s, _start(run, _service_config(run, s, network))) for s in run.spec.services]
     config = _job_config(run, network)
-    job = _made(run, config, is_job=True)
-    if job.status == "created" and run.spec.workspace is not None:
-        workspace.put(run, job.id, config)
-    wait_ready(run.rt, run.job_id, [(s, state.id) for s, state in started])
-    return _started(run, job, is_job=True)
+    assert config.name is not None
+    if started or run.spec.workspace is not None:
+        job = _made(run, config, is_job=True)
+        if job.status == "created" and run.spec.workspace is not None:
+            workspace.put(run, job.id, config)
+        wait_ready(run.rt, run.job_id, [(s, state.id) for s, state in started])
+        return _started(run, job, is_job=True)
+    with state_cache.start_follows(config.name):  # nothing to wait for in between
+        return _started(run, _made(run, config, is_job=True), is_job=True)
 
 
 def _network(run: JobRun) -> str | None:

@@ -11,8 +11,8 @@ The protocol, step by step (`run`):
    (`supervise`: log copy, meter, cancel and deadline) until the container ends.
 4. Record the outcome, fenced by the lease (the first one counts).
 5. Tear down (`teardown`: the job's artifacts copied out, its objects removed) while
-   the lease is still ours, then finish: the result and the log's end marker in one
-   transaction (the first result counts).
+   the lease is still ours, then finish: the result, the log's end marker and the
+   lease let go in one transaction (the first result counts).
 
 Why it is exactly once:
 - Every object of a job has a name derived from the job id (``dfj-<id>``,
@@ -137,8 +137,11 @@ def run(rt: Runtime, spec: JobSpec, job_id: str, *, redelivered: bool = False) -
             _left_to_adopter(job_id)
             return None
         final = teardown.cleanup(job, outcome)
-        reported = retrying(
-            lambda: job_records.finish(rt.redis, job_id, final, retention), "finishing a job"
+        reported = lease.ends_with(
+            lambda token: retrying(
+                lambda: job_records.finish(rt.redis, job_id, final, retention, lease_token=token),
+                "finishing a job",
+            )
         )
         event(
             log,

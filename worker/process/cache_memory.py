@@ -41,6 +41,8 @@ class CacheMemory:
         self._written: OrderedDict[str, ContainerInfo | None] = OrderedDict()
         #: container id -> whether its "destroy" event came (the remover drops it then)
         self._removing: dict[str, bool] = {}
+        #: names of containers being made whose start follows at once (`start_follows`)
+        self._starting: set[str] = set()
         self._generation = 0
 
     def generation(self) -> int:
@@ -99,6 +101,22 @@ class CacheMemory:
                 return False
             self._removing[container_id] = True
             return True
+
+    def start_follows(self, name: str) -> None:
+        """A container named `name` is about to be made and started at once: its "create"
+        needs no inspect, the "start" right after brings one (`start_done` ends this)."""
+        with self._lock:
+            self._starting.add(name)
+
+    def start_done(self, name: str) -> None:
+        """The start that `start_follows` announced was sent, or will not be."""
+        with self._lock:
+            self._starting.discard(name)
+
+    def starts_soon(self, name: str) -> bool:
+        """True while a container named `name` is between its create and its start."""
+        with self._lock:
+            return name in self._starting
 
 
 #: The one memory of this process (tasks and the follower share it in a threads pool).

@@ -14,9 +14,11 @@ for an event each inspect first and write later. The record
 state of a container wins whichever write lands last.
 
 The follower does not redo what this process already wrote (`cache_memory`): a
-"create" or "start" whose summary a task wrote after it needs no inspect, an exit
-is derived from the summary last written, and a removal this process makes drops
-the entry once, by the remover (read-your-writes), not again for its "destroy".
+"create" or "start" whose summary a task wrote after it needs no inspect, nor does
+the "create" of a container this process starts at once (`start_follows`: its
+"start" is a moment later), an exit is derived from the summary last written, and a
+removal this process makes drops the entry once, by the remover (read-your-writes),
+not again for its "destroy".
 """
 
 from __future__ import annotations
@@ -109,6 +111,8 @@ class StateFollower:
             return
         if self._written_since(action, container_id):
             return
+        if action == "create" and event.name and memory.starts_soon(event.name):
+            return  # its "start" comes next, and one inspect then reads both
         if action == "die" and self._exited(container_id, event):
             return
         try:
@@ -198,6 +202,23 @@ def drop(rt: Runtime, container_id: str) -> None:
     """Forget a removed container for good (container ids are never reused)."""
     container_cache.drop(rt.redis, rt.host, container_id)
     memory.dropped(container_id)
+
+
+@contextmanager
+def start_follows(name: str) -> Iterator[None]:
+    """Make and start the container named `name` inside this block, the start at once
+    after the create: the follower leaves its "create" to the inspect of its "start".
+
+    Only for a start that follows without a wait (a job with no services to wait for
+    and no workspace to upload): until then the cache does not hold the container. If
+    the start never comes, the container is removed by the same caller, or found by
+    the next resync.
+    """
+    memory.start_follows(name)
+    try:
+        yield
+    finally:
+        memory.start_done(name)
 
 
 @contextmanager
