@@ -2,7 +2,8 @@
 
 Key `keys.job_lease(id)` holds the holder's token with a short TTL; the job's
 record keeps ``leased_by``, the token of the last holder, so that a lapsed
-lease is retaken only by the worker that held it last (`lua/lease_take.lua`).
+lease is retaken only by the worker that held it last (`lua/lease.lua`). A job's
+first take is its claim's (`job_records.claim`, one step).
 The adoption marker (`keys.job_adopting`) keeps many workers from re-sending
 one orphan at once. Writers: the job runner (`worker.jobs.lease`); readers:
 adoption, reconcile, cleanup and the network pool.
@@ -19,7 +20,7 @@ from dockfleet import keys
 from dockfleet.store import owned_keys
 from dockfleet.store.scripts import LuaScript
 
-_TAKE = LuaScript("lease_take")
+_TAKE = LuaScript("lease_take", prelude="lease")
 _RENEW = LuaScript("lease_renew")
 #: held: ours now; taken: another worker's (or was, since we last held it);
 #: elsewhere: the job runs on another host
@@ -29,7 +30,7 @@ Take = Literal["held", "taken", "elsewhere"]
 def take(
     client: redis.Redis, job_id: str, token: str, ttl_ms: int, host: str, *, retake: bool
 ) -> Take:
-    """Hold the job's lease (or keep holding it); see `lua/lease_take.lua`."""
+    """Hold the job's lease (or keep holding it); see `lua/lease.lua`."""
     answer: Any = _TAKE(
         client,
         [keys.job_lease(job_id), keys.job(job_id)],

@@ -42,9 +42,9 @@ State = Literal["queued", "running", "finished"]
 #: run: a first run; rerun: claimed before (a redelivery or an adoption); finished: done;
 #: gone: a redelivered message for a job Redis no longer knows (finished, record expired);
 #: elsewhere: the job runs on another host (its containers are there, and so is its report)
-Claim = Literal["run", "rerun", "finished", "gone", "elsewhere"]
+Claim = Literal["taken", "run", "rerun", "finished", "gone", "elsewhere"]
 _RECORD_OUTCOME = LuaScript("outcome_record")
-_CLAIM = LuaScript("job_claim", prelude="job_end")
+_CLAIM = LuaScript("job_claim", prelude=("job_end", "lease"))
 _START = LuaScript("job_start", prelude="wait_math")
 _FINISH = LuaScript("job_finish", prelude="job_end")
 _CANCEL = LuaScript("job_cancel", prelude="job_end")
@@ -224,9 +224,12 @@ def claim(
     retention: int,
     *,
     lease_token: str,
+    lease_ttl_ms: int,
     redelivered: bool = False,
 ) -> Claim:
-    """A worker takes the job: ``run`` it (or adopt it), or it is already ``finished``.
+    """A worker takes the job's lease (`lease_token`, for `lease_ttl_ms`) and the job, in
+    one step: ``run`` it (or adopt it), or it is already ``finished``; ``taken`` when
+    another worker holds the lease (nothing is done: that one acts on the job).
 
     A job canceled while queued is finished here as canceled: it never starts. A job
     with no record at all is new when its message is (sent by a producer other than
@@ -242,8 +245,8 @@ def claim(
     # A job canceled in the queue ends here, with this result.
     canceled = _canceled_result(job_id, host)
     args = [host, lease_token, retention, now_iso(), "1" if redelivered else "0", *_QUEUED_SETS]
-    args += _end_args(job_id, canceled, retention, claimed=True)
-    answer: Any = _CLAIM(client, _end_keys(job_id, canceled), args)
+    args += [lease_ttl_ms, *_end_args(job_id, canceled, retention, claimed=True)]
+    answer: Any = _CLAIM(client, [*_end_keys(job_id, canceled), keys.job_lease(job_id)], args)
     return cast(Claim, text(answer))
 
 

@@ -19,13 +19,14 @@ from redis.commands.core import Script
 class LuaScript:
     """One script of ``lua/``; call it with a client (or a pipeline), keys and args.
 
-    `prelude` names a file of helpers placed before the script's own text, so that
-    scripts sharing a rule (a Lua function) spell it once.
+    `prelude` names a file (or files) of helpers placed before the script's own text, so
+    that scripts sharing a rule (a Lua function) spell it once.
     """
 
-    def __init__(self, name: str, prelude: str | None = None) -> None:
+    def __init__(self, name: str, prelude: str | tuple[str, ...] = ()) -> None:
         self.name = name
-        self.text = "".join(_read(part) for part in (prelude, name) if part)
+        preludes = (prelude,) if isinstance(prelude, str) else prelude
+        self.text = "".join(_read(part) for part in (*preludes, name))
         self._registered: weakref.WeakKeyDictionary[redis.Redis, Script] = (
             weakref.WeakKeyDictionary()
         )

@@ -33,7 +33,10 @@ def claimed_job(client: redis.Redis, host: str, target: str | None = None) -> st
     """A job submitted (for `target`) and claimed on `host`."""
     job_id = uuid.uuid4().hex
     assert job_records.submit(client, job_id, SPEC, target, RETENTION)
-    assert job_records.claim(client, job_id, host, RETENTION, lease_token="t") == "run"
+    assert (
+        job_records.claim(client, job_id, host, RETENTION, lease_token="t", lease_ttl_ms=15000)
+        == "run"
+    )
     return job_id
 
 
@@ -77,7 +80,10 @@ def test_a_job_canceled_in_the_queue_is_counted_without_a_duration(client: redis
 
     # When it is canceled before any worker claims it, and a worker then claims it
     assert job_records.request_cancel(client, job_id, RETENTION) == "queued"
-    assert job_records.claim(client, job_id, host, RETENTION, lease_token="t") == "finished"
+    assert (
+        job_records.claim(client, job_id, host, RETENTION, lease_token="t", lease_ttl_ms=15000)
+        == "finished"
+    )
 
     # Then it is counted once as canceled, with no duration: its container never ran
     counts = counters(client, host)

@@ -49,29 +49,36 @@ class Lease:
         self.ttl = ttl
         self._keeper = Keeper(f"the lease of job {job_id}", ttl, self._renew)
         self.lost = self._keeper.lost
-        #: the job runs on another host: not ours to act on, ever
-        self.elsewhere = False
         # when the last take or renewal that held was sent (monotonic seconds)
         self._held_since = float("-inf")
         # a last write let the lease go already (`ends_with`): nothing to release on exit
         self._let_go = False
 
-    def acquire(self, *, retake: bool = True) -> bool:
-        """Take the lease, or keep it if it is ours already (safe to repeat).
+    def claim(self, take: Callable[[str, int], T], held: Callable[[T], bool]) -> T:
+        """Take the lease with the job's claim (`job_records.claim`, one round trip for
+        both): `take(token, ttl_ms)` sends it, `held` says from its answer whether the
+        lease is ours now. This first take may follow any earlier holder: that is an
+        adoption."""
+        return self._taken(lambda: take(self.token, self.ttl * 1000), held)
 
-        A first take (`retake=False`, a delivery of the job) may follow any earlier
-        holder: that is an adoption. A retake follows only ourselves.
-        """
-        sent = time.monotonic()
-        answer = job_leases.take(
-            self.client, self.job_id, self.token, self.ttl * 1000, self.host, retake=retake
+    def acquire(self) -> bool:
+        """Take the lease again, or keep it if it is ours already (safe to repeat): a
+        retake follows only ourselves (nobody held it since we last did)."""
+        answer = self._taken(
+            lambda: job_leases.take(
+                self.client, self.job_id, self.token, self.ttl * 1000, self.host, retake=True
+            ),
+            lambda answer: answer == "held",
         )
-        self.elsewhere = answer == "elsewhere"
-        held = answer == "held"
-        if held:
+        return answer == "held"
+
+    def _taken(self, take: Callable[[], T], held: Callable[[T], bool]) -> T:
+        sent = time.monotonic()
+        answer = take()
+        if held(answer):
             self.lost.clear()
             self._held_since = sent
-        return held
+        return answer
 
     def fresh(self) -> bool:
         """True if the lease was taken or renewed under `FRESH_SECONDS` ago and not lost

@@ -81,8 +81,9 @@ def _network(run: JobRun) -> str | None:
 
 
 def _pooled_network(run: JobRun) -> str:
-    """The job's network from the warm pool; after a crash, the one it had already."""
-    held = job_records.network(run.rt.redis, run.job_id)
+    """The job's network from the warm pool; after a crash, the one it had already (a
+    first run has none to look for)."""
+    held = None if run.fresh else job_records.network(run.rt.redis, run.job_id)
     if held:
         return held
     name = netpool.take(run.rt, run.job_id)

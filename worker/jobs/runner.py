@@ -1,11 +1,12 @@
 """Runs one CI job on this host, or adopts it after a worker died, and reports it once.
 
 The protocol, step by step (`run`):
-1. Take the job's lease (`lease`, `dockfleet.store.job_leases`); a delivery
-   that finds it held does nothing: the holder reports.
-2. Claim the job (`dockfleet.store.job_records.claim`): a first run, a rerun
+1. Take the job's lease (`lease`, `dockfleet.store.job_leases`) and claim the job
+   (`dockfleet.store.job_records.claim`), in one step: a delivery that finds the
+   lease held does nothing (the holder reports); else a first run, a rerun
    (redelivery or adoption), already finished (return the stored result), or
    running on another host (do nothing).
+2. Renew the lease while the run goes on (`worker.process.keeper`).
 3. Unless an earlier run already decided the outcome: provision (`provision`:
    network, services until ready, the job's container) and supervise
    (`supervise`: log copy, meter, cancel and deadline) until the container ends.
@@ -65,27 +66,29 @@ def run(rt: Runtime, spec: JobSpec, job_id: str, *, redelivered: bool = False) -
     retention = rt.settings.retention.results_seconds
     holder, ttl = f"{rt.host}/{os.getpid()}", rt.settings.job_lease_seconds
     lease = Lease(rt.redis, job_id, holder=holder, host=rt.host, ttl=ttl, record_ttl=retention)
-    if not retrying(lambda: lease.acquire(retake=False), "taking a job lease"):
-        if lease.elsewhere:
-            log.info("job %s runs on another host; this delivery is ignored", job_id)
-        return None
-    with lease:
-        claim = retrying(
-            lambda: job_records.claim(
+    claim = retrying(
+        lambda: lease.claim(
+            lambda token, ttl_ms: job_records.claim(
                 rt.redis,
                 job_id,
                 rt.host,
                 retention,
-                lease_token=lease.token,
+                lease_token=token,
+                lease_ttl_ms=ttl_ms,
                 redelivered=redelivered,
             ),
-            "claim",
-        )
+            held=lambda answer: answer not in ("taken", "elsewhere"),
+        ),
+        "claim",
+    )
+    if claim == "taken":
+        return None  # another worker holds the job, and reports it
+    if claim == "elsewhere":
+        log.info("job %s runs on another host; this delivery is ignored", job_id)
+        return None
+    with lease:
         if claim == "gone":
             log.info("job %s: a late redelivery of a job whose record expired; ignored", job_id)
-            return None
-        if claim == "elsewhere":
-            log.info("job %s runs on another host; this delivery is ignored", job_id)
             return None
         fields = {}
         if claim != "run":  # a first run has no history to read
