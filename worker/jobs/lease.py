@@ -18,16 +18,14 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
 from types import TracebackType
-from typing import TypeVar
 
-from dockfleet.store import job_leases
+from dockfleet.models.jobs import JobResult
+from dockfleet.store import job_leases, job_records
 from dockfleet.store.redis_types import Client, StoreError
 from worker.process.keeper import Keeper
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 TTL_SECONDS = 15
 #: A lease taken or renewed this recently is ours without asking Redis: nobody may take
 #: it before its TTL (many times this) runs out. A process paused in between finds the
@@ -51,34 +49,41 @@ class Lease:
         self.lost = self._keeper.lost
         # when the last take or renewal that held was sent (monotonic seconds)
         self._held_since = float("-inf")
-        # a last write let the lease go already (`ends_with`): nothing to release on exit
+        # the job's finish let the lease go already (`finish`): nothing to release on exit
         self._let_go = False
 
-    def claim(self, take: Callable[[str, int], T], held: Callable[[T], bool]) -> T:
-        """Take the lease with the job's claim (`job_records.claim`, one round trip for
-        both): `take(token, ttl_ms)` sends it, `held` says from its answer whether the
-        lease is ours now. This first take may follow any earlier holder: that is an
-        adoption."""
-        return self._taken(lambda: take(self.token, self.ttl * 1000), held)
+    def claim(self, *, redelivered: bool) -> job_records.Claim:
+        """Take the lease with the job's claim, one round trip for both
+        (`job_records.claim`, which says what each answer means). This first take may
+        follow any earlier holder: that is an adoption."""
+        sent = time.monotonic()
+        claim = job_records.claim(
+            self.client,
+            self.job_id,
+            self.host,
+            self.record_ttl,
+            lease_token=self.token,
+            lease_ttl_ms=self.ttl * 1000,
+            redelivered=redelivered,
+        )
+        self._took(sent, held=claim not in ("taken", "elsewhere"))
+        return claim
 
     def acquire(self) -> bool:
         """Take the lease again, or keep it if it is ours already (safe to repeat): a
         retake follows only ourselves (nobody held it since we last did)."""
-        answer = self._taken(
-            lambda: job_leases.take(
-                self.client, self.job_id, self.token, self.ttl * 1000, self.host, retake=True
-            ),
-            lambda answer: answer == "held",
+        sent = time.monotonic()
+        answer = job_leases.take(
+            self.client, self.job_id, self.token, self.ttl * 1000, self.host, retake=True
         )
+        self._took(sent, held=answer == "held")
         return answer == "held"
 
-    def _taken(self, take: Callable[[], T], held: Callable[[T], bool]) -> T:
-        sent = time.monotonic()
-        answer = take()
-        if held(answer):
+    def _took(self, sent: float, *, held: bool) -> None:
+        """A take sent at `sent` (monotonic) answered; the lease is ours if `held`."""
+        if held:
             self.lost.clear()
             self._held_since = sent
-        return answer
 
     def fresh(self) -> bool:
         """True if the lease was taken or renewed under `FRESH_SECONDS` ago and not lost
@@ -94,14 +99,16 @@ class Lease:
         if not self._let_go:
             self.release()
 
-    def ends_with(self, last_write: Callable[[str], T]) -> T:
-        """Run the job's last write, which lets the lease go in the same step when given
-        its token (`job_records.finish`): one round trip for both. Renewals stop first
-        (one after the release would find the lease gone, and call it lost)."""
+    def finish(self, result: JobResult) -> JobResult:
+        """Store the job's result and let the lease go, in one step (`job_records.finish`:
+        the first result counts, and is returned). Renewals stop first: one after the
+        release would find the lease gone, and call it lost."""
         self._keeper.stop()
-        done = last_write(self.token)
+        reported = job_records.finish(
+            self.client, self.job_id, result, self.record_ttl, lease_token=self.token
+        )
         self._let_go = True
-        return done
+        return reported
 
     def release(self) -> None:
         try:

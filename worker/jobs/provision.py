@@ -12,6 +12,7 @@ streams in meanwhile; it starts only with the workspace in and the services read
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import replace
 from typing import Any
 
@@ -51,14 +52,14 @@ def provision(run: JobRun) -> ContainerState:
     started = [(s, _start(run, _service_config(run, s, network))) for s in run.spec.services]
     config = _job_config(run, network)
     assert config.name is not None
-    if started or run.spec.workspace is not None:
+    waits = bool(started) or run.spec.workspace is not None
+    # With nothing to wait for between its create and its start, the cache reads both at once.
+    with nullcontext() if waits else state_cache.start_follows(config.name):
         job = _made(run, config, is_job=True)
         if job.status == "created" and run.spec.workspace is not None:
             workspace.put(run, job.id, config)
         wait_ready(run.rt, run.job_id, [(s, state.id) for s, state in started])
         return _started(run, job, is_job=True)
-    with state_cache.start_follows(config.name):  # nothing to wait for in between
-        return _started(run, _made(run, config, is_job=True), is_job=True)
 
 
 def _network(run: JobRun) -> str | None:

@@ -66,21 +66,7 @@ def run(rt: Runtime, spec: JobSpec, job_id: str, *, redelivered: bool = False) -
     retention = rt.settings.retention.results_seconds
     holder, ttl = f"{rt.host}/{os.getpid()}", rt.settings.job_lease_seconds
     lease = Lease(rt.redis, job_id, holder=holder, host=rt.host, ttl=ttl, record_ttl=retention)
-    claim = retrying(
-        lambda: lease.claim(
-            lambda token, ttl_ms: job_records.claim(
-                rt.redis,
-                job_id,
-                rt.host,
-                retention,
-                lease_token=token,
-                lease_ttl_ms=ttl_ms,
-                redelivered=redelivered,
-            ),
-            held=lambda answer: answer not in ("taken", "elsewhere"),
-        ),
-        "claim",
-    )
+    claim = retrying(lambda: lease.claim(redelivered=redelivered), "claim")
     if claim == "taken":
         return None  # another worker holds the job, and reports it
     if claim == "elsewhere":
@@ -140,12 +126,7 @@ def run(rt: Runtime, spec: JobSpec, job_id: str, *, redelivered: bool = False) -
             _left_to_adopter(job_id)
             return None
         final = teardown.cleanup(job, outcome)
-        reported = lease.ends_with(
-            lambda token: retrying(
-                lambda: job_records.finish(rt.redis, job_id, final, retention, lease_token=token),
-                "finishing a job",
-            )
-        )
+        reported = retrying(lambda: lease.finish(final), "finishing a job")
         event(
             log,
             "job.finished",
