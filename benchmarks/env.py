@@ -21,7 +21,6 @@ from dockfleet import Fleet, Settings
 from dockfleet import labels as fleet_labels
 from tests.support import planting
 from tests.support.services import RedisServer, WorkerProcess
-from worker.engine.client import make_client
 
 IMAGE = "busybox:local"
 BENCH_LABEL = "dockfleet.bench"
@@ -29,8 +28,11 @@ DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 
 
 def engine_client(url: str) -> docker.DockerClient:
-    """A client of the engine made as a worker makes its own (its API version negotiated)."""
-    return make_client(Settings(docker_host=url, default_timeout=120))
+    """A bare docker-py client of the engine (its API version negotiated): the "docker-py
+    direct" baselines. Not the worker's `make_client`, whose calls take the fleet's own
+    HTTP path (`worker.engine.unix_transport`): a baseline made with it would measure
+    the fleet's code on both sides."""
+    return docker.DockerClient(base_url=url, version="auto", timeout=120)
 
 
 @dataclass

@@ -4,7 +4,9 @@ Latency: one job at a time, five ways, interleaved: direct docker-py
 (create, start, wait, logs, remove), the fleet with ``network=False`` (the
 same work), `docker run --rm`, and the per-job network both ways (direct
 docker-py with a network made and removed around the job, and the fleet's
-default). Throughput: a fixed number of jobs with 1, 2 and 4 in flight.
+default). Throughput: a fixed number of jobs with 1, 2 and 4 in flight. CPU: what
+each process (client, worker, Redis, engine) spends per job, direct and through the
+fleet, with a Celery no-op task as the floor under the fleet's figures.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from benchmarks import direct, procs
 from benchmarks.env import IMAGE, BenchEnv
 from benchmarks.harness import Report, Table, Variant, interleaved, timed
 from benchmarks.render import show
+from benchmarks.round_trip import NOOP_TASK
 from dockfleet.models.jobs import JobSpec
+from dockfleet.queues import host_queue
 
 NAME = "jobs"
 CONCURRENCY = (1, 2, 4)
@@ -150,10 +154,21 @@ def _throughput_table(report: Report, env: BenchEnv, host: str) -> None:
         )
 
 
+#: issue 15's CPU targets: the worker's per trivial job, and the fleet's outside the engine
+#: against a direct docker-py client's
+WORKER_CPU_TARGET_MS = 15.0
+OUTSIDE_ENGINE_TARGET = 2.0
+NOOP = "Celery no-op task"
+
+
 def _cpu_table(report: Report, env: BenchEnv, host: str) -> None:
     """CPU time per job, by process. With 4 jobs in flight the engine uses both cores,
-    so CPU the fleet spends is CPU the engine lacks: this is throughput's cost sheet."""
-    jobs = 2 if env.quick else 20
+    so CPU the fleet spends is CPU the engine lacks: this is throughput's cost sheet.
+
+    A no-op task (Celery's ``celery.accumulate``) through the same client, worker and
+    Redis shows the floor under the fleet's figures: what any Celery task costs them
+    (send, receive, task events, ack, result), before the fleet does anything."""
+    jobs = 2 if env.quick else 40
     worker = next(w for w in env.workers if w.host == host)
     assert worker.process is not None and env.redis.process is not None
     processes = {
@@ -162,7 +177,12 @@ def _cpu_table(report: Report, env: BenchEnv, host: str) -> None:
         "Redis": [env.redis.process.pid],
         "engine": procs.engine_pids(),
     }
-    variants = {"docker-py direct": direct_job(env, False), "fleet": fleet_job(env, host, False)}
+    queue = host_queue(host)
+    variants: dict[str, Callable[[], object]] = {
+        "docker-py direct": direct_job(env, False),
+        "fleet": fleet_job(env, host, False),
+        NOOP: lambda: env.fleet.transport.call(NOOP_TASK, [], queue, timeout=30),
+    }
     samples: dict[str, list[float]] = {}
     for _ in range(env.repeats(3, 1)):
         for name, job in variants.items():
@@ -179,6 +199,8 @@ def _cpu_table(report: Report, env: BenchEnv, host: str) -> None:
     table = report.table(Table(f"CPU time per job, {jobs} jobs one at a time", "ms CPU per job"))
     for part in (*processes, "all but the engine"):
         for name in variants:
+            if name == NOOP and part == "engine":
+                continue  # a no-op task makes no engine call
             compared = name != "docker-py direct" and part in ("engine", "all but the engine")
             baseline = f"docker-py direct: {part}" if compared else None
             table.add(f"{name}: {part}", samples[f"{name}: {part}"], baseline)
@@ -187,6 +209,19 @@ def _cpu_table(report: Report, env: BenchEnv, host: str) -> None:
         "their CPU time with them)"
     )
     show(table)
+    worker_ms = table.row("fleet: worker").median
+    report.target(
+        f"worker CPU per trivial job ≤ {WORKER_CPU_TARGET_MS:.0f} ms",
+        f"{worker_ms:.1f} ms (a {NOOP}: {table.row(f'{NOOP}: worker').median:.1f} ms)",
+        worker_ms <= WORKER_CPU_TARGET_MS,
+    )
+    outside = table.ratio("fleet: all but the engine")
+    floor = table.ratio(f"{NOOP}: all but the engine")
+    report.target(
+        f"CPU outside the engine ≤ {OUTSIDE_ENGINE_TARGET:.0f}× direct",
+        f"{outside:.2f}× (a {NOOP} alone: {floor:.2f}×)",
+        outside <= OUTSIDE_ENGINE_TARGET,
+    )
 
 
 def _targets(report: Report, latency: Table) -> None:

@@ -3,9 +3,9 @@
     queued ──claim──▶ running ──finish──▶ finished
        └──────── cancel (before any claim) ─────▶ finished (canceled)
 
-Each transition is atomic on the job's hash: claim, the first start, finish and
-cancel are one Lua script each (`lua/job_*.lua`: one round trip, where a WATCH
-transaction took three), submit a WATCH/MULTI transaction. So a cancel and a
+Each transition is atomic on the job's hash: submit, claim, the first start,
+finish and cancel are one Lua script each (`lua/job_*.lua`: one round trip, where
+a WATCH transaction took three). So a cancel and a
 worker's claim cannot both win, and `finish` keeps the first result it is given:
 a job is reported once however many deliveries or adoptions it sees, and counted
 once (`job_metrics`: the step that stores the first result counts it, in
@@ -23,12 +23,11 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, cast
 
 import redis
-from redis.client import Pipeline
 
 from dockfleet import keys
 from dockfleet.models.jobs import JobResult
@@ -44,6 +43,7 @@ State = Literal["queued", "running", "finished"]
 #: elsewhere: the job runs on another host (its containers are there, and so is its report)
 Claim = Literal["taken", "run", "rerun", "finished", "gone", "elsewhere"]
 _RECORD_OUTCOME = LuaScript("outcome_record")
+_SUBMIT = LuaScript("job_submit")
 _CLAIM = LuaScript("job_claim", prelude=("job_end", "lease"))
 _START = LuaScript("job_start", prelude="wait_math")
 _FINISH = LuaScript("job_finish", prelude="job_end")
@@ -52,7 +52,6 @@ _CANCEL = LuaScript("job_cancel", prelude="job_end")
 #: shared queue's, and a host queue's without the host's name (the job's target ends it)
 _QUEUED_SETS = (keys.queued_jobs(job_queue(None)), keys.queued_jobs(host_queue("")))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-T = TypeVar("T")
 
 
 def now_iso() -> str:
@@ -69,7 +68,7 @@ def submit(
     """Record a new queued job, kept `retention` seconds unless acted on; False if the id
     is already taken."""
     key, token = keys.job(job_id), uuid.uuid4().hex
-    fields: dict[Any, Any] = {
+    fields = {
         "state": "queued",
         "spec": json.dumps(wire_spec),
         "created_at": now_iso(),
@@ -77,17 +76,8 @@ def submit(
         # Ours: a submit repeated after a lost reply is not mistaken for a taken id.
         "submission": token,
     }
-
-    def attempt(pipe: Pipeline) -> bool:
-        if pipe.exists(key):
-            return bool(pipe.hget(key, "submission") == token)
-        pipe.multi()
-        pipe.hset(key, mapping=fields)
-        pipe.expire(key, retention)
-        pipe.execute()
-        return True
-
-    return _transaction(client, key, attempt)
+    pairs = [part for field in fields.items() for part in field]
+    return bool(_SUBMIT(client, [key], [retention, token, *pairs]))
 
 
 def mark_sent(client: redis.Redis, job_id: str, queue: str) -> None:
@@ -289,17 +279,6 @@ def finish(
         [lease_token, *_end_args(job_id, result, retention, claimed=True)],
     )
     return JobResult.model_validate_json(stored) if stored else result
-
-
-def _transaction(client: redis.Redis, key: str, attempt: Callable[[Pipeline], T]) -> T:
-    """Run `attempt` under WATCH of `key`, again from the start if another writer got in."""
-    with client.pipeline() as pipe:
-        while True:
-            try:
-                pipe.watch(key)  # type: ignore[no-untyped-call]
-                return attempt(pipe)
-            except redis.WatchError:
-                continue
 
 
 def _end_keys(job_id: str, result: JobResult) -> list[str]:
