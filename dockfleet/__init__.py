@@ -1,11 +1,15 @@
 """dockfleet: run the Docker work of CI/CD pipelines on a fleet of Celery workers.
 
 The public face: settings, models, errors, queue names and the `Fleet` client.
-Nothing here imports the Docker SDK, `worker` or `tasks`.
+Nothing here imports the Docker SDK, `worker` or `tasks`. The client (`Fleet`,
+`JobHandle`, `load_job_file`) is imported on first use: a worker imports this package
+for its settings, models and key names, and has no use for the client's ~40 modules
+(about 2 MB of every worker's memory).
 """
 
-from dockfleet.client.fleet import Fleet
-from dockfleet.client.job_handle import JobHandle
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from dockfleet.errors import (
     AmbiguousReference,
     BrokerUnavailable,
@@ -33,7 +37,6 @@ from dockfleet.errors import (
     TransferFailed,
     TransientError,
 )
-from dockfleet.job_file import load_job_file
 from dockfleet.models import (
     BatchOutcome,
     BuildContext,
@@ -78,6 +81,28 @@ from dockfleet.models import (
 )
 from dockfleet.policy_model import SecurityPolicy
 from dockfleet.settings import Settings
+
+if TYPE_CHECKING:
+    from dockfleet.client.fleet import Fleet
+    from dockfleet.client.job_handle import JobHandle
+    from dockfleet.job_file import load_job_file
+
+#: public name -> the module that defines it, imported when the name is first asked for
+_ON_FIRST_USE = {
+    "Fleet": "dockfleet.client.fleet",
+    "JobHandle": "dockfleet.client.job_handle",
+    "load_job_file": "dockfleet.job_file",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _ON_FIRST_USE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dockfleet' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # asked once: later lookups find it without this function
+    return value
+
 
 __all__ = [
     "AmbiguousReference",
