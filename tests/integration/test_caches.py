@@ -8,7 +8,6 @@ import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 import docker
 import redis
@@ -18,6 +17,7 @@ from dockfleet.client.job_handle import JobHandle
 from dockfleet.store import cache_use
 from tests.conftest import TEST_IMAGE, Host, local_host, remove_host_objects
 from tests.support.cli import FLEET_FAILED, one_error_line, run_dockfleet
+from tests.support.refusals import creates_since
 
 #: the local engine with the disk watermarks forced down: any disk use is over them
 evicting_host = local_host(
@@ -80,20 +80,15 @@ def test_a_cache_written_by_one_job_is_read_by_the_next_on_its_host(
 def test_a_bad_cache_key_is_refused_before_anything_runs(
     fleet: Fleet, host_a: Host, redis_url: str, local_engine: docker.DockerClient
 ) -> None:
-    since = datetime.now(UTC)
+    since_ns = time.time_ns()
     for bad in ("../etc:/cache", "a/b:/cache", "my..key:/cache", "ok:relative"):
         result = run_dockfleet(
             "run", "--host", host_a.name, "--cache", bad, TEST_IMAGE, "true", redis_url=redis_url
         )
         assert result.returncode == FLEET_FAILED, result
         one_error_line(result, "cache")
-    created = local_engine.events(
-        since=since,
-        until=datetime.now(UTC),
-        decode=True,
-        filters={"type": "container", "event": "create", "label": f"dockfleet.host={host_a.name}"},
-    )
-    assert list(created) == []
+    label = f"dockfleet.host={host_a.name}"
+    assert creates_since(local_engine, since_ns, kinds=("container",), label=label) == []
 
 
 def test_cache_ls_and_rm_which_is_refused_while_a_running_job_mounts_it(

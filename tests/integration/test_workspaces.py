@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+import time
 from pathlib import Path
 
 import docker
@@ -17,6 +17,7 @@ from dockfleet import Fleet, JobSpec
 from dockfleet.store import transfers
 from tests.conftest import TEST_IMAGE, Host
 from tests.support.redis_memory import MemorySampler
+from tests.support.refusals import creates_since
 
 DOCKFLEET = str(Path(sys.executable).with_name("dockfleet"))
 MIB = 1024 * 1024
@@ -37,15 +38,10 @@ def transfer_keys(redis_url: str, job_id: str = "*") -> list[bytes]:
         client.close()
 
 
-def created_on(engine: docker.DockerClient, host: str, since: datetime) -> list[str]:
+def created_on(engine: docker.DockerClient, host: str, since_ns: int) -> list[str]:
     """Names of the containers the fleet created on `host` since then."""
-    events = engine.events(
-        since=since,
-        until=datetime.now(UTC),
-        decode=True,
-        filters={"type": "container", "event": "create", "label": f"dockfleet.host={host}"},
-    )
-    return [e["Actor"]["Attributes"]["name"] for e in events]
+    made = creates_since(engine, since_ns, kinds=("container",), label=f"dockfleet.host={host}")
+    return [e["Actor"]["Attributes"]["name"] for e in made]
 
 
 def test_a_workspace_arrives_with_its_modes_and_links_owned_by_the_job_user(
@@ -103,7 +99,7 @@ def test_a_workspace_over_the_cap_is_refused_before_anything_runs(
         "DOCKFLEET_REDIS_URL": redis_url,
         "DOCKFLEET_WORKSPACE_MAX_BYTES": str(MIB),
     }
-    since = datetime.now(UTC)
+    since_ns = time.time_ns()
     keys_before = transfer_keys(redis_url)
 
     # When a pipeline step runs a job with it
@@ -120,7 +116,7 @@ def test_a_workspace_over_the_cap_is_refused_before_anything_runs(
     assert "over 1048576 bytes" in step.stderr and "DOCKFLEET_WORKSPACE_MAX_BYTES" in step.stderr
     # And nothing was sent or made: no transfer, no container
     assert transfer_keys(redis_url) == keys_before
-    assert created_on(local_engine, host_a.name, since) == []
+    assert created_on(local_engine, host_a.name, since_ns) == []
 
 
 def test_redis_holds_no_more_than_the_window_while_a_workspace_streams(

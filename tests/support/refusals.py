@@ -14,14 +14,25 @@ from dockfleet.queues import host_queue
 from tests.conftest import Host
 
 
-def creates_since(engine: docker.DockerClient, since_ns: int) -> list[dict[str, Any]]:
-    """Containers and networks the engine created since `since_ns` (its event clock)."""
-    # The engine's `since` counts whole seconds: the nanosecond stamp makes it exact.
+def creates_since(
+    engine: docker.DockerClient,
+    since_ns: int,
+    *,
+    kinds: tuple[str, ...] = ("container", "network"),
+    label: str | None = None,
+) -> list[dict[str, Any]]:
+    """Objects of `kinds` (with `label`, if given) the engine created since `since_ns` (its
+    event clock)."""
+    # The engine's `since` counts whole seconds: the nanosecond stamp makes it exact. (A
+    # test that ends within the second the next one begins would lend it its creates.)
+    filters: dict[str, Any] = {"type": list(kinds), "event": "create"}
+    if label is not None:
+        filters["label"] = label
     events = engine.events(
         since=datetime.fromtimestamp(since_ns // 1_000_000_000 - 1, UTC),
         until=datetime.now(UTC),
         decode=True,
-        filters={"type": ["container", "network"], "event": "create"},
+        filters=filters,
     )
     return [e for e in events if int(e.get("timeNano", 0)) >= since_ns]
 
