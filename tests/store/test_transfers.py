@@ -119,3 +119,48 @@ def test_a_transfer_whose_ends_both_stopped_leaves_no_key_after_its_ttl(
     assert leftover_keys(client, transfer_id) == []
     with pytest.raises(TransferFailed, match="gone from Redis"):
         list(chunks)
+
+
+def test_a_chunk_refused_for_room_is_taken_back_and_goes_in_when_sent_again(
+    client: redis.Redis, binary: redis.Redis
+) -> None:
+    # Given a window of 10 bytes holding 6 (the chunk goes in by a plain XADD, which the
+    # script in the same MULTI takes back when the chunk does not count)
+    transfer_id = random_name("t")
+    transfers.open_transfer(client, transfer_id, window=10, size=14, ttl=30)
+    assert transfers.push(client, transfer_id, 0, b"a" * 6, last=False, ttl=30) == transfers.OK
+
+    # When the next chunk finds no room, twice
+    for _ in range(2):
+        assert transfers.push(client, transfer_id, 1, b"b" * 6, last=True, ttl=30) == "full"
+
+    # Then the stream holds only what counted; and once the first is taken, the same chunk
+    # goes in (the stream's last id went back with it) and arrives, the last
+    assert transfers.read(binary, transfer_id, -1, 10, 1) == [(0, b"a" * 6, False)]
+    assert transfers.claim(client, transfer_id, "r1") == (transfers.OK, "")
+    assert transfers.ack(client, transfer_id, "r1", 1, 6, 30) == transfers.OK
+    assert transfers.push(client, transfer_id, 1, b"b" * 6, last=True, ttl=30) == transfers.OK
+    assert transfers.read(binary, transfer_id, 0, 10, 1) == [(1, b"b" * 6, True)]
+    assert transfers.status(client, transfer_id).state == transfers.SEALED  # type: ignore[union-attr]
+    transfers.discard(client, transfer_id)
+
+
+def test_a_chunk_for_a_transfer_that_is_over_leaves_no_stream_behind(
+    client: redis.Redis,
+) -> None:
+    # A first chunk refused (a gap) leaves an empty stream that expires, as every key does
+    transfer_id = random_name("t")
+    transfers.open_transfer(client, transfer_id, window=100, size=2, ttl=30)
+    assert transfers.push(client, transfer_id, 1, b"b", last=True, ttl=30) == transfers.GAP
+    data = keys.transfer_data(transfer_id)
+    assert client.xlen(data) == 0 and 0 < client.ttl(data) <= 30
+    assert transfers.push(client, transfer_id, 0, b"a", last=False, ttl=30) == transfers.OK
+
+    # A chunk for a transfer that was aborted, or is gone, is refused and makes no stream
+    transfers.abort(client, transfer_id, "stopped", 30)
+    assert transfers.push(client, transfer_id, 1, b"b", last=True, ttl=30) == transfers.ABORTED
+    assert transfers.push(client, transfer_id, 0, b"a", last=False, ttl=30) == transfers.DUP
+    assert not client.exists(data)
+    transfers.discard(client, transfer_id)
+    assert transfers.push(client, transfer_id, 0, b"a", last=False, ttl=30) == transfers.GONE
+    assert leftover_keys(client, transfer_id) == []
