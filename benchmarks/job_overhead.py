@@ -19,9 +19,8 @@ from benchmarks import direct, procs
 from benchmarks.env import IMAGE, BenchEnv
 from benchmarks.harness import Report, Table, Variant, interleaved, timed
 from benchmarks.render import show
-from benchmarks.round_trip import NOOP_TASK
+from benchmarks.round_trip import noop_task
 from dockfleet.models.jobs import JobSpec
-from dockfleet.queues import host_queue
 
 NAME = "jobs"
 CONCURRENCY = (1, 2, 4)
@@ -177,11 +176,10 @@ def _cpu_table(report: Report, env: BenchEnv, host: str) -> None:
         "Redis": [env.redis.process.pid],
         "engine": procs.engine_pids(),
     }
-    queue = host_queue(host)
     variants: dict[str, Callable[[], object]] = {
         "docker-py direct": direct_job(env, False),
         "fleet": fleet_job(env, host, False),
-        NOOP: lambda: env.fleet.transport.call(NOOP_TASK, [], queue, timeout=30),
+        NOOP: noop_task(env, host),
     }
     samples: dict[str, list[float]] = {}
     for _ in range(env.repeats(3, 1)):

@@ -10,6 +10,7 @@ and the two bare round trips it is built on, Redis PING and docker-py ping.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from benchmarks.env import BenchEnv
@@ -21,13 +22,18 @@ NAME = "round-trip"
 NOOP_TASK = "celery.accumulate"
 
 
+def noop_task(env: BenchEnv, host: str) -> Callable[[], Any]:
+    """One no-op task through `host`'s queue and the fleet's transport, waited for: what
+    any task costs to travel (the queue's floor)."""
+    queue, transport = host_queue(host), env.fleet.transport
+    return lambda: transport.call(NOOP_TASK, [], queue, timeout=30)
+
+
 def run(env: BenchEnv, report: Report) -> None:
     host = env.main_host()
     queue = host_queue(host)
     transport = env.fleet.transport
-
-    def noop() -> Any:
-        return transport.call(NOOP_TASK, [], queue, timeout=30)
+    noop = noop_task(env, host)
 
     samples = interleaved(
         {

@@ -26,8 +26,7 @@ from pathlib import Path
 
 from benchmarks.env import BenchEnv, docker_url_from_env
 from benchmarks.job_overhead import fleet_job
-from benchmarks.round_trip import NOOP_TASK
-from dockfleet.queues import host_queue
+from benchmarks.round_trip import NOOP_TASK, noop_task
 
 IDLE_SECONDS = 10.0
 
@@ -87,8 +86,9 @@ def main() -> None:
             print(f"run {repeat + 1}: {totals[-1]:.1f} ms CPU per job ({threads})")
         noops = args.jobs * 3
         process_before = cpu_ms(Path(f"/proc/{pid}/stat"))
+        send_noop = noop_task(env, host)
         for _ in range(noops):
-            env.fleet.transport.call(NOOP_TASK, [], host_queue(host), timeout=30)
+            send_noop()
         noop = (cpu_ms(Path(f"/proc/{pid}/stat")) - process_before) / noops
         print(f"a no-op task ({NOOP_TASK}, one at a time): {noop:.1f} ms CPU per task")
         before = thread_cpu_ms(pid)

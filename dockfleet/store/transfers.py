@@ -96,9 +96,10 @@ def push(
     (the entry's id is taken), which the script expects.
     """
     hash_key, data_key = _keys(transfer_id)[:2]
+    flag = "1" if last else "0"
     pipe = client.pipeline(transaction=True)
-    pipe.xadd(data_key, {"d": chunk, "last": "1" if last else "0"}, id=f"{seq}-1")
-    _PUSH(pipe, [hash_key, data_key], [seq, len(chunk), "1" if last else "0", ttl])
+    pipe.xadd(data_key, {"d": chunk, "last": flag}, id=f"{seq}-1")
+    _PUSH(pipe, [hash_key, data_key], [seq, len(chunk), flag, ttl])
     # The XADD's own error (a repeat's) is expected; the script's answer says what happened.
     answer = pipe.execute(raise_on_error=False)[1]
     if isinstance(answer, Exception):
